@@ -1,0 +1,14 @@
+/* Monotonic clock from the TSC, calibrated against the PIT at boot. */
+#ifndef KERNEL_CLOCK_H
+#define KERNEL_CLOCK_H
+
+#include <stdint.h>
+
+void clock_init(void);              /* boot CPU, interrupts off */
+uint64_t clock_now_ns(void);        /* since reset (TSC counts from reset) */
+uint64_t clock_now_us(void);
+uint64_t clock_now_ms(void);
+uint64_t clock_tsc_hz(void);
+void clock_delay_us(uint64_t us);   /* busy wait; boot-time device init only */
+
+#endif

@@ -1,0 +1,118 @@
+/* Local APIC (xAPIC, MMIO) and the legacy 8259 PICs, Intel SDM vol. 3 ch. 10. */
+#include "kernel/lapic.h"
+
+#include "kernel/clock.h"
+#include "kernel/io.h"
+#include "kernel/log.h"
+#include "kernel/trap.h"
+
+#define MSR_IA32_APIC_BASE 0x1b
+#define APIC_BASE_ENABLE (1u << 11)
+
+#define LAPIC_ID        0x020
+#define LAPIC_EOI       0x0b0
+#define LAPIC_SVR       0x0f0
+#define LAPIC_SVR_ENABLE 0x100
+#define LAPIC_LVT_TIMER 0x320
+#define LAPIC_LVT_LINT0 0x350
+#define LAPIC_LVT_LINT1 0x360
+#define LAPIC_LVT_ERROR 0x370
+#define LAPIC_LVT_MASKED (1u << 16)
+#define LAPIC_TIMER_INITIAL 0x380
+#define LAPIC_TIMER_CURRENT 0x390
+#define LAPIC_TIMER_DIVIDE  0x3e0
+#define LAPIC_TIMER_DIV_1   0xb
+
+#define MSI_ADDRESS_BASE 0xfee00000u
+
+static volatile uint8_t *lapic;
+static uint64_t lapic_timer_hz;
+
+static inline uint64_t rdmsr(uint32_t msr)
+{
+    uint32_t lo, hi;
+    __asm__ __volatile__("rdmsr" : "=a"(lo), "=d"(hi) : "c"(msr));
+    return ((uint64_t)hi << 32) | lo;
+}
+
+static inline void wrmsr(uint32_t msr, uint64_t v)
+{
+    __asm__ __volatile__("wrmsr" :: "c"(msr), "a"((uint32_t)v), "d"((uint32_t)(v >> 32)));
+}
+
+static inline uint32_t lapic_read(uint32_t reg) { return mmio_read32(lapic + reg); }
+static inline void lapic_write(uint32_t reg, uint32_t v) { mmio_write32(lapic + reg, v); }
+
+void pic_disable(void)
+{
+    /* Remap both PICs to VECTOR_PIC_BASE (so a spurious IRQ cannot look like
+     * an exception), then mask every line: the IOAPIC takes over. */
+    outb(0x20, 0x11); outb(0xa0, 0x11);
+    outb(0x21, VECTOR_PIC_BASE); outb(0xa1, VECTOR_PIC_BASE + 8);
+    outb(0x21, 4); outb(0xa1, 2);
+    outb(0x21, 1); outb(0xa1, 1);
+    outb(0x21, 0xff); outb(0xa1, 0xff);
+}
+
+static void lapic_timer_irq(void *ctx)
+{
+    (void)ctx;   /* the wake-up from hlt is the whole point */
+}
+
+void lapic_init(void)
+{
+    uint64_t base = rdmsr(MSR_IA32_APIC_BASE);
+    wrmsr(MSR_IA32_APIC_BASE, base | APIC_BASE_ENABLE);
+    lapic = (volatile uint8_t *)(uintptr_t)(base & 0xfffff000u);  /* in the identity-mapped hole */
+
+    lapic_write(LAPIC_SVR, LAPIC_SVR_ENABLE | VECTOR_LAPIC_SPURIOUS);
+    lapic_write(LAPIC_LVT_LINT0, LAPIC_LVT_MASKED);
+    lapic_write(LAPIC_LVT_LINT1, LAPIC_LVT_MASKED);
+    lapic_write(LAPIC_LVT_ERROR, LAPIC_LVT_MASKED);
+    irq_set_fixed(VECTOR_LAPIC_TIMER, lapic_timer_irq, 0);
+
+    /* Calibrate the timer against the already calibrated TSC. */
+    lapic_write(LAPIC_TIMER_DIVIDE, LAPIC_TIMER_DIV_1);
+    lapic_write(LAPIC_LVT_TIMER, LAPIC_LVT_MASKED | VECTOR_LAPIC_TIMER);
+    lapic_write(LAPIC_TIMER_INITIAL, 0xffffffffu);
+    uint64_t t0 = clock_now_ns();
+    clock_delay_us(5000);
+    uint32_t elapsed = 0xffffffffu - lapic_read(LAPIC_TIMER_CURRENT);
+    uint64_t dt = clock_now_ns() - t0;
+    lapic_write(LAPIC_TIMER_INITIAL, 0);
+    lapic_timer_hz = dt ? (uint64_t)elapsed * 1000000000ull / dt : 1000000000ull;
+    if (!lapic_timer_hz)
+        lapic_timer_hz = 1000000000ull;
+    lapic_write(LAPIC_LVT_TIMER, VECTOR_LAPIC_TIMER);   /* one-shot, unmasked */
+    log_info("lapic: id %u, timer %llu kHz", lapic_id(), (unsigned long long)(lapic_timer_hz / 1000));
+}
+
+void lapic_timer_oneshot_ns(uint64_t ns)
+{
+    if (!ns) {
+        lapic_write(LAPIC_TIMER_INITIAL, 0);
+        return;
+    }
+    if (ns > 1000000000000ull)
+        ns = 1000000000000ull;  /* keeps the product below 2^64 */
+    uint64_t ticks = ns * (lapic_timer_hz / 1000) / 1000000ull;
+    if (ticks == 0)
+        ticks = 1;
+    if (ticks > 0xffffffffu)
+        ticks = 0xffffffffu;     /* fires early; the idle loop re-arms */
+    lapic_write(LAPIC_TIMER_INITIAL, (uint32_t)ticks);
+}
+
+uint32_t lapic_id(void) { return lapic_read(LAPIC_ID) >> 24; }
+void lapic_eoi(void) { lapic_write(LAPIC_EOI, 0); }
+
+uint64_t msi_address(void)
+{
+    /* Fixed destination, physical mode, no redirection hint. */
+    return MSI_ADDRESS_BASE | ((uint64_t)lapic_id() << 12);
+}
+
+uint32_t msi_data(int vector)
+{
+    return (uint32_t)vector;    /* edge, fixed delivery */
+}
