@@ -1,0 +1,97 @@
+/* The interface between a network driver and the stack above it (net/).
+ * The driver knows nothing of lwIP; net/netif.c knows nothing of virtio.
+ *
+ * Calling context: everything here runs in the main loop (NAPI poll,
+ * softirq, lwIP callbacks), never in an interrupt handler. */
+#ifndef DRIVERS_NET_NETDEV_H
+#define DRIVERS_NET_NETDEV_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#define NETDEV_MAX_QUEUES 4
+#define NETDEV_TX_MAX_SG 16
+
+/* One piece of a received frame: a driver buffer the upper layer borrows
+ * until it calls dev->rx_buf_release(dev, buf). A mergeable-buffer frame
+ * arrives as several frags, in order. */
+struct netdev_rx_frag {
+    void *buf;          /* driver cookie, passed back to rx_buf_release */
+    void *upper_room;   /* dev->rx_upper_room bytes reserved in the buffer for
+                           the upper layer's bookkeeping (its pbuf), 16-aligned */
+    void *data;         /* first byte of this piece of the Ethernet frame */
+    uint32_t len;
+};
+
+/* A frame to send: pieces of memory the device reads in place. */
+struct netdev_tx_sg {
+    const void *data;
+    uint32_t len;
+};
+
+/* Per-frame TX offload request (virtio_net_hdr semantics): the device
+ * computes the 16-bit one's-complement sum from csum_start to the end and
+ * stores it at csum_start + csum_offset. */
+struct netdev_tx_offload {
+    bool csum_partial;
+    uint16_t csum_start, csum_offset;
+};
+
+struct netdev_queue_counters {
+    uint64_t rx_packets, rx_bytes, rx_dropped;
+    uint64_t tx_packets, tx_bytes, tx_dropped, tx_queue_stopped;
+    uint64_t irq_rx, irq_tx;
+};
+
+struct netdev_counters {
+    uint64_t irq_config;
+    uint64_t rx_csum_completed;   /* partial checksums finished in software */
+    uint64_t rx_refill_failed;    /* refill attempts that found no memory */
+    uint64_t rx_bad_frames;       /* malformed by the device: dropped */
+};
+
+struct netdev;
+
+struct netdev_ops {
+    /* Returns 0; -1 (queue full: the caller keeps the frame and retries
+     * after tx_wake) or -2 (bad frame: dropped and counted). On 0 the
+     * device owns the memory until tx_done(token). */
+    int (*xmit)(struct netdev *dev, unsigned queue, const struct netdev_tx_sg *sg,
+                unsigned nsg, const struct netdev_tx_offload *off, void *token);
+    /* Notify the device of everything queued since the last flush: one kick
+     * per batch, honouring the device's suppression. */
+    void (*xmit_flush)(struct netdev *dev);
+    void (*rx_buf_release)(struct netdev *dev, void *buf);
+    /* net.mode=poll: service every ring once, from the idle loop. */
+    void (*poll_all)(struct netdev *dev, int budget);
+    /* Post RX buffers and start delivering frames (hooks must be set). */
+    int (*open)(struct netdev *dev);
+};
+
+struct netdev {
+    const char *name;
+    uint8_t mac[6];
+    uint16_t mtu;
+    bool link_up;
+    bool tx_csum_offload;          /* xmit honours netdev_tx_offload */
+    unsigned num_queues;
+    bool tx_stopped[NETDEV_MAX_QUEUES];
+    const struct netdev_ops *ops;
+    void *priv;                    /* the driver's */
+
+    /* Set by the upper layer before the driver starts RX. */
+    void *upper;
+    uint32_t rx_upper_room;
+    void (*rx)(struct netdev *dev, const struct netdev_rx_frag *frags, unsigned nfrags);
+    void (*tx_done)(struct netdev *dev, void *token);
+    void (*tx_wake)(struct netdev *dev, unsigned queue);
+    void (*link_changed)(struct netdev *dev);
+
+    struct netdev_queue_counters q[NETDEV_MAX_QUEUES];
+    struct netdev_counters c;
+};
+
+/* Sums the per-queue counters. */
+void netdev_sum_counters(const struct netdev *dev, struct netdev_queue_counters *sum);
+
+#endif

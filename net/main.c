@@ -1,0 +1,78 @@
+/* The application: lwIP, the virtio-net device, the HTTP and iperf servers,
+ * and the main loop that drives them all. Only this loop (and what it
+ * calls) touches lwIP: interrupt handlers just schedule work. */
+#include <stdint.h>
+
+#include "drivers/net/virtio_net.h"
+#include "kernel/app.h"
+#include "kernel/clock.h"
+#include "kernel/idle.h"
+#include "kernel/log.h"
+#include "kernel/napi.h"
+#include "kernel/panic.h"
+#include "kernel/softirq.h"
+#include "kernel/timer.h"
+#include "lwip/init.h"
+#include "lwip/timeouts.h"
+#include "net/http_server.h"
+#include "net/iperf.h"
+#include "net/netif.h"
+#include "net/stats.h"
+
+static const struct kconfig *config;
+
+static void on_ready(uint32_t ip)
+{
+    log_info("READY ip=%u.%u.%u.%u port=%u", ip >> 24, (ip >> 16) & 0xff, (ip >> 8) & 0xff,
+             ip & 0xff, config->http_port);
+    if (config->test_exit == TEST_EXIT_READY) {
+        log_info("test: clean exit after READY");
+        kernel_exit(0);
+    }
+}
+
+static __attribute__((noreturn)) void halt_no_device(const char *reason)
+{
+    log_error("net: no usable virtio-net device: %s", reason);
+    log_error("net: halting");
+    for (;;)
+        __asm__ __volatile__("cli; hlt");
+}
+
+void app_main(const struct kconfig *cfg)
+{
+    config = cfg;
+    napi_config.weight = (int)cfg->napi_weight;
+    napi_config.budget = (int)cfg->net_budget;
+    napi_config.budget_us = cfg->net_budget_us;
+    napi_init();
+    stats_set_mode(net_mode_name(cfg->net_mode));
+    lwip_init();
+
+    const char *reason = "not found";
+    struct netdev *dev = virtio_net_probe(cfg->net_mode, &reason);
+    if (!dev)
+        halt_no_device(reason);
+    if (netglue_init(dev, cfg, on_ready) != 0)
+        halt_no_device("could not attach it to the IP stack");
+    if (http_server_start(cfg->http_port) != 0)
+        panic("http: cannot listen on port %u", cfg->http_port);
+    iperf_server_start();
+
+    bool polling = cfg->net_mode == NET_MODE_POLL;
+    for (;;) {
+        if (polling)
+            dev->ops->poll_all(dev, napi_config.budget);
+        softirq_run();
+        ktimers_run();
+        sys_check_timeouts();
+        netglue_flush();
+        if (polling)
+            continue;
+        uint32_t sleep_ms = sys_timeouts_sleeptime();
+        uint64_t deadline = sleep_ms == SYS_TIMEOUTS_SLEEPTIME_INFINITE
+                                ? UINT64_MAX
+                                : clock_now_ns() + (uint64_t)sleep_ms * 1000000ull;
+        kernel_idle(deadline);
+    }
+}

@@ -1,0 +1,308 @@
+/* lwIP netif on top of a netdev.
+ *
+ * RX is zero-copy: each driver buffer becomes a PBUF_REF custom pbuf whose
+ * struct lives in room the driver reserved at the front of the buffer;
+ * when lwIP frees the pbuf the buffer goes back to the driver.
+ * TX hands the pbuf chain's pieces to the driver in place and holds a
+ * reference until the device is done with them. When the ring is full the
+ * frame waits in a small backlog (the driver has stopped the queue) and is
+ * sent on tx_wake: no silent drop, and back-pressure instead of a crash. */
+#include "net/netif.h"
+
+#include <string.h>
+
+#include "kernel/log.h"
+#include "lwip/dhcp.h"
+#include "lwip/etharp.h"
+#include "lwip/inet_chksum.h"
+#include "lwip/init.h"
+#include "lwip/ip4_addr.h"
+#include "lwip/netif.h"
+#include "lwip/pbuf.h"
+#include "lwip/prot/ethernet.h"
+#include "lwip/prot/ip4.h"
+#include "lwip/prot/tcp.h"
+#include "netif/ethernet.h"
+
+#define TX_BACKLOG_MAX 256
+
+struct rx_pbuf {
+    struct pbuf_custom pc;       /* first: lwIP hands back a struct pbuf * */
+    struct netdev *dev;
+    void *buf;
+};
+
+static struct netif netif;
+static struct netdev *ndev;
+static void (*ready_cb)(uint32_t);
+static int ready_done;
+static struct netglue_counters counters;
+
+/* FIFO of frames waiting for ring space, each holding a pbuf reference. */
+static struct pbuf *backlog[TX_BACKLOG_MAX];
+static unsigned backlog_head, backlog_len;
+
+struct netdev *netglue_dev(void) { return ndev; }
+const struct netglue_counters *netglue_counters(void) { return &counters; }
+
+static void rx_pbuf_free(struct pbuf *p)
+{
+    struct rx_pbuf *rp = (struct rx_pbuf *)p;
+    rp->dev->ops->rx_buf_release(rp->dev, rp->buf);
+}
+
+static void glue_rx(struct netdev *dev, const struct netdev_rx_frag *frags, unsigned nfrags)
+{
+    struct pbuf *head = NULL;
+    for (unsigned i = 0; i < nfrags; i++) {
+        struct rx_pbuf *rp = frags[i].upper_room;
+        rp->pc.custom_free_function = rx_pbuf_free;
+        rp->dev = dev;
+        rp->buf = frags[i].buf;
+        struct pbuf *p = pbuf_alloced_custom(PBUF_RAW, (u16_t)frags[i].len, PBUF_REF, &rp->pc,
+                                             frags[i].data, (u16_t)frags[i].len);
+        if (!head)
+            head = p;
+        else
+            pbuf_cat(head, p);
+    }
+    if (!head)
+        return;
+    if (netif.input(head, &netif) != ERR_OK) {
+        counters.rx_input_errors++;
+        dev->q[0].rx_dropped++;
+        pbuf_free(head);
+    }
+}
+
+/* With TX checksum offload lwIP leaves the TCP checksum at 0 (per-netif
+ * NETIF_CHECKSUM_GEN_TCP off); the device wants the pseudo-header sum
+ * there and csum_start/offset (virtio 1.x 5.1.6.2). Returns false when the
+ * frame is not an unfragmented IPv4 TCP segment with its headers in the
+ * first pbuf, in which case the full checksum is computed here. */
+static bool tcp_csum_offload(struct pbuf *p, struct netdev_tx_offload *off)
+{
+    const uint8_t *f = p->payload;
+    if (p->len < SIZEOF_ETH_HDR + IP_HLEN)
+        return false;
+    const struct eth_hdr *eth = (const void *)f;
+    if (eth->type != PP_HTONS(ETHTYPE_IP))
+        return false;
+    struct ip_hdr *ip = (struct ip_hdr *)(f + SIZEOF_ETH_HDR);
+    unsigned ihl = IPH_HL_BYTES(ip);
+    if (IPH_PROTO(ip) != IP_PROTO_TCP || ihl < IP_HLEN ||
+        (IPH_OFFSET(ip) & PP_HTONS(IP_OFFMASK | IP_MF)))
+        return false;
+    unsigned l4 = SIZEOF_ETH_HDR + ihl;
+    u16_t l4_len = (u16_t)(lwip_ntohs(IPH_LEN(ip)) - ihl);
+    if (p->len < l4 + TCP_HLEN) {
+        return false;
+    }
+    struct tcp_hdr *tcp = (struct tcp_hdr *)(f + l4);
+    ip4_addr_t src, dst;
+    ip4_addr_copy(src, ip->src);
+    ip4_addr_copy(dst, ip->dest);
+    /* ip_chksum_pseudo returns the complemented sum; the device wants the
+     * uncomplemented partial sum to fold the payload into. */
+    tcp->chksum = (u16_t)~inet_chksum_pseudo_partial(NULL, IP_PROTO_TCP, l4_len, 0, &src, &dst);
+    off->csum_partial = true;
+    off->csum_start = (uint16_t)l4;
+    off->csum_offset = 16;     /* offsetof(struct tcp_hdr, chksum) */
+    return true;
+}
+
+static void tcp_csum_software(struct pbuf *p)
+{
+    /* Rare path (headers split across pbufs): compute it the slow way. */
+    struct pbuf *q = p;
+    const uint8_t *f = q->payload;
+    if (q->len < SIZEOF_ETH_HDR + IP_HLEN || ((const struct eth_hdr *)f)->type != PP_HTONS(ETHTYPE_IP))
+        return;
+    struct ip_hdr *ip = (struct ip_hdr *)(f + SIZEOF_ETH_HDR);
+    if (IPH_PROTO(ip) != IP_PROTO_TCP)
+        return;
+    unsigned ihl = IPH_HL_BYTES(ip);
+    u16_t l4_len = (u16_t)(lwip_ntohs(IPH_LEN(ip)) - ihl);
+    ip4_addr_t src, dst;
+    ip4_addr_copy(src, ip->src);
+    ip4_addr_copy(dst, ip->dest);
+    if (pbuf_remove_header(p, SIZEOF_ETH_HDR + ihl))
+        return;
+    if (p->len >= TCP_HLEN) {
+        struct tcp_hdr *tcp = p->payload;
+        tcp->chksum = 0;
+        tcp->chksum = inet_chksum_pseudo(p, IP_PROTO_TCP, l4_len, &src, &dst);
+    }
+    pbuf_add_header(p, SIZEOF_ETH_HDR + ihl);
+}
+
+/* 0 sent, -1 ring full (caller keeps p), -2 dropped. */
+static int try_xmit(struct pbuf *p)
+{
+    struct netdev_tx_sg sg[NETDEV_TX_MAX_SG];
+    struct netdev_tx_offload off = { 0 };
+    struct pbuf *send = p;
+    unsigned n = 0;
+    for (struct pbuf *q = p; q; q = q->next) {
+        if (!q->len)
+            continue;
+        if (n == NETDEV_TX_MAX_SG) {
+            n = 0;
+            break;
+        }
+        sg[n++] = (struct netdev_tx_sg){ q->payload, q->len };
+    }
+    if (n == 0) {
+        /* Longer chain than the ring takes per frame: one copy. */
+        send = pbuf_clone(PBUF_RAW, PBUF_RAM, p);
+        if (!send)
+            return -2;
+        counters.tx_linearized++;
+        sg[0] = (struct netdev_tx_sg){ send->payload, send->len };
+        n = 1;
+    } else {
+        pbuf_ref(p);
+    }
+    if (ndev->tx_csum_offload && !tcp_csum_offload(send, &off))
+        tcp_csum_software(send);
+    int r = ndev->ops->xmit(ndev, 0, sg, n, &off, send);
+    if (r != 0)
+        pbuf_free(send);
+    return r;
+}
+
+static void backlog_drain(void)
+{
+    while (backlog_len) {
+        struct pbuf *p = backlog[backlog_head];
+        int r = try_xmit(p);
+        if (r == -1)
+            return;
+        backlog_head = (backlog_head + 1) % TX_BACKLOG_MAX;
+        backlog_len--;
+        pbuf_free(p);
+    }
+}
+
+static err_t glue_linkoutput(struct netif *nif, struct pbuf *p)
+{
+    (void)nif;
+    if (!ndev->link_up)
+        return ERR_IF;
+    int r = backlog_len ? -1 : try_xmit(p);
+    if (r == 0)
+        return ERR_OK;
+    if (r == -2) {
+        ndev->q[0].tx_dropped++;
+        return ERR_MEM;
+    }
+    if (backlog_len == TX_BACKLOG_MAX) {
+        counters.tx_backlog_dropped++;
+        ndev->q[0].tx_dropped++;
+        return ERR_MEM;
+    }
+    pbuf_ref(p);
+    backlog[(backlog_head + backlog_len) % TX_BACKLOG_MAX] = p;
+    backlog_len++;
+    counters.tx_backlogged++;
+    return ERR_OK;
+}
+
+static void glue_tx_done(struct netdev *dev, void *token)
+{
+    (void)dev;
+    pbuf_free(token);
+}
+
+static void glue_tx_wake(struct netdev *dev, unsigned queue)
+{
+    (void)dev;
+    (void)queue;
+    backlog_drain();
+}
+
+static void glue_link_changed(struct netdev *dev)
+{
+    log_info("net: link %s", dev->link_up ? "up" : "down");
+    if (dev->link_up)
+        netif_set_link_up(&netif);
+    else
+        netif_set_link_down(&netif);
+}
+
+static err_t glue_netif_init(struct netif *nif)
+{
+    nif->name[0] = 'e';
+    nif->name[1] = 'n';
+    nif->output = etharp_output;
+    nif->linkoutput = glue_linkoutput;
+    nif->mtu = ndev->mtu;
+    nif->hwaddr_len = ETH_HWADDR_LEN;
+    memcpy(nif->hwaddr, ndev->mac, ETH_HWADDR_LEN);
+    nif->flags = NETIF_FLAG_BROADCAST | NETIF_FLAG_ETHARP | NETIF_FLAG_ETHERNET;
+    if (ndev->tx_csum_offload)
+        NETIF_SET_CHECKSUM_CTRL(nif, NETIF_CHECKSUM_ENABLE_ALL & ~NETIF_CHECKSUM_GEN_TCP);
+    return ERR_OK;
+}
+
+static void glue_status_changed(struct netif *nif)
+{
+    if (ip4_addr_isany_val(*netif_ip4_addr(nif)))
+        return;
+    log_info("net: ip %s/%u gw %s (%s)", ip4addr_ntoa(netif_ip4_addr(nif)),
+             (unsigned)ip4_addr_netmask_len_approx(netif_ip4_netmask(nif)),
+             ip4addr_ntoa(netif_ip4_gw(nif)), dhcp_supplied_address(nif) ? "dhcp" : "static");
+    if (!ready_done++ && ready_cb)
+        ready_cb(lwip_ntohl(ip4_addr_get_u32(netif_ip4_addr(nif))));
+}
+
+int netglue_init(struct netdev *dev, const struct kconfig *cfg, void (*on_ready)(uint32_t))
+{
+    ndev = dev;
+    ready_cb = on_ready;
+    dev->upper = &netif;
+    dev->rx_upper_room = sizeof(struct rx_pbuf);
+    dev->rx = glue_rx;
+    dev->tx_done = glue_tx_done;
+    dev->tx_wake = glue_tx_wake;
+    dev->link_changed = glue_link_changed;
+
+    ip4_addr_t ip, mask, gw;
+    ip4_addr_set_zero(&ip);
+    ip4_addr_set_zero(&mask);
+    ip4_addr_set_zero(&gw);
+    if (cfg->has_ip) {
+        ip4_addr_set_u32(&ip, lwip_htonl(cfg->ip));
+        uint32_t m = cfg->prefix_len ? ~0u << (32 - cfg->prefix_len) : 0;
+        ip4_addr_set_u32(&mask, lwip_htonl(m));
+        if (cfg->has_gw)
+            ip4_addr_set_u32(&gw, lwip_htonl(cfg->gw));
+    }
+    if (!netif_add(&netif, &ip, &mask, &gw, NULL, glue_netif_init, ethernet_input)) {
+        log_error("net: netif_add failed");
+        return -1;
+    }
+    netif_set_default(&netif);
+    netif_set_status_callback(&netif, glue_status_changed);
+    if (dev->ops->open(dev) != 0) {
+        log_error("net: %s: open failed", dev->name);
+        return -1;
+    }
+    netif_set_up(&netif);
+    if (dev->link_up)
+        netif_set_link_up(&netif);
+    if (!cfg->has_ip) {
+        log_info("net: no ip= on the command line: starting DHCP");
+        if (dhcp_start(&netif) != ERR_OK) {
+            log_error("net: dhcp_start failed");
+            return -1;
+        }
+    }
+    return 0;
+}
+
+void netglue_flush(void)
+{
+    if (ndev)
+        ndev->ops->xmit_flush(ndev);
+}

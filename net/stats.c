@@ -1,0 +1,57 @@
+/* Gathers /stats.json's counters from the driver, NAPI, lwIP and the heap. */
+#include "net/stats.h"
+
+#include <string.h>
+
+#include "kernel/clock.h"
+#include "kernel/cmdline.h"
+#include "kernel/irq.h"
+#include "kernel/mm.h"
+#include "kernel/napi.h"
+#include "lwip/memp.h"
+#include "lwip/stats.h"
+#include "net/netif.h"
+
+static const char *mode_name = "napi";
+
+void stats_set_mode(const char *name) { mode_name = name; }
+
+void stats_snapshot(struct stats_snapshot *s)
+{
+    memset(s, 0, sizeof(*s));
+    s->uptime_ms = clock_now_ms();
+    struct netdev *dev = netglue_dev();
+    if (dev) {
+        struct netdev_queue_counters sum;
+        netdev_sum_counters(dev, &sum);
+        s->net.rx_packets = sum.rx_packets;
+        s->net.rx_bytes = sum.rx_bytes;
+        s->net.rx_dropped = sum.rx_dropped;
+        s->net.tx_packets = sum.tx_packets;
+        s->net.tx_bytes = sum.tx_bytes;
+        s->net.tx_dropped = sum.tx_dropped;
+        s->net.tx_queue_stopped = sum.tx_queue_stopped;
+        s->irq.rx = sum.irq_rx;
+        s->irq.tx = sum.irq_tx;
+        s->irq.config = dev->c.irq_config;
+    }
+    s->irq.spurious = irq_spurious_count;
+    s->napi.mode = mode_name;
+    s->napi.weight = (uint32_t)napi_config.weight;
+    s->napi.budget = (uint32_t)napi_config.budget;
+    s->napi.polls = napi_stats.polls;
+    s->napi.completes = napi_stats.completes;
+    s->napi.rescheduled = napi_stats.rescheduled;
+    s->napi.budget_exhausted = napi_stats.budget_exhausted;
+    s->napi.time_squeeze = napi_stats.time_squeeze;
+#if MEM_STATS
+    s->lwip.mem_used = lwip_stats.mem.used;
+    s->lwip.mem_max = lwip_stats.mem.max;
+#endif
+#if MEMP_STATS
+    s->lwip.pbuf_pool_used = lwip_stats.memp[MEMP_PBUF_POOL]->used;
+    s->lwip.tcp_pcbs = lwip_stats.memp[MEMP_TCP_PCB]->used;
+#endif
+    s->heap.used = heap_used();
+    s->heap.size = heap_size();
+}

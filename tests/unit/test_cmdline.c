@@ -1,0 +1,154 @@
+/* kernel/cmdline.c: SPEC.md's command line, defaults kept on bad input. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+#include <cmocka.h>
+#include <stdio.h>
+
+#include "kernel/cmdline.h"
+
+static char last_warning[512];
+static int warnings;
+
+static void warn(void *ctx, const char *msg)
+{
+    (void)ctx;
+    warnings++;
+    snprintf(last_warning, sizeof(last_warning), "%s", msg);
+}
+
+static struct kconfig parse(const char *line, int expect_warnings)
+{
+    struct kconfig c;
+    kconfig_defaults(&c);
+    warnings = 0;
+    last_warning[0] = 0;
+    assert_int_equal(cmdline_parse(line, &c, warn, NULL), expect_warnings);
+    assert_int_equal(warnings, expect_warnings);
+    return c;
+}
+
+static void test_defaults_match_spec(void **state)
+{
+    (void)state;
+    struct kconfig c = parse("", 0);
+    assert_false(c.has_ip);
+    assert_int_equal(c.net_mode, NET_MODE_NAPI);
+    assert_int_equal(c.napi_weight, 64);
+    assert_int_equal(c.net_budget, 300);
+    assert_int_equal(c.net_budget_us, 2000);
+    assert_int_equal(c.http_port, 80);
+    assert_int_equal(c.log_level, 2);
+    c = parse(NULL, 0);
+    assert_int_equal(c.http_port, 80);
+}
+
+static void test_all_keys(void **state)
+{
+    (void)state;
+    struct kconfig c = parse("ip=192.0.2.2/24 gw=192.0.2.1 net.mode=poll napi.weight=16 "
+                             "net.budget=100 net.budget_us=500 http.port=8081 log=debug", 0);
+    assert_true(c.has_ip);
+    assert_int_equal(c.ip, 0xc0000202u);
+    assert_int_equal(c.prefix_len, 24);
+    assert_true(c.has_gw);
+    assert_int_equal(c.gw, 0xc0000201u);
+    assert_int_equal(c.net_mode, NET_MODE_POLL);
+    assert_int_equal(c.napi_weight, 16);
+    assert_int_equal(c.net_budget, 100);
+    assert_int_equal(c.net_budget_us, 500);
+    assert_int_equal(c.http_port, 8081);
+    assert_int_equal(c.log_level, 3);
+    assert_string_equal(net_mode_name(c.net_mode), "poll");
+}
+
+static void test_whitespace_runs(void **state)
+{
+    (void)state;
+    struct kconfig c = parse("  \tnet.mode=irq   http.port=1\n", 0);
+    assert_int_equal(c.net_mode, NET_MODE_IRQ);
+    assert_int_equal(c.http_port, 1);
+}
+
+static void test_unknown_key_reported_default_kept(void **state)
+{
+    (void)state;
+    struct kconfig c = parse("foo=bar http.port=81", 1);
+    assert_non_null(strstr(last_warning, "unknown key 'foo'"));
+    assert_int_equal(c.http_port, 81);
+}
+
+static void test_bad_values_keep_defaults(void **state)
+{
+    (void)state;
+    static const char *const bad[] = {
+        "napi.weight=abc", "napi.weight=0", "napi.weight=-1", "napi.weight=99999999999",
+        "net.budget=", "http.port=65536", "http.port=0", "net.mode=fast", "log=verbose",
+        "ip=1.2.3.4", "ip=1.2.3/24", "ip=1.2.3.4/33", "ip=256.1.1.1/8", "ip=1.2.3.4.5/8",
+        "ip=/24", "ip=1..2.3/8", "gw=1.2.3", "gw=a.b.c.d", "test.fault=boom",
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        struct kconfig c = parse(bad[i], 1);
+        struct kconfig d;
+        kconfig_defaults(&d);
+        assert_memory_equal(&c, &d, sizeof(c));
+        assert_non_null(strstr(last_warning, "ignoring"));
+    }
+}
+
+static void test_token_without_equals(void **state)
+{
+    (void)state;
+    parse("quiet", 1);
+    assert_non_null(strstr(last_warning, "'quiet'"));
+    parse("=5", 1);
+}
+
+static void test_overlong_token_is_truncated_in_message(void **state)
+{
+    (void)state;
+    char line[4000];
+    memset(line, 'k', sizeof(line) - 3);
+    memcpy(line + sizeof(line) - 3, "=1", 3);
+    parse(line, 1);
+    assert_true(strlen(last_warning) < 400);
+}
+
+static void test_ipv4_parser(void **state)
+{
+    (void)state;
+    uint32_t ip;
+    assert_true(parse_ipv4("0.0.0.0", 7, &ip));
+    assert_int_equal(ip, 0);
+    assert_true(parse_ipv4("255.255.255.255", 15, &ip));
+    assert_int_equal(ip, 0xffffffffu);
+    assert_false(parse_ipv4("1.2.3.", 6, &ip));
+    assert_false(parse_ipv4("1.2.3.4 ", 8, &ip));
+    assert_false(parse_ipv4("0001.2.3.4", 10, &ip));
+}
+
+static void test_test_keys(void **state)
+{
+    (void)state;
+    struct kconfig c = parse("test.fault=pf test.exit=ready", 0);
+    assert_int_equal(c.test_fault, TEST_FAULT_PF);
+    assert_int_equal(c.test_exit, TEST_EXIT_READY);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_defaults_match_spec),
+        cmocka_unit_test(test_all_keys),
+        cmocka_unit_test(test_whitespace_runs),
+        cmocka_unit_test(test_unknown_key_reported_default_kept),
+        cmocka_unit_test(test_bad_values_keep_defaults),
+        cmocka_unit_test(test_token_without_equals),
+        cmocka_unit_test(test_overlong_token_is_truncated_in_message),
+        cmocka_unit_test(test_ipv4_parser),
+        cmocka_unit_test(test_test_keys),
+    };
+    return cmocka_run_group_tests_name("cmdline", tests, NULL, NULL);
+}
