@@ -22,9 +22,10 @@ KERNEL_SRCS := kernel/main.c kernel/boot_info.c kernel/console.c kernel/log.c \
 	kernel/ioapic.c kernel/acpi.c kernel/clock.c kernel/mm.c kernel/dma.c \
 	kernel/cmdline.c kernel/timer.c kernel/idle.c kernel/softirq.c kernel/napi.c
 LIB_SRCS := lib/syscalls.c
-DRIVER_SRCS := drivers/pci/pci.c drivers/pci/msix.c drivers/pci/intx.c \
+DRIVER_SRCS := drivers/pci/pci_cfg.c drivers/pci/pci.c drivers/pci/msix.c drivers/pci/intx.c \
 	drivers/virtio/virtqueue.c drivers/virtio/virtio_pci.c \
-	drivers/net/virtio_net.c
+	drivers/net/netdev.c drivers/net/virtio_net.c drivers/net/virtio_net_rx.c \
+	drivers/net/virtio_net_tx.c
 include net/lwip.mk
 NET_SRCS := net/main.c net/netif.c net/stats.c $(NET_LWIP_PORT_SRCS) $(NET_HTTP_SRCS) \
 	$(NET_HTTP_ASM)

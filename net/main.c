@@ -4,6 +4,7 @@
 #include <stdint.h>
 
 #include "drivers/net/virtio_net.h"
+#include "drivers/pci/pci.h"
 #include "kernel/app.h"
 #include "kernel/clock.h"
 #include "kernel/idle.h"
@@ -49,6 +50,7 @@ void app_main(const struct kconfig *cfg)
     stats_set_mode(net_mode_name(cfg->net_mode));
     lwip_init();
 
+    pci_init();
     const char *reason = "not found";
     struct netdev *dev = virtio_net_probe(cfg->net_mode, &reason);
     if (!dev)

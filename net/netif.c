@@ -249,9 +249,12 @@ static void glue_status_changed(struct netif *nif)
 {
     if (ip4_addr_isany_val(*netif_ip4_addr(nif)))
         return;
-    log_info("net: ip %s/%u gw %s (%s)", ip4addr_ntoa(netif_ip4_addr(nif)),
-             (unsigned)ip4_addr_netmask_len_approx(netif_ip4_netmask(nif)),
-             ip4addr_ntoa(netif_ip4_gw(nif)), dhcp_supplied_address(nif) ? "dhcp" : "static");
+    char ip[16], gw[16];
+    ip4addr_ntoa_r(netif_ip4_addr(nif), ip, sizeof(ip));
+    ip4addr_ntoa_r(netif_ip4_gw(nif), gw, sizeof(gw));
+    log_info("net: ip %s/%d gw %s (%s)", ip,
+             __builtin_popcount(ip4_addr_get_u32(netif_ip4_netmask(nif))), gw,
+             dhcp_supplied_address(nif) ? "dhcp" : "static");
     if (!ready_done++ && ready_cb)
         ready_cb(lwip_ntohl(ip4_addr_get_u32(netif_ip4_addr(nif))));
 }
@@ -303,6 +306,9 @@ int netglue_init(struct netdev *dev, const struct kconfig *cfg, void (*on_ready)
 
 void netglue_flush(void)
 {
-    if (ndev)
-        ndev->ops->xmit_flush(ndev);
+    if (!ndev)
+        return;
+    if (backlog_len)
+        backlog_drain();
+    ndev->ops->xmit_flush(ndev);
 }

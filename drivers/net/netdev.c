@@ -1,0 +1,20 @@
+#include "drivers/net/netdev.h"
+
+#include <string.h>
+
+void netdev_sum_counters(const struct netdev *dev, struct netdev_queue_counters *sum)
+{
+    memset(sum, 0, sizeof(*sum));
+    for (unsigned i = 0; i < dev->num_queues && i < NETDEV_MAX_QUEUES; i++) {
+        const struct netdev_queue_counters *q = &dev->q[i];
+        sum->rx_packets += q->rx_packets;
+        sum->rx_bytes += q->rx_bytes;
+        sum->rx_dropped += q->rx_dropped;
+        sum->tx_packets += q->tx_packets;
+        sum->tx_bytes += q->tx_bytes;
+        sum->tx_dropped += q->tx_dropped;
+        sum->tx_queue_stopped += q->tx_queue_stopped;
+        sum->irq_rx += q->irq_rx;
+        sum->irq_tx += q->irq_tx;
+    }
+}

@@ -1,0 +1,286 @@
+/* virtio-net device: probe, feature negotiation, queue and interrupt set-up,
+ * and the interrupt handlers (virtio 1.x 5.1, 3.1.1; Linux virtio_net.c).
+ *
+ * Interrupt handlers run with interrupts off and touch no packet: RX masks
+ * its queue (napi mode) and schedules the queue's NAPI entry; TX and config
+ * raise the NET_TX softirq. The rest runs in the main loop. */
+#include <stdio.h>
+#include <string.h>
+
+#include "drivers/net/virtio_net.h"
+#include "drivers/net/virtio_net_priv.h"
+#include "drivers/virtio/virtio_ring_reg.h"
+#include "kernel/log.h"
+#include "kernel/softirq.h"
+
+/* What we can drive. VERSION_1 is required; the rest is taken if offered. */
+#define VNET_FEATURES_WANTED                                                        \
+    ((1ull << VIRTIO_F_VERSION_1) | (1ull << VIRTIO_NET_F_MAC) |                    \
+     (1ull << VIRTIO_NET_F_STATUS) | (1ull << VIRTIO_NET_F_MRG_RXBUF) |             \
+     (1ull << VIRTIO_NET_F_CSUM) | (1ull << VIRTIO_NET_F_GUEST_CSUM) |              \
+     (1ull << VIRTIO_F_EVENT_IDX) | (1ull << VIRTIO_F_INDIRECT_DESC))
+
+static struct vnet the_vnet;    /* one device; queues point back to it */
+
+static const struct {
+    unsigned bit;
+    const char *name;
+} feature_names[] = {
+    { VIRTIO_NET_F_CSUM, "CSUM" }, { VIRTIO_NET_F_GUEST_CSUM, "GUEST_CSUM" },
+    { VIRTIO_NET_F_MTU, "MTU" }, { VIRTIO_NET_F_MAC, "MAC" },
+    { VIRTIO_NET_F_GUEST_TSO4, "GUEST_TSO4" }, { VIRTIO_NET_F_HOST_TSO4, "HOST_TSO4" },
+    { VIRTIO_NET_F_MRG_RXBUF, "MRG_RXBUF" }, { VIRTIO_NET_F_STATUS, "STATUS" },
+    { VIRTIO_NET_F_CTRL_VQ, "CTRL_VQ" }, { VIRTIO_NET_F_MQ, "MQ" },
+    { VIRTIO_F_INDIRECT_DESC, "INDIRECT_DESC" }, { VIRTIO_F_EVENT_IDX, "EVENT_IDX" },
+    { VIRTIO_F_VERSION_1, "VERSION_1" },
+};
+
+static void log_features(const char *what, uint64_t f)
+{
+    char names[256] = "";
+    size_t used = 0;
+    for (size_t i = 0; i < sizeof(feature_names) / sizeof(feature_names[0]); i++) {
+        if ((f >> feature_names[i].bit) & 1) {
+            int n = snprintf(names + used, sizeof(names) - used, " %s", feature_names[i].name);
+            if (n > 0 && (size_t)n < sizeof(names) - used)
+                used += (size_t)n;
+        }
+    }
+    log_info("virtio-net: %s 0x%016llx:%s", what, (unsigned long long)f, names);
+}
+
+/* --- interrupt context --- */
+
+static void rx_irq(void *ctx)
+{
+    struct vnet_rxq *rq = ctx;
+    rq->vn->dev.q[rq->index].irq_rx++;
+    if (rq->vn->mode == NET_MODE_IRQ) {
+        /* No mitigation: leave the queue's interrupt armed. */
+        napi_schedule(&rq->napi);
+        return;
+    }
+    if (napi_schedule_prep(&rq->napi)) {
+        vq_disable_cb(rq->vq);
+        napi_schedule_commit(&rq->napi);
+    }
+}
+
+static void tx_irq(void *ctx)
+{
+    struct vnet_txq *tq = ctx;
+    tq->vn->dev.q[tq->index].irq_tx++;
+    vq_disable_cb(tq->vq);
+    softirq_raise(SOFTIRQ_NET_TX);
+}
+
+static void config_irq(void *ctx)
+{
+    struct vnet *vn = ctx;
+    vn->dev.c.irq_config++;
+    vn->config_changed = true;
+    softirq_raise(SOFTIRQ_NET_TX);
+}
+
+/* --- main loop --- */
+
+static void read_link(struct vnet *vn)
+{
+    bool up = true;     /* without VIRTIO_NET_F_STATUS the link is always up */
+    if (vnet_has(vn, VIRTIO_NET_F_STATUS)) {
+        uint16_t status = 0;
+        if (virtio_pci_read_config(&vn->vpci, offsetof(struct virtio_net_config, status),
+                                   &status, sizeof(status)) == 0)
+            up = status & VIRTIO_NET_S_LINK_UP;
+    }
+    if (up != vn->dev.link_up) {
+        vn->dev.link_up = up;
+        if (vn->dev.link_changed)
+            vn->dev.link_changed(&vn->dev);
+    }
+}
+
+/* NET_TX softirq: TX interrupt (the queue was stopped) and config change. */
+static void vnet_tx_softirq(void)
+{
+    struct vnet *vn = &the_vnet;
+    if (vn->config_changed) {
+        vn->config_changed = false;
+        read_link(vn);
+    }
+    for (unsigned i = 0; i < vn->pairs; i++) {
+        struct vnet_txq *tq = &vn->txq[i];
+        vnet_tx_reclaim(tq);
+        /* Still stopped: the device has not caught up; ask again. */
+        if (vn->dev.tx_stopped[i] && !vq_enable_cb_delayed(tq->vq))
+            softirq_raise(SOFTIRQ_NET_TX);
+    }
+    vnet_xmit_flush(&vn->dev);
+}
+
+static void vnet_poll_all(struct netdev *dev, int budget)
+{
+    struct vnet *vn = dev->priv;
+    for (unsigned i = 0; i < vn->pairs; i++) {
+        vnet_rx_receive(&vn->rxq[i], budget);
+        vnet_tx_reclaim(&vn->txq[i]);
+    }
+    if (vn->config_changed) {
+        vn->config_changed = false;
+        read_link(vn);
+    }
+}
+
+static int vnet_open(struct netdev *dev)
+{
+    struct vnet *vn = dev->priv;
+    if (dev->rx_upper_room > VNET_RX_UPPER_ROOM) {
+        log_error("virtio-net: upper layer wants %u bytes per buffer, have %u",
+                  dev->rx_upper_room, VNET_RX_UPPER_ROOM);
+        return -1;
+    }
+    for (unsigned i = 0; i < vn->pairs; i++) {
+        struct vnet_rxq *rq = &vn->rxq[i];
+        vnet_rx_refill(rq);
+        if (vq_num_free(rq->vq) == vq_num(rq->vq)) {
+            log_error("virtio-net: no memory for receive buffers");
+            return -1;
+        }
+        if (vn->mode == NET_MODE_POLL) {
+            vq_disable_cb(rq->vq);
+        } else if (!vq_enable_cb(rq->vq)) {
+            napi_schedule(&rq->napi);      /* frames arrived before we armed */
+        }
+    }
+    log_info("virtio-net: %u RX buffers of %u bytes posted per queue, mode %s",
+             vq_num(vn->rxq[0].vq) - vq_num_free(vn->rxq[0].vq), VNET_RX_BUF_SIZE,
+             net_mode_name(vn->mode));
+    return 0;
+}
+
+static const struct netdev_ops vnet_ops = {
+    .xmit = vnet_xmit,
+    .xmit_flush = vnet_xmit_flush,
+    .rx_buf_release = vnet_rx_buf_release,
+    .poll_all = vnet_poll_all,
+    .open = vnet_open,
+};
+
+static void vq_notify_cb(struct virtqueue *vq)
+{
+    virtio_pci_notify(vq_notify_ctx(vq), vq_index(vq));
+}
+
+static void vq_warn(struct virtqueue *vq, const char *why)
+{
+    /* The ring is unusable from here on; say so loudly (tests watch it). */
+    log_error("virtio-net: queue %u broken: %s", vq_index(vq), why);
+}
+
+static int create_queues(struct vnet *vn, const char **reason)
+{
+    bool event_idx = vnet_has(vn, VIRTIO_F_EVENT_IDX);
+    bool indirect = vnet_has(vn, VIRTIO_F_INDIRECT_DESC);
+    struct virtio_pci_vq_info info[2 * NETDEV_MAX_QUEUES];
+    unsigned nvqs = 2 * vn->pairs;
+    for (unsigned q = 0; q < nvqs; q++) {
+        uint16_t max = virtio_pci_queue_max_size(&vn->vpci, (uint16_t)q);
+        if (max == 0) {
+            *reason = "device has no queue it should have";
+            return -1;
+        }
+        unsigned num = max > 1024 ? 1024 : max;
+        struct virtqueue *vq = vq_create((uint16_t)q, num, event_idx, indirect, vq_notify_cb,
+                                         &vn->vpci);
+        if (!vq) {
+            *reason = "out of memory for the rings";
+            return -1;
+        }
+        bool is_rx = (q % 2) == 0;
+        unsigned pair = q / 2;
+        void *ctx;
+        if (is_rx) {
+            vn->rxq[pair] = (struct vnet_rxq){ .vn = vn, .index = pair, .vq = vq };
+            ctx = &vn->rxq[pair];
+        } else {
+            vn->txq[pair] = (struct vnet_txq){ .vn = vn, .index = pair, .vq = vq };
+            ctx = &vn->txq[pair];
+        }
+        info[q] = (struct virtio_pci_vq_info){
+            .num = (uint16_t)num, .desc = vq_desc_addr(vq), .driver = vq_avail_addr(vq),
+            .device = vq_used_addr(vq), .callback = is_rx ? rx_irq : tx_irq, .ctx = ctx,
+        };
+    }
+    enum virtio_pci_irq_mode first = VIRTIO_PCI_IRQ_MSIX_PER_VQ;
+    if (virtio_pci_setup_queues(&vn->vpci, nvqs, info, config_irq, vn, first, reason) != 0)
+        return -1;
+    for (unsigned i = 0; i < vn->pairs; i++) {
+        if (vnet_rx_init(&vn->rxq[i]) != 0 || vnet_tx_init(&vn->txq[i]) != 0) {
+            *reason = "out of memory for queue state";
+            return -1;
+        }
+    }
+    return 0;
+}
+
+struct netdev *virtio_net_probe(enum net_mode mode, const char **reason)
+{
+    struct vnet *vn = &the_vnet;
+    struct pci_dev *pci = virtio_pci_find(VIRTIO_ID_NET, NULL);
+    if (!pci) {
+        *reason = "no virtio-net PCI function found";
+        return NULL;
+    }
+    memset(vn, 0, sizeof(*vn));
+    vn->mode = mode;
+    vq_warn_hook = vq_warn;
+    if (virtio_pci_init(&vn->vpci, pci, reason) != 0)
+        return NULL;
+
+    uint64_t offered = virtio_pci_get_features(&vn->vpci);
+    log_features("features offered", offered);
+    if (!(offered & (1ull << VIRTIO_F_VERSION_1))) {
+        virtio_pci_fail(&vn->vpci);
+        *reason = "device does not offer VIRTIO_F_VERSION_1";
+        return NULL;
+    }
+    vn->features = offered & VNET_FEATURES_WANTED;
+    virtio_pci_set_features(&vn->vpci, vn->features);
+    if (virtio_pci_features_ok(&vn->vpci) != 0) {
+        virtio_pci_fail(&vn->vpci);
+        *reason = "device refused the feature set (FEATURES_OK cleared)";
+        return NULL;
+    }
+    log_features("features accepted", vn->features);
+    vn->mergeable = vnet_has(vn, VIRTIO_NET_F_MRG_RXBUF);
+
+    struct netdev *dev = &vn->dev;
+    dev->name = "virtio-net0";
+    dev->ops = &vnet_ops;
+    dev->priv = vn;
+    dev->mtu = 1500;
+    dev->tx_csum_offload = vnet_has(vn, VIRTIO_NET_F_CSUM);
+    if (vnet_has(vn, VIRTIO_NET_F_MAC)) {
+        virtio_pci_read_config(&vn->vpci, offsetof(struct virtio_net_config, mac), dev->mac, 6);
+    } else {
+        /* Locally administered, fixed: 02:00:00:00:00:01. */
+        static const uint8_t fallback[6] = { 0x02, 0, 0, 0, 0, 0x01 };
+        memcpy(dev->mac, fallback, 6);
+    }
+    vn->pairs = 1;              /* VIRTIO_NET_F_MQ needs the control queue: not taken */
+    dev->num_queues = vn->pairs;
+
+    softirq_register(SOFTIRQ_NET_TX, vnet_tx_softirq);
+    if (create_queues(vn, reason) != 0) {
+        virtio_pci_teardown(&vn->vpci);
+        return NULL;
+    }
+    virtio_pci_driver_ok(&vn->vpci);
+    read_link(vn);
+    log_info("virtio-net: mac %02x:%02x:%02x:%02x:%02x:%02x, link %s, %u queue pair(s), "
+             "rx ring %u, tx ring %u, irq %s",
+             dev->mac[0], dev->mac[1], dev->mac[2], dev->mac[3], dev->mac[4], dev->mac[5],
+             dev->link_up ? "up" : "down", vn->pairs, vq_num(vn->rxq[0].vq),
+             vq_num(vn->txq[0].vq), virtio_pci_irq_mode_name(vn->vpci.irq_mode));
+    return dev;
+}

@@ -1,0 +1,14 @@
+/* virtio-net over the modern virtio-pci transport. */
+#ifndef DRIVERS_NET_VIRTIO_NET_H
+#define DRIVERS_NET_VIRTIO_NET_H
+
+#include "drivers/net/netdev.h"
+#include "kernel/cmdline.h"
+
+/* Finds the first virtio-net PCI function, negotiates features, sets up the
+ * queues and their interrupts for mode, and sets DRIVER_OK. RX starts with
+ * dev->ops->open once the upper layer has set its hooks. NULL with *reason
+ * when there is no device or none this driver can use. */
+struct netdev *virtio_net_probe(enum net_mode mode, const char **reason);
+
+#endif

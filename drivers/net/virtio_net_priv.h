@@ -1,0 +1,95 @@
+/* virtio-net driver internals shared by virtio_net.c (probe, interrupts),
+ * virtio_net_rx.c and virtio_net_tx.c. */
+#ifndef DRIVERS_NET_VIRTIO_NET_PRIV_H
+#define DRIVERS_NET_VIRTIO_NET_PRIV_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "drivers/net/netdev.h"
+#include "drivers/net/virtio_net_reg.h"
+#include "drivers/virtio/virtio_pci.h"
+#include "drivers/virtio/virtqueue.h"
+#include "kernel/cmdline.h"
+#include "kernel/napi.h"
+#include "kernel/timer.h"
+
+/* One RX buffer: driver bookkeeping, the upper layer's room (its pbuf),
+ * then the part the device writes: virtio_net_hdr_v1 + frame. 2 KiB holds
+ * a full 1514-byte frame (we take no GSO), so mergeable chains are rare
+ * but handled. */
+#define VNET_RX_BUF_SIZE     2048
+#define VNET_RX_UPPER_ROOM   128
+#define VNET_RX_REFILL_RETRY_NS (10 * 1000 * 1000)
+#define VNET_MAX_MERGE       32      /* num_buffers above this is a device bug */
+
+struct vnet_rx_buf {
+    struct vnet_rx_buf *next_free;
+    struct vnet_rxq *rq;
+    uint8_t upper[VNET_RX_UPPER_ROOM] __attribute__((aligned(16)));
+    uint8_t data[] __attribute__((aligned(64)));   /* written by device */
+};
+
+#define VNET_RX_DATA_LEN (VNET_RX_BUF_SIZE - (uint32_t)sizeof(struct vnet_rx_buf))
+
+struct vnet_rxq {
+    struct vnet *vn;
+    unsigned index;
+    struct virtqueue *vq;
+    struct napi napi;
+    struct vnet_rx_buf *free_list;   /* returned by the upper layer */
+    unsigned allocated, max_bufs;
+    struct ktimer refill_timer;
+};
+
+/* Per in-flight TX frame; the virtqueue token. The header must stay put
+ * until the device is done with it. */
+struct vnet_tx_slot {
+    struct virtio_net_hdr_v1 hdr;    /* read by device */
+    struct vnet_tx_slot *next_free;
+    void *token;
+    uint32_t len;
+};
+
+struct vnet_txq {
+    struct vnet *vn;
+    unsigned index;
+    struct virtqueue *vq;
+    struct vnet_tx_slot *slots, *free_slots;
+    bool kick_pending;
+    bool in_xmit;                    /* suppresses the tx_wake upcall */
+};
+
+struct vnet {
+    struct netdev dev;
+    struct virtio_pci_dev vpci;
+    enum net_mode mode;
+    uint64_t features;
+    bool mergeable;
+    unsigned pairs;
+    struct vnet_rxq rxq[NETDEV_MAX_QUEUES];
+    struct vnet_txq txq[NETDEV_MAX_QUEUES];
+    volatile bool config_changed;    /* set in IRQ, handled in NET_TX softirq */
+};
+
+static inline bool vnet_has(const struct vnet *vn, unsigned bit)
+{
+    return (vn->features >> bit) & 1;
+}
+
+/* virtio_net_rx.c */
+int vnet_rx_init(struct vnet_rxq *rq);
+int vnet_rx_poll(struct napi *n, int budget);
+int vnet_rx_receive(struct vnet_rxq *rq, int budget);
+void vnet_rx_refill(struct vnet_rxq *rq);
+void vnet_rx_buf_release(struct netdev *dev, void *buf);
+
+/* virtio_net_tx.c */
+int vnet_tx_init(struct vnet_txq *tq);
+int vnet_xmit(struct netdev *dev, unsigned queue, const struct netdev_tx_sg *sg, unsigned nsg,
+              const struct netdev_tx_offload *off, void *token);
+void vnet_xmit_flush(struct netdev *dev);
+/* Frees what the device finished; wakes a stopped queue. Main loop. */
+unsigned vnet_tx_reclaim(struct vnet_txq *tq);
+
+#endif

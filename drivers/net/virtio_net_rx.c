@@ -1,0 +1,214 @@
+/* virtio-net receive: buffer posting, the NAPI poll, mergeable chains.
+ * Everything here runs in the main loop (NAPI poll from net_rx_action,
+ * poll mode from the idle loop, the refill timer); the interrupt handler in
+ * virtio_net.c only masks the queue and schedules the poll. */
+#include <stddef.h>
+#include <string.h>
+
+#include "drivers/net/virtio_net_priv.h"
+#include "kernel/dma.h"
+#include "kernel/log.h"
+
+#define HDR_LEN ((uint32_t)sizeof(struct virtio_net_hdr_v1))
+#define ETH_MIN_HDR 14
+
+static struct vnet_rx_buf *rx_buf_get(struct vnet_rxq *rq)
+{
+    struct vnet_rx_buf *b = rq->free_list;
+    if (b) {
+        rq->free_list = b->next_free;
+        return b;
+    }
+    if (rq->allocated >= rq->max_bufs)
+        return NULL;
+    b = dma_alloc(VNET_RX_BUF_SIZE, 64);
+    if (!b)
+        return NULL;
+    b->rq = rq;
+    rq->allocated++;
+    return b;
+}
+
+static void rx_buf_put(struct vnet_rxq *rq, struct vnet_rx_buf *b)
+{
+    b->next_free = rq->free_list;
+    rq->free_list = b;
+}
+
+static void refill_timer_fn(void *ctx)
+{
+    vnet_rx_refill(ctx);
+}
+
+/* Fills every free slot it can, one kick for the batch. When memory runs
+ * out and the ring is nearly empty, a timer retries, so the ring can never
+ * stay empty with no interrupt left to refill it (Linux refill_work). */
+void vnet_rx_refill(struct vnet_rxq *rq)
+{
+    unsigned added = 0;
+    bool oom = false;
+    while (vq_num_free(rq->vq) > 0) {
+        struct vnet_rx_buf *b = rx_buf_get(rq);
+        if (!b) {
+            oom = true;
+            break;
+        }
+        struct vq_sg sg = { dma_addr(b->data), VNET_RX_DATA_LEN };
+        if (vq_add_sgs(rq->vq, &sg, 0, 1, b) != 0) {
+            rx_buf_put(rq, b);
+            break;
+        }
+        added++;
+    }
+    if (added)
+        vq_kick(rq->vq);
+    if (oom) {
+        rq->vn->dev.c.rx_refill_failed++;
+        if (vq_num_free(rq->vq) > vq_num(rq->vq) / 2 && !rq->refill_timer.armed)
+            ktimer_arm(&rq->refill_timer, VNET_RX_REFILL_RETRY_NS, refill_timer_fn, rq);
+    }
+}
+
+void vnet_rx_buf_release(struct netdev *dev, void *buf)
+{
+    (void)dev;
+    struct vnet_rx_buf *b = buf;
+    struct vnet_rxq *rq = b->rq;
+    rx_buf_put(rq, b);
+    /* The upper layer held on to buffers long enough to drain the ring:
+     * refill soon from the main loop, not from inside lwIP's call chain. */
+    if (vq_num_free(rq->vq) == vq_num(rq->vq) && !rq->refill_timer.armed)
+        ktimer_arm(&rq->refill_timer, 0, refill_timer_fn, rq);
+}
+
+/* The device asked us to finish a partial checksum (VIRTIO_NET_HDR_F_NEEDS_CSUM,
+ * 5.1.6.4.1): fold [csum_start, len) and store it at csum_start + csum_offset.
+ * The field already holds the pseudo-header sum. */
+static bool rx_complete_csum(uint8_t *frame, uint32_t len, const struct virtio_net_hdr_v1 *h)
+{
+    uint32_t start = h->csum_start, at = (uint32_t)h->csum_start + h->csum_offset;
+    if (start >= len || at + 2 > len)
+        return false;
+    uint32_t sum = 0;
+    uint32_t i = start;
+    for (; i + 1 < len; i += 2)
+        sum += (uint32_t)frame[i] << 8 | frame[i + 1];
+    if (i < len)
+        sum += (uint32_t)frame[i] << 8;
+    while (sum >> 16)
+        sum = (sum & 0xffff) + (sum >> 16);
+    uint16_t c = (uint16_t)~sum;
+    frame[at] = (uint8_t)(c >> 8);
+    frame[at + 1] = (uint8_t)c;
+    return true;
+}
+
+static void rx_drop(struct vnet_rxq *rq, struct vnet_rx_buf **bufs, unsigned n)
+{
+    for (unsigned i = 0; i < n; i++)
+        rx_buf_put(rq, bufs[i]);
+    rq->vn->dev.q[rq->index].rx_dropped++;
+    rq->vn->dev.c.rx_bad_frames++;
+}
+
+/* One frame: the first buffer (already taken) and, with mergeable buffers,
+ * num_buffers - 1 more from the used ring. */
+static void rx_one(struct vnet_rxq *rq, struct vnet_rx_buf *first, uint32_t len)
+{
+    struct vnet *vn = rq->vn;
+    struct netdev *dev = &vn->dev;
+    struct vnet_rx_buf *bufs[VNET_MAX_MERGE];
+    struct netdev_rx_frag frags[VNET_MAX_MERGE];
+    unsigned n = 1;
+    bufs[0] = first;
+    if (len < HDR_LEN + ETH_MIN_HDR) {
+        rx_drop(rq, bufs, 1);
+        return;
+    }
+    struct virtio_net_hdr_v1 hdr;
+    memcpy(&hdr, first->data, HDR_LEN);
+    unsigned want = vn->mergeable ? hdr.num_buffers : 1;
+    if (want == 0 || want > VNET_MAX_MERGE) {
+        rx_drop(rq, bufs, 1);
+        return;
+    }
+    frags[0] = (struct netdev_rx_frag){ first, first->upper, first->data + HDR_LEN, len - HDR_LEN };
+    uint32_t total = len - HDR_LEN;
+    while (n < want) {
+        uint32_t l;
+        struct vnet_rx_buf *b = vq_get_buf(rq->vq, &l);
+        if (!b) {
+            /* The device published fewer buffers than it announced. */
+            log_warn("virtio-net: rx: %u of %u merged buffers missing", want - n, want);
+            rx_drop(rq, bufs, n);
+            return;
+        }
+        bufs[n] = b;
+        frags[n] = (struct netdev_rx_frag){ b, b->upper, b->data, l };
+        total += l;
+        n++;
+    }
+    if (hdr.flags & VIRTIO_NET_HDR_F_NEEDS_CSUM) {
+        if (n != 1 || !rx_complete_csum(first->data + HDR_LEN, len - HDR_LEN, &hdr)) {
+            rx_drop(rq, bufs, n);
+            return;
+        }
+        dev->c.rx_csum_completed++;
+    }
+    dev->q[rq->index].rx_packets++;
+    dev->q[rq->index].rx_bytes += total;
+    dev->rx(dev, frags, n);
+}
+
+int vnet_rx_receive(struct vnet_rxq *rq, int budget)
+{
+    int received = 0;
+    while (received < budget) {
+        uint32_t len;
+        struct vnet_rx_buf *b = vq_get_buf(rq->vq, &len);
+        if (!b)
+            break;
+        rx_one(rq, b, len);
+        received++;
+    }
+    /* Refill in batches, as Linux: once more than half the budget's worth
+     * of slots (or half the ring) are free. */
+    unsigned threshold = (unsigned)budget < vq_num(rq->vq) ? (unsigned)budget : vq_num(rq->vq);
+    if (vq_num_free(rq->vq) > threshold / 2)
+        vnet_rx_refill(rq);
+    return received;
+}
+
+int vnet_rx_poll(struct napi *n, int budget)
+{
+    struct vnet_rxq *rq = (struct vnet_rxq *)((char *)n - offsetof(struct vnet_rxq, napi));
+    struct vnet *vn = rq->vn;
+    int work = vnet_rx_receive(rq, budget);
+    /* TX reclaim in the poll path (Linux virtnet_poll_cleantx): the TX
+     * interrupt stays off while the queue runs. */
+    vnet_tx_reclaim(&vn->txq[rq->index]);
+    vnet_xmit_flush(&vn->dev);
+    if (work < budget) {
+        unsigned opaque = vq_enable_cb_prepare(rq->vq);
+        if (napi_complete_done(n, work)) {
+            if (vq_poll(rq->vq, opaque)) {
+                vq_disable_cb(rq->vq);
+                napi_reschedule(n);
+            }
+        } else {
+            vq_disable_cb(rq->vq);
+        }
+    }
+    return work;
+}
+
+int vnet_rx_init(struct vnet_rxq *rq)
+{
+    /* The ring, plus what the stack may hold at once (TCP receive and
+     * out-of-order queues, reassembly). */
+    rq->max_bufs = vq_num(rq->vq) + 512;
+    rq->free_list = NULL;
+    rq->allocated = 0;
+    napi_add(&rq->napi, vnet_rx_poll, napi_config.weight);
+    return 0;
+}

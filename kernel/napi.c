@@ -1,0 +1,209 @@
+/* NAPI poll lists and net_rx_action, after Linux net/core/dev.c, one CPU.
+ *
+ * The global poll list is appended to by interrupt handlers, so it is only
+ * touched with interrupts off. net_rx_action moves it to a private list and
+ * walks that with interrupts on; an entry being polled is on no list, so a
+ * MISSED completion or a reschedule from inside poll can queue it again. */
+#include "kernel/napi.h"
+
+#include "kernel/barrier.h"
+#include "kernel/clock.h"
+#include "kernel/irqflags.h"
+#include "kernel/softirq.h"
+
+#include <stddef.h>
+
+struct napi_config napi_config = { .weight = 64, .budget = 300, .budget_us = 2000 };
+struct napi_stats napi_stats;
+void (*napi_warn_hook)(struct napi *n, const char *what);
+
+struct napi_queue {
+    struct napi *head, *tail;
+};
+
+static struct napi_queue poll_list; /* shared with IRQ handlers: interrupts off */
+
+static void q_push(struct napi_queue *q, struct napi *n)
+{
+    n->next = NULL;
+    if (q->tail)
+        q->tail->next = n;
+    else
+        q->head = n;
+    q->tail = n;
+    n->queued = true;
+}
+
+static struct napi *q_pop(struct napi_queue *q)
+{
+    struct napi *n = q->head;
+    q->head = n->next;
+    if (!q->head)
+        q->tail = NULL;
+    n->next = NULL;
+    n->queued = false;
+    return n;
+}
+
+/* dst = dst + src; src emptied. */
+static void q_append(struct napi_queue *dst, struct napi_queue *src)
+{
+    if (!src->head)
+        return;
+    if (dst->tail)
+        dst->tail->next = src->head;
+    else
+        dst->head = src->head;
+    dst->tail = src->tail;
+    src->head = src->tail = NULL;
+}
+
+void napi_init(void)
+{
+    softirq_register(SOFTIRQ_NET_RX, net_rx_action);
+}
+
+void napi_add(struct napi *n, int (*poll)(struct napi *, int), int weight)
+{
+    *n = (struct napi){ .poll = poll, .weight = weight > 0 ? weight : napi_config.weight };
+}
+
+bool napi_schedule_prep(struct napi *n)
+{
+    irqflags_t f = irq_save();
+    uint32_t s = n->state;
+    n->state = s | NAPI_STATE_SCHED;
+    /* Scheduled and off every list means its poll is running right now: mark
+     * MISSED so completion polls once more instead of losing this event
+     * (Linux NAPI_STATE_MISSED). A queued entry has not been polled yet and
+     * will see this work anyway. */
+    if ((s & NAPI_STATE_SCHED) && !n->queued)
+        n->state |= NAPI_STATE_MISSED;
+    irq_restore(f);
+    return !(s & NAPI_STATE_SCHED);
+}
+
+void napi_schedule_commit(struct napi *n)
+{
+    irqflags_t f = irq_save();
+    if (!n->queued)
+        q_push(&poll_list, n);
+    softirq_raise(SOFTIRQ_NET_RX);
+    irq_restore(f);
+}
+
+bool napi_schedule(struct napi *n)
+{
+    if (!napi_schedule_prep(n))
+        return false;
+    napi_schedule_commit(n);
+    return true;
+}
+
+bool napi_complete_done(struct napi *n, int work_done)
+{
+    (void)work_done; /* no GRO / IRQ deferral to feed */
+    irqflags_t f = irq_save();
+    uint32_t s = n->state;
+    if (s & NAPI_STATE_MISSED) {
+        /* An interrupt came while we polled: keep SCHED and poll again. */
+        n->state = NAPI_STATE_SCHED;
+        if (!n->queued)
+            q_push(&poll_list, n);
+        softirq_raise(SOFTIRQ_NET_RX);
+        irq_restore(f);
+        napi_stats.missed++;
+        return false;
+    }
+    n->state = 0;
+    irq_restore(f);
+    /* Completing an idle entry is a driver bug but harmless: true keeps the
+     * device interrupt on, the only safe state for an unscheduled entry. */
+    if (s & NAPI_STATE_SCHED) {
+        n->completes++;
+        napi_stats.completes++;
+    }
+    return true;
+}
+
+bool napi_reschedule(struct napi *n)
+{
+    n->rescheduled++;
+    napi_stats.rescheduled++;
+    return napi_schedule(n);
+}
+
+static void warn_once(struct napi *n, const char *what)
+{
+    if (n->warned)
+        return;
+    n->warned = true;
+    if (napi_warn_hook)
+        napi_warn_hook(n, what);
+}
+
+void net_rx_action(void)
+{
+    uint64_t deadline = clock_now_us() + napi_config.budget_us;
+    int budget = napi_config.budget;
+    struct napi_queue list = { NULL, NULL };
+    irqflags_t f;
+
+    napi_stats.runs++;
+    for (;;) {
+        if (!list.head) {
+            /* Take what interrupts (or completing polls) queued meanwhile. */
+            f = irq_save();
+            q_append(&list, &poll_list);
+            irq_restore(f);
+            if (!list.head)
+                break;
+        }
+
+        /* Off every list while polling: the poll may complete (MISSED) or
+         * reschedule itself, both of which queue it on the global list. */
+        struct napi *n = q_pop(&list);
+        int weight = n->weight, work = 0;
+        if (READ_ONCE(n->state) & NAPI_STATE_SCHED) {
+            work = n->poll(n, weight);
+            n->polls++;
+            napi_stats.polls++;
+        }
+        if (work > weight) {
+            napi_stats.bad_poll++;
+            warn_once(n, "napi poll returned more than its weight");
+            work = weight;
+        }
+        n->work += (uint64_t)(work > 0 ? work : 0);
+        budget -= work;
+
+        if (work == weight) {
+            /* Whole weight used: the driver did not complete, we still own the
+             * entry. Behind everyone, including entries scheduled during this
+             * run, so one busy queue can't starve the others. */
+            f = irq_save();
+            if ((n->state & NAPI_STATE_SCHED) && !n->queued) {
+                q_append(&list, &poll_list);
+                q_push(&list, n);
+                n->budget_exhausted++;
+                napi_stats.budget_exhausted++;
+            }
+            irq_restore(f);
+        }
+
+        if (budget <= 0 || clock_now_us() >= deadline) {
+            if (list.head || READ_ONCE(poll_list.head))
+                napi_stats.time_squeeze++;
+            break;
+        }
+    }
+
+    /* Leftovers keep their place ahead of entries scheduled meanwhile; the
+     * re-raised bit brings us back on softirq_run's next round. */
+    f = irq_save();
+    q_append(&list, &poll_list);
+    poll_list = list;
+    if (poll_list.head)
+        softirq_raise(SOFTIRQ_NET_RX);
+    irq_restore(f);
+}

@@ -1,0 +1,354 @@
+/* Incremental HTTP/1.x request parser: a byte-at-a-time state machine, so a
+ * request split at any byte boundary parses the same as one in a single
+ * segment. See http_parser.h for what is accepted. */
+#include "net/http_parser.h"
+
+#include <string.h>
+
+enum {
+    S_START,        /* before the request line: empty lines are skipped */
+    S_START_CR,
+    S_METHOD,
+    S_TARGET0,      /* first byte of the target */
+    S_TARGET,
+    S_VERSION,      /* "HTTP/1." then one digit */
+    S_RL_END,       /* after the version: CR or LF */
+    S_RL_CR,
+    S_LINE,         /* start of a header line, or of the final empty line */
+    S_NAME,
+    S_VALUE,
+    S_LINE_CR,
+    S_END_CR,
+    S_DONE,
+    S_ERROR,
+};
+
+enum { H_OTHER, H_CONNECTION, H_CONTENT_LENGTH, H_TRANSFER_ENCODING };
+
+/* Connection value tokenizer (comma-separated, OWS around tokens). */
+enum { T_SPACE, T_TOKEN, T_AFTER, T_BAD };
+
+#define TOK_LONG 0xff   /* toklen marker: token longer than tok[]: matches nothing */
+#define CL_MAX (UINT64_C(1) << 40)   /* largest body we skip; v*10+9 never wraps */
+
+static bool is_tchar(unsigned char c)
+{
+    if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'))
+        return true;
+    return c && strchr("!#$%&'*+-.^_`|~", c) != NULL;
+}
+
+static unsigned char lower(unsigned char c)
+{
+    return (c >= 'A' && c <= 'Z') ? (unsigned char)(c + 32) : c;
+}
+
+void http_parser_init(struct http_parser *p)
+{
+    memset(p, 0, sizeof *p);
+    p->state = S_START;
+}
+
+void http_parser_next(struct http_parser *p)
+{
+    uint64_t skip = p->skip;
+
+    if (p->state == S_DONE)
+        skip += p->req.content_length;
+    http_parser_init(p);
+    p->skip = skip;
+}
+
+bool http_parser_in_progress(const struct http_parser *p)
+{
+    return p->skip > 0 || (p->state != S_START && p->state != S_START_CR &&
+                           p->state != S_DONE && p->state != S_ERROR);
+}
+
+static enum http_parse_status fail(struct http_parser *p, const char *why)
+{
+    p->state = S_ERROR;
+    p->error = why;
+    return HTTP_PARSE_ERROR;
+}
+
+static void conn_token_end(struct http_parser *p)
+{
+    if ((p->tok_state == T_TOKEN || p->tok_state == T_AFTER) && p->toklen != TOK_LONG) {
+        if (p->toklen == 5 && memcmp(p->tok, "close", 5) == 0)
+            p->conn_close = true;
+        else if (p->toklen == 10 && memcmp(p->tok, "keep-alive", 10) == 0)
+            p->conn_keep_alive = true;
+    }
+    p->tok_state = T_SPACE;
+    p->toklen = 0;
+}
+
+static void conn_value_byte(struct http_parser *p, unsigned char c)
+{
+    if (c == ',') {
+        conn_token_end(p);
+    } else if (c == ' ' || c == '\t') {
+        if (p->tok_state == T_TOKEN)
+            p->tok_state = T_AFTER;
+    } else if (p->tok_state == T_AFTER || p->tok_state == T_BAD) {
+        p->tok_state = T_BAD;   /* "clo se": not a token we know */
+    } else {
+        p->tok_state = T_TOKEN;
+        if (p->toklen < sizeof p->tok)
+            p->tok[p->toklen++] = (char)lower(c);
+        else
+            p->toklen = TOK_LONG;
+    }
+}
+
+static bool cl_value_byte(struct http_parser *p, unsigned char c)
+{
+    if (c == ' ' || c == '\t') {
+        if (p->cl_digits)
+            p->cl_end = true;
+        return true;
+    }
+    if (c < '0' || c > '9' || p->cl_end)
+        return false;
+    p->cl_digits = true;
+    p->req.content_length = p->req.content_length * 10 + (uint64_t)(c - '0');
+    return p->req.content_length <= CL_MAX;   /* checked every digit */
+}
+
+static void name_done(struct http_parser *p)
+{
+    p->hdr = H_OTHER;
+    if (p->nlen == 10 && memcmp(p->name, "connection", 10) == 0) {
+        p->hdr = H_CONNECTION;
+        p->tok_state = T_SPACE;
+        p->toklen = 0;
+    } else if (p->nlen == 14 && memcmp(p->name, "content-length", 14) == 0) {
+        p->hdr = H_CONTENT_LENGTH;
+    } else if (p->nlen == 17 && memcmp(p->name, "transfer-encoding", 17) == 0) {
+        p->hdr = H_TRANSFER_ENCODING;
+    }
+}
+
+/* End of one header line (its CRLF/LF seen). */
+static const char *line_done(struct http_parser *p)
+{
+    if (p->hdr == H_CONNECTION)
+        conn_token_end(p);
+    else if (p->hdr == H_CONTENT_LENGTH && !p->cl_digits)
+        return "empty Content-Length";
+    return NULL;
+}
+
+static enum http_parse_status headers_done(struct http_parser *p)
+{
+    if (p->have_te)
+        return fail(p, "Transfer-Encoding not supported");
+    p->req.keep_alive = p->req.version_minor >= 1 ? !p->conn_close
+                                                  : p->conn_keep_alive && !p->conn_close;
+    p->state = S_DONE;
+    return HTTP_PARSE_DONE;
+}
+
+static void method_done(struct http_parser *p)
+{
+    if (p->mlen == 3 && memcmp(p->method, "GET", 3) == 0)
+        p->req.method = HTTP_METHOD_GET;
+    else if (p->mlen == 4 && memcmp(p->method, "HEAD", 4) == 0)
+        p->req.method = HTTP_METHOD_HEAD;
+    else
+        p->req.method = HTTP_METHOD_OTHER;
+}
+
+enum http_parse_status http_parser_feed(struct http_parser *p, const void *data,
+                                        size_t len, size_t *used)
+{
+    const unsigned char *s = data;
+    size_t i = 0;
+    enum http_parse_status st = HTTP_PARSE_INCOMPLETE;
+
+    *used = 0;
+    if (p->state == S_DONE)
+        return HTTP_PARSE_DONE;
+    if (p->state == S_ERROR)
+        return HTTP_PARSE_ERROR;
+
+    if (p->skip) {
+        size_t n = p->skip < len ? (size_t)p->skip : len;
+        p->skip -= n;
+        i = n;
+    }
+
+    while (i < len && st == HTTP_PARSE_INCOMPLETE) {
+        unsigned char c = s[i++];
+
+        if (++p->nbytes > HTTP_MAX_HEADER_BYTES) {
+            st = fail(p, "header block too large");
+            break;
+        }
+        if (c == 0) {
+            st = fail(p, "NUL byte");
+            break;
+        }
+        switch (p->state) {
+        case S_START:
+            if (c == '\r')
+                p->state = S_START_CR;
+            else if (c == '\n')
+                ;
+            else if (is_tchar(c)) {
+                p->method[p->mlen++] = (char)c;
+                p->state = S_METHOD;
+            } else
+                st = fail(p, "bad request line");
+            break;
+        case S_START_CR:
+            if (c == '\n')
+                p->state = S_START;
+            else
+                st = fail(p, "CR without LF");
+            break;
+        case S_METHOD:
+            if (c == ' ') {
+                method_done(p);
+                p->state = S_TARGET0;
+            } else if (is_tchar(c)) {
+                if (p->mlen < sizeof p->method)
+                    p->method[p->mlen++] = (char)c;
+                else
+                    p->mlen = sizeof p->method;     /* too long to be GET/HEAD */
+            } else
+                st = fail(p, "bad method");
+            break;
+        case S_TARGET0:
+        case S_TARGET:
+            if (c == ' ' && p->state == S_TARGET) {
+                p->req.target[p->req.target_len] = '\0';
+                p->state = S_VERSION;
+                p->vpos = 0;
+            } else if (c <= ' ' || c == 0x7f) {
+                st = fail(p, c == '\r' || c == '\n' ? "missing version" : "bad target");
+            } else {
+                p->state = S_TARGET;
+                if (p->req.target_len < HTTP_TARGET_MAX)
+                    p->req.target[p->req.target_len++] = (char)c;
+                else
+                    p->req.target_too_long = true;
+            }
+            break;
+        case S_VERSION:
+            if (p->vpos < 7) {
+                if (c != (unsigned char)"HTTP/1."[p->vpos++])
+                    st = fail(p, "bad version");
+            } else if (c >= '0' && c <= '9') {
+                p->req.version_minor = (uint8_t)(c - '0');
+                p->state = S_RL_END;
+            } else
+                st = fail(p, "bad version");
+            break;
+        case S_RL_END:
+            if (c == '\r')
+                p->state = S_RL_CR;
+            else if (c == '\n')
+                p->state = S_LINE;
+            else
+                st = fail(p, "bad version");
+            break;
+        case S_RL_CR:
+        case S_LINE_CR:
+            if (c != '\n') {
+                st = fail(p, "CR without LF");
+                break;
+            }
+            if (p->state == S_LINE_CR) {
+                const char *why = line_done(p);
+                if (why) {
+                    st = fail(p, why);
+                    break;
+                }
+            }
+            p->state = S_LINE;
+            break;
+        case S_LINE:
+            if (c == '\r')
+                p->state = S_END_CR;
+            else if (c == '\n')
+                st = headers_done(p);
+            else if (is_tchar(c)) {
+                p->name[0] = (char)lower(c);
+                p->nlen = 1;
+                p->state = S_NAME;
+            } else
+                st = fail(p, c == ' ' || c == '\t' ? "obs-fold header" : "bad header name");
+            break;
+        case S_END_CR:
+            if (c == '\n')
+                st = headers_done(p);
+            else
+                st = fail(p, "CR without LF");
+            break;
+        case S_NAME:
+            if (c == ':') {
+                name_done(p);
+                if (p->hdr == H_CONTENT_LENGTH) {
+                    if (p->have_cl) {
+                        st = fail(p, "repeated Content-Length");
+                        break;
+                    }
+                    p->have_cl = true;
+                } else if (p->hdr == H_TRANSFER_ENCODING) {
+                    p->have_te = true;
+                }
+                p->state = S_VALUE;
+            } else if (is_tchar(c)) {
+                if (p->nlen < sizeof p->name)
+                    p->name[p->nlen++] = (char)lower(c);
+                else
+                    p->nlen = sizeof p->name;   /* longer than any name we look for */
+            } else
+                st = fail(p, "header line without colon");
+            break;
+        case S_VALUE:
+            if (c == '\r') {
+                p->state = S_LINE_CR;
+            } else if (c == '\n') {
+                const char *why = line_done(p);
+                if (why)
+                    st = fail(p, why);
+                else
+                    p->state = S_LINE;
+            } else if ((c < ' ' && c != '\t') || c == 0x7f) {
+                st = fail(p, "control byte in header");
+            } else if (p->hdr == H_CONNECTION) {
+                conn_value_byte(p, c);
+            } else if (p->hdr == H_CONTENT_LENGTH && !cl_value_byte(p, c)) {
+                st = fail(p, "bad Content-Length");
+            }
+            break;
+        default:
+            st = fail(p, "parser state");
+            break;
+        }
+    }
+    *used = i;
+    return st;
+}
+
+bool http_parse_bytes_path(const char *path, size_t len, uint32_t *n)
+{
+    static const char prefix[] = "/bytes/";
+    const size_t plen = sizeof prefix - 1;
+    uint64_t v = 0;
+
+    if (len <= plen || memcmp(path, prefix, plen) != 0)
+        return false;
+    for (size_t i = plen; i < len; i++) {
+        if (path[i] < '0' || path[i] > '9')
+            return false;
+        v = v * 10 + (uint64_t)(path[i] - '0');
+        if (v > HTTP_BYTES_MAX)     /* checked every digit: v stays below 2^34 */
+            return false;
+    }
+    *n = (uint32_t)v;
+    return true;
+}

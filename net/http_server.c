@@ -1,0 +1,593 @@
+/* HTTP/1.1 server on lwIP's raw TCP API. Everything runs in lwIP callbacks
+ * from the main loop (tcp_input, tcp_slowtmr), never blocking: a response is
+ * queued as far as the send buffer allows and continued from the sent and
+ * poll callbacks, so /bytes/N of 1 GiB streams in a few KiB of state.
+ *
+ * Per connection: received bytes are parsed at once unless a response is
+ * still being queued; then they are held (at most HTTP_RX_HOLD_MAX, beyond
+ * that lwIP keeps them as refused data and the window closes) and parsed
+ * once the response is fully queued, which keeps pipelined requests in
+ * order. tcp_recved() follows parsing, so the peer's window is our
+ * back-pressure.
+ *
+ * Closing: after a response that ends the connection we shut down only our
+ * side (FIN after the data) and keep reading and discarding until the
+ * peer's FIN or HTTP_LINGER_TIMEOUT_MS: a full close with unread data would
+ * make lwIP answer RST, and an RST can destroy the response before the
+ * client reads it. */
+#include "net/http_server.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <string.h>
+
+#include "lwip/pbuf.h"
+#include "lwip/sys.h"
+#include "lwip/tcp.h"
+
+#include "kernel/log.h"
+#include "net/http_parser.h"
+#include "net/stats.h"
+#include "net/www.h"
+
+#define HTTP_POLL_TICKS   1                 /* tcp_poll interval: 500 ms */
+#define HTTP_RX_HOLD_MAX  (16 * 1024)       /* unparsed bytes held while sending */
+#define HDR_MAX           256
+#define JSON_MAX          1024              /* > longest /stats.json (unit test) */
+#define PATTERN_LEN       (251 * 128)       /* /bytes/N source, any start mod 251 */
+
+enum conn_state {
+    C_FREE,
+    C_OPEN,     /* idle or reading a request */
+    C_SENDING,  /* a response is being queued */
+    C_LINGER,   /* our FIN is queued; discarding input until the peer's FIN */
+};
+
+enum body_kind { B_NONE, B_ROM, B_COPY, B_PATTERN };
+
+struct http_conn {
+    struct tcp_pcb *pcb;
+    uint8_t state;
+    uint8_t body_kind;
+    bool close_after;       /* end the connection once the response is queued */
+    bool in_progress;       /* mid-request (see http_parser_in_progress) */
+    struct pbuf *rx;        /* received, not yet parsed */
+    uint32_t last_ms;       /* last byte received or acked: idle/linger timers */
+    uint32_t req_start_ms;  /* first byte of the current request */
+    uint16_t hdr_len, hdr_off;
+    uint32_t body_len, body_off;
+    const uint8_t *body;    /* B_ROM: read-only for ever, safe to send zero-copy */
+    struct http_parser parser;
+    char hdr[HDR_MAX];
+    char json[JSON_MAX];    /* B_COPY body: copied into lwIP by tcp_write */
+};
+
+static struct http_conn conns[HTTP_MAX_CONNS];
+/* Never written after http_server_start(): segments reference it zero-copy
+ * until acked, even after their connection is gone. */
+static uint8_t pattern[PATTERN_LEN];
+
+static err_t conn_process(struct http_conn *c);
+
+/* ---- helpers ---- */
+
+static bool expired(uint32_t now, uint32_t since, uint32_t ms)
+{
+    return (uint32_t)(now - since) >= ms;
+}
+
+static void put(char *buf, uint16_t *pos, const char *s)
+{
+    size_t n = strlen(s);
+    if (*pos + n < HDR_MAX) {
+        memcpy(buf + *pos, s, n);
+        *pos = (uint16_t)(*pos + n);
+    }
+}
+
+static void put_u32(char *buf, uint16_t *pos, uint32_t v)
+{
+    char tmp[11];
+    int i = (int)sizeof tmp - 1;
+    tmp[i] = '\0';
+    do {
+        tmp[--i] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    put(buf, pos, tmp + i);
+}
+
+/* Driver RX buffers (custom pbufs) must not stay pinned by a connection
+ * that is not reading: copy them into the heap. Keeps the original if the
+ * heap is short (it is bounded by HTTP_RX_HOLD_MAX anyway). */
+static struct pbuf *rx_compact(struct pbuf *p)
+{
+    struct pbuf *q;
+
+    for (q = p; q; q = q->next)
+        if (q->flags & PBUF_FLAG_IS_CUSTOM)
+            break;
+    if (!q)
+        return p;
+    q = pbuf_clone(PBUF_RAW, PBUF_RAM, p);
+    if (!q)
+        return p;
+    pbuf_free(p);
+    return q;
+}
+
+static void rx_consume(struct http_conn *c, size_t n)
+{
+    if (n) {
+        c->rx = pbuf_free_header(c->rx, (u16_t)n);
+        tcp_recved(c->pcb, (u16_t)n);
+    }
+    while (c->rx && c->rx->len == 0) {
+        struct pbuf *next = c->rx->next;
+        c->rx->next = NULL;     /* the chain's reference on next becomes ours */
+        pbuf_free(c->rx);
+        c->rx = next;
+    }
+}
+
+static void rx_drop(struct http_conn *c)
+{
+    if (c->rx) {
+        if (c->pcb)
+            tcp_recved(c->pcb, c->rx->tot_len);
+        pbuf_free(c->rx);
+        c->rx = NULL;
+    }
+}
+
+/* ---- connection lifetime ---- */
+
+static void conn_detach(struct http_conn *c)
+{
+    struct tcp_pcb *pcb = c->pcb;
+
+    rx_drop(c);
+    tcp_arg(pcb, NULL);
+    tcp_recv(pcb, NULL);
+    tcp_sent(pcb, NULL);
+    tcp_err(pcb, NULL);
+    tcp_poll(pcb, NULL, 0);
+    c->pcb = NULL;
+    c->state = C_FREE;
+}
+
+/* Returns ERR_ABRT if the pcb had to be aborted: a callback working on that
+ * pcb must return it to lwIP. */
+static err_t conn_abort(struct http_conn *c)
+{
+    struct tcp_pcb *pcb = c->pcb;
+
+    conn_detach(c);     /* first: tcp_abort calls the err callback */
+    tcp_abort(pcb);
+    return ERR_ABRT;
+}
+
+static err_t conn_close(struct http_conn *c)
+{
+    struct tcp_pcb *pcb = c->pcb;
+
+    conn_detach(c);
+    if (tcp_close(pcb) != ERR_OK) {     /* ERR_MEM: no FIN segment */
+        tcp_abort(pcb);
+        return ERR_ABRT;
+    }
+    return ERR_OK;
+}
+
+static err_t conn_linger(struct http_conn *c)
+{
+    rx_drop(c);
+    if (tcp_shutdown(c->pcb, 0, 1) != ERR_OK)  /* ERR_MEM is retried by lwIP itself */
+        return conn_abort(c);
+    c->state = C_LINGER;
+    c->last_ms = sys_now();
+    return ERR_OK;
+}
+
+/* Pool full: end the least recently active connection that is not
+ * sending (lingering ones first: they are done anyway). */
+static struct http_conn *conn_evict(void)
+{
+    struct http_conn *victim = NULL;
+
+    for (int i = 0; i < HTTP_MAX_CONNS; i++) {
+        struct http_conn *c = &conns[i];
+        if (c->state != C_OPEN && c->state != C_LINGER)
+            continue;
+        if (!victim || (c->state == C_LINGER && victim->state != C_LINGER) ||
+            (c->state == victim->state && (int32_t)(c->last_ms - victim->last_ms) < 0))
+            victim = c;
+    }
+    if (victim) {
+        log_debug("http: pool full, closing an idle connection");
+        conn_close(victim);
+    }
+    return victim;
+}
+
+/* ---- responses ---- */
+
+static const char *const ctype_html = "text/html; charset=utf-8";
+static const char *const ctype_text = "text/plain; charset=utf-8";
+
+static void respond(struct http_conn *c, const struct http_request *r, const char *status,
+                    const char *ctype, uint8_t kind, const void *body, uint32_t len,
+                    const char *extra)
+{
+    uint16_t n = 0;
+
+    put(c->hdr, &n, "HTTP/1.1 ");
+    put(c->hdr, &n, status);
+    put(c->hdr, &n, "\r\nContent-Type: ");
+    put(c->hdr, &n, ctype);
+    put(c->hdr, &n, "\r\nContent-Length: ");
+    put_u32(c->hdr, &n, len);
+    put(c->hdr, &n, c->close_after ? "\r\nConnection: close\r\n" : "\r\nConnection: keep-alive\r\n");
+    if (extra)
+        put(c->hdr, &n, extra);
+    put(c->hdr, &n, "\r\n");
+
+    c->hdr_len = n;
+    c->hdr_off = 0;
+    c->body_kind = (r && r->method == HTTP_METHOD_HEAD) ? B_NONE : kind;
+    c->body = body;
+    c->body_len = c->body_kind == B_NONE ? 0 : len;
+    c->body_off = 0;
+    c->state = C_SENDING;
+}
+
+static void respond_error(struct http_conn *c, const struct http_request *r, int code)
+{
+    static const char nf[] = "Not Found\n", na[] = "Method Not Allowed\n",
+                      br[] = "Bad Request\n", ie[] = "Internal Server Error\n";
+
+    switch (code) {
+    case 404:
+        respond(c, r, "404 Not Found", ctype_text, B_ROM, nf, sizeof nf - 1, NULL);
+        break;
+    case 405:
+        respond(c, r, "405 Method Not Allowed", ctype_text, B_ROM, na, sizeof na - 1,
+                "Allow: GET, HEAD\r\n");
+        break;
+    case 500:
+        respond(c, r, "500 Internal Server Error", ctype_text, B_ROM, ie, sizeof ie - 1, NULL);
+        break;
+    default:
+        c->close_after = true;
+        respond(c, r, "400 Bad Request", ctype_text, B_ROM, br, sizeof br - 1, NULL);
+        break;
+    }
+}
+
+static bool path_is(const char *path, size_t len, const char *want)
+{
+    return strlen(want) == len && memcmp(path, want, len) == 0;
+}
+
+static void route(struct http_conn *c, const struct http_request *r)
+{
+    const char *path = r->target;
+    size_t len = strcspn(path, "?");    /* the query string selects nothing here */
+    uint32_t n;
+
+    c->close_after = !r->keep_alive;
+    if (r->method == HTTP_METHOD_OTHER) {
+        respond_error(c, r, 405);
+    } else if (r->target_too_long) {
+        respond_error(c, r, 404);
+    } else if (path_is(path, len, "/")) {
+        respond(c, r, "200 OK", ctype_html, B_ROM, www_index_html_start,
+                (uint32_t)(www_index_html_end - www_index_html_start), NULL);
+    } else if (path_is(path, len, "/stats")) {
+        respond(c, r, "200 OK", ctype_html, B_ROM, www_stats_html_start,
+                (uint32_t)(www_stats_html_end - www_stats_html_start), NULL);
+    } else if (path_is(path, len, "/style.css")) {
+        respond(c, r, "200 OK", "text/css; charset=utf-8", B_ROM, www_style_css_start,
+                (uint32_t)(www_style_css_end - www_style_css_start), NULL);
+    } else if (path_is(path, len, "/stats.json")) {
+        struct stats_snapshot s;
+        stats_snapshot(&s);
+        int jl = stats_format_json(&s, c->json, sizeof c->json);
+        if (jl < 0 || (size_t)jl >= sizeof c->json)
+            respond_error(c, r, 500);
+        else
+            respond(c, r, "200 OK", "application/json", B_COPY, c->json, (uint32_t)jl,
+                    "Cache-Control: no-store\r\n");
+    } else if (http_parse_bytes_path(path, len, &n)) {
+        respond(c, r, "200 OK", "application/octet-stream", B_PATTERN, NULL, n,
+                "Cache-Control: no-store\r\n");
+    } else {
+        respond_error(c, r, 404);
+    }
+}
+
+/* Queues as much of the response as lwIP takes now. ERR_MEM (send buffer,
+ * segment or pbuf pools exhausted) is not an error: the sent callback or
+ * the next poll calls again. Any other error means the pcb cannot send. */
+static err_t conn_send(struct http_conn *c)
+{
+    struct tcp_pcb *pcb = c->pcb;
+    bool queued = false;
+    err_t err = ERR_OK;
+
+    while (c->hdr_off < c->hdr_len || c->body_off < c->body_len) {
+        uint32_t room = tcp_sndbuf(pcb), n, left;
+        const void *ptr;
+        u8_t flags = 0;
+        bool in_hdr = c->hdr_off < c->hdr_len;
+
+        if (room == 0 || tcp_sndqueuelen(pcb) >= TCP_SND_QUEUELEN)
+            break;
+        if (in_hdr) {
+            ptr = c->hdr + c->hdr_off;
+            n = (uint32_t)(c->hdr_len - c->hdr_off);
+            flags = TCP_WRITE_FLAG_COPY;
+        } else if (c->body_kind == B_PATTERN) {
+            uint32_t start = c->body_off % 251;
+            ptr = pattern + start;
+            n = c->body_len - c->body_off;
+            if (n > PATTERN_LEN - start)
+                n = PATTERN_LEN - start;
+        } else {
+            ptr = c->body + c->body_off;
+            n = c->body_len - c->body_off;
+            if (c->body_kind == B_COPY)
+                flags = TCP_WRITE_FLAG_COPY;
+        }
+        if (n > room)
+            n = room;
+        if (n > 0xffff)
+            n = 0xffff;
+        left = in_hdr ? (uint32_t)(c->hdr_len - c->hdr_off) - n + c->body_len
+                      : c->body_len - c->body_off - n;
+        if (left)
+            flags |= TCP_WRITE_FLAG_MORE;   /* PSH only on a response's last segment */
+
+        err = tcp_write(pcb, ptr, (u16_t)n, flags);
+        if (err != ERR_OK)
+            break;
+        queued = true;
+        if (in_hdr)
+            c->hdr_off = (uint16_t)(c->hdr_off + n);
+        else
+            c->body_off += n;
+    }
+    if (queued)
+        tcp_output(pcb);    /* no-op inside tcp_input for this pcb: lwIP outputs after */
+    return err == ERR_MEM ? ERR_OK : err;
+}
+
+/* Continues the current response. Once it is fully queued, either ends the
+ * connection or leaves it C_OPEN for the caller to parse what follows (a
+ * loop, not a call back into conn_process: a burst of pipelined requests
+ * must not recurse once per request). */
+static err_t conn_flush(struct http_conn *c)
+{
+    err_t err = conn_send(c);
+
+    if (err != ERR_OK)
+        return conn_abort(c);
+    if (c->hdr_off < c->hdr_len || c->body_off < c->body_len)
+        return ERR_OK;
+    if (c->close_after)
+        return conn_linger(c);
+    c->state = C_OPEN;
+    return ERR_OK;
+}
+
+/* From the sent and poll callbacks: more room in the send buffer. */
+static err_t conn_continue(struct http_conn *c)
+{
+    err_t err = conn_flush(c);
+
+    if (err == ERR_OK && c->state == C_OPEN)
+        err = conn_process(c);
+    return err;
+}
+
+static err_t conn_process(struct http_conn *c)
+{
+    while (c->state == C_OPEN && c->rx) {
+        size_t used;
+        enum http_parse_status st = http_parser_feed(&c->parser, c->rx->payload, c->rx->len, &used);
+        bool ip;
+
+        rx_consume(c, used);
+        ip = http_parser_in_progress(&c->parser);
+        if (ip && !c->in_progress)
+            c->req_start_ms = sys_now();
+        c->in_progress = ip;
+
+        if (st == HTTP_PARSE_DONE) {
+            route(c, &c->parser.req);
+            http_parser_next(&c->parser);
+            if (http_parser_in_progress(&c->parser)) {  /* a body to skip */
+                c->in_progress = true;
+                c->req_start_ms = sys_now();
+            }
+        } else if (st == HTTP_PARSE_ERROR) {
+            log_debug("http: 400: %s", c->parser.error);
+            rx_drop(c);
+            respond_error(c, NULL, 400);
+        } else {
+            continue;
+        }
+        err_t err = conn_flush(c);
+        if (err != ERR_OK || c->state == C_FREE)
+            return err;
+    }
+    if (c->state == C_SENDING && c->rx)
+        c->rx = rx_compact(c->rx);
+    return ERR_OK;
+}
+
+/* ---- lwIP callbacks ---- */
+
+static err_t http_recv(void *arg, struct tcp_pcb *pcb, struct pbuf *p, err_t err)
+{
+    struct http_conn *c = arg;
+
+    if (!c) {   /* cannot happen: detached pcbs have no callbacks */
+        if (p)
+            pbuf_free(p);
+        tcp_abort(pcb);
+        return ERR_ABRT;
+    }
+    if (!p) {   /* peer's FIN: nothing more will come */
+        if (c->state == C_SENDING) {
+            c->close_after = true;  /* finish this response, then FIN */
+            rx_drop(c);
+            return ERR_OK;
+        }
+        return conn_close(c);
+    }
+    if (err != ERR_OK || c->state == C_LINGER) {
+        tcp_recved(pcb, p->tot_len);
+        pbuf_free(p);
+        return ERR_OK;
+    }
+    c->last_ms = sys_now();
+    if (c->state == C_SENDING) {
+        if (c->close_after) {       /* nobody will parse it */
+            tcp_recved(pcb, p->tot_len);
+            pbuf_free(p);
+            return ERR_OK;
+        }
+        if ((c->rx ? c->rx->tot_len : 0) + p->tot_len > HTTP_RX_HOLD_MAX)
+            return ERR_MEM;         /* lwIP keeps p as refused data and retries */
+        p = rx_compact(p);
+    }
+    if (c->rx)
+        pbuf_cat(c->rx, p);
+    else
+        c->rx = p;
+    return conn_process(c);
+}
+
+static err_t http_sent(void *arg, struct tcp_pcb *pcb, u16_t len)
+{
+    struct http_conn *c = arg;
+
+    (void)pcb;
+    (void)len;
+    if (!c)
+        return ERR_OK;
+    c->last_ms = sys_now();
+    return c->state == C_SENDING ? conn_continue(c) : ERR_OK;
+}
+
+static err_t http_poll(void *arg, struct tcp_pcb *pcb)
+{
+    struct http_conn *c = arg;
+    uint32_t now = sys_now();
+
+    if (!c) {
+        tcp_abort(pcb);
+        return ERR_ABRT;
+    }
+    switch (c->state) {
+    case C_SENDING:
+        if (expired(now, c->last_ms, HTTP_SEND_TIMEOUT_MS)) {
+            log_debug("http: send timeout");
+            return conn_abort(c);
+        }
+        return conn_continue(c);    /* retry after ERR_MEM */
+    case C_OPEN:
+        if (c->in_progress && expired(now, c->req_start_ms, HTTP_HEADER_TIMEOUT_MS)) {
+            log_debug("http: request timeout");
+            return conn_close(c);
+        }
+        if (!c->in_progress && expired(now, c->last_ms, HTTP_IDLE_TIMEOUT_MS))
+            return conn_close(c);
+        return ERR_OK;
+    case C_LINGER:
+        /* counted from the last ack: a slow reader may still be fetching the
+         * tail of a large response */
+        if (expired(now, c->last_ms, HTTP_LINGER_TIMEOUT_MS))
+            return conn_close(c);
+        return ERR_OK;
+    default:
+        return ERR_OK;
+    }
+}
+
+/* The pcb is already freed by lwIP (RST, retransmission limit, or the ACK
+ * of our FIN in LAST_ACK): only our state goes. */
+static void http_err(void *arg, err_t err)
+{
+    struct http_conn *c = arg;
+
+    (void)err;
+    if (!c)
+        return;
+    if (c->rx)
+        pbuf_free(c->rx);   /* no tcp_recved: the pcb is gone */
+    c->rx = NULL;
+    c->pcb = NULL;
+    c->state = C_FREE;
+}
+
+static err_t http_accept(void *arg, struct tcp_pcb *pcb, err_t err)
+{
+    struct http_conn *c = NULL;
+
+    (void)arg;
+    if (err != ERR_OK || !pcb)
+        return ERR_VAL;
+    for (int i = 0; i < HTTP_MAX_CONNS && !c; i++)
+        if (conns[i].state == C_FREE)
+            c = &conns[i];
+    if (!c)
+        c = conn_evict();
+    if (!c) {   /* every connection is busy sending */
+        tcp_abort(pcb);
+        return ERR_ABRT;
+    }
+    memset(c, 0, offsetof(struct http_conn, parser));
+    http_parser_init(&c->parser);
+    c->pcb = pcb;
+    c->state = C_OPEN;
+    c->last_ms = sys_now();
+    tcp_arg(pcb, c);
+    tcp_recv(pcb, http_recv);
+    tcp_sent(pcb, http_sent);
+    tcp_err(pcb, http_err);
+    tcp_poll(pcb, http_poll, HTTP_POLL_TICKS);
+    tcp_nagle_disable(pcb);     /* whole responses are queued before tcp_output */
+    return ERR_OK;
+}
+
+int http_server_start(uint16_t port)
+{
+    struct tcp_pcb *pcb, *lpcb;
+    err_t err;
+
+    for (uint32_t i = 0; i < PATTERN_LEN; i++)
+        pattern[i] = (uint8_t)(i % 251);
+
+    pcb = tcp_new_ip_type(IPADDR_TYPE_V4);
+    if (!pcb) {
+        log_error("http: no memory for a pcb");
+        return -1;
+    }
+    err = tcp_bind(pcb, IP4_ADDR_ANY, port);
+    if (err != ERR_OK) {
+        log_error("http: bind to port %u failed (%d)", (unsigned)port, (int)err);
+        tcp_close(pcb);
+        return -1;
+    }
+    lpcb = tcp_listen(pcb);
+    if (!lpcb) {
+        log_error("http: listen failed");
+        tcp_close(pcb);
+        return -1;
+    }
+    tcp_accept(lpcb, http_accept);
+    log_info("http: listening on port %u (%d connections)", (unsigned)port, HTTP_MAX_CONNS);
+    return 0;
+}

@@ -1,0 +1,127 @@
+/* lwIP 2.1.3 configuration: NO_SYS raw API, IPv4 only, one netif, called
+ * only from the main loop (never from interrupt handlers), so no locking.
+ *
+ * Memory budget: everything must fit a 16 MiB VM. RX data lives in the
+ * driver's buffers (custom pbufs), bulk TX from the HTTP server is zero-copy
+ * from read-only data, so the heap only holds headers, small responses and
+ * control blocks. Exhausted pools make tcp_write/pbuf_alloc fail with
+ * ERR_MEM (counted in lwip_stats.memp[]/mem); callers retry or drop. */
+#ifndef NET_LWIPOPTS_H
+#define NET_LWIPOPTS_H
+
+/* ---- system ---- */
+#define NO_SYS                      1
+#define SYS_LIGHTWEIGHT_PROT        0   /* single CPU, lwIP never runs in IRQ context */
+#define LWIP_SOCKET                 0
+#define LWIP_NETCONN                0
+#define LWIP_NETIF_API              0
+#define LWIP_CALLBACK_API           1
+
+/* ---- memory ---- */
+#define MEM_ALIGNMENT               8
+#define MEM_LIBC_MALLOC             0   /* own static heap: newlib malloc stays out of the packet path */
+#define MEMP_MEM_MALLOC             0
+#ifndef MEM_SIZE
+#define MEM_SIZE                    (2 * 1024 * 1024)
+#endif
+#define MEMP_NUM_PBUF               3072  /* PBUF_ROM/REF: one per zero-copy TX segment */
+#define MEMP_NUM_RAW_PCB            1
+#define MEMP_NUM_UDP_PCB            4
+#define MEMP_NUM_TCP_PCB            128   /* 64 HTTP + iperf + TIME_WAIT/closing ones */
+#define MEMP_NUM_TCP_PCB_LISTEN     8
+#define MEMP_NUM_TCP_SEG            3072  /* unsent + unacked + ooseq, all pcbs together */
+#define MEMP_NUM_REASSDATA          8
+#define MEMP_NUM_FRAG_PBUF          16
+#define MEMP_NUM_ARP_QUEUE          32
+/* room for the kernel's own sys_timeout users (driver refill retry etc.) */
+#define MEMP_NUM_SYS_TIMEOUT        (LWIP_NUM_SYS_TIMEOUT_INTERNAL + 8)
+/* The pool is not the RX path (driver buffers are wrapped as custom pbufs);
+ * it only serves whoever asks for PBUF_POOL explicitly. */
+#define PBUF_POOL_SIZE              32
+#define LWIP_SUPPORT_CUSTOM_PBUF    1
+/* Head room in front of the Ethernet header for struct virtio_net_hdr
+ * (12 bytes), so a driver can prepend it in place instead of using a
+ * separate descriptor. */
+#define PBUF_LINK_ENCAPSULATION_HLEN 12
+
+/* ---- IPv4, ARP, ICMP, UDP, DHCP ---- */
+#define LWIP_IPV4                   1
+#define LWIP_IPV6                   0
+#define LWIP_ARP                    1
+#define LWIP_ETHERNET               1
+#define ETHARP_SUPPORT_STATIC_ENTRIES 0
+#define ARP_TABLE_SIZE              16
+#define ARP_QUEUEING                1
+#define IP_REASSEMBLY               1
+#define IP_FRAG                     1
+#define IP_REASS_MAX_PBUFS          16  /* reassembly holds driver RX buffers: keep it bounded */
+#define LWIP_ICMP                   1
+#define LWIP_RAW                    0
+#define LWIP_UDP                    1
+#define LWIP_DHCP                   1
+#define DHCP_DOES_ARP_CHECK         0   /* saves ~0.5 s of boot; user-net never conflicts */
+#define LWIP_AUTOIP                 0
+#define LWIP_IGMP                   0
+#define LWIP_DNS                    0
+#define LWIP_NETIF_HOSTNAME         1
+#define LWIP_NETIF_STATUS_CALLBACK  1
+#define LWIP_NETIF_LINK_CALLBACK    1
+#define LWIP_SINGLE_NETIF           0
+#define LWIP_HAVE_LOOPIF            0
+#define LWIP_NETIF_LOOPBACK         0
+
+/* ---- TCP ---- */
+#define LWIP_TCP                    1
+#define TCP_MSS                     1460
+#define LWIP_WND_SCALE              1
+#define TCP_RCV_SCALE               2
+#define TCP_WND                     (64 * 1024)
+#define TCP_SND_BUF                 (64 * 1024)
+#define TCP_SND_QUEUELEN            ((4 * TCP_SND_BUF + TCP_MSS - 1) / TCP_MSS)
+#define TCP_QUEUE_OOSEQ             1
+/* Out-of-sequence data pins driver RX buffers: bound it per connection. */
+#define TCP_OOSEQ_MAX_PBUFS         16
+#define TCP_OOSEQ_MAX_BYTES         (16 * TCP_MSS)
+#define LWIP_TCP_TIMESTAMPS         0
+#define LWIP_TCP_SACK_OUT           0
+#define TCP_LISTEN_BACKLOG          0
+#define TCP_OVERSIZE                TCP_MSS
+#define LWIP_TCP_KEEPALIVE          0
+/* The "TCP_WND > PBUF_POOL_SIZE * bufsize" check assumes RX comes from the
+ * pool; here it comes from driver buffers. */
+#define LWIP_DISABLE_TCP_SANITY_CHECKS 1
+
+/* ---- checksums: software for now; per-netif control lets the driver
+ * switch off what the device offloads (NETIF_SET_CHECKSUM_CTRL). ---- */
+#define LWIP_CHECKSUM_CTRL_PER_NETIF 1
+#define CHECKSUM_GEN_IP             1
+#define CHECKSUM_GEN_UDP            1
+#define CHECKSUM_GEN_TCP            1
+#define CHECKSUM_GEN_ICMP           1
+#define CHECKSUM_CHECK_IP           1
+#define CHECKSUM_CHECK_UDP          1
+#define CHECKSUM_CHECK_TCP          1
+#define CHECKSUM_CHECK_ICMP         1
+#define LWIP_CHECKSUM_ON_COPY       1
+
+/* ---- statistics (read by net/stats.c for /stats.json) ---- */
+#define LWIP_STATS                  1
+#define LWIP_STATS_DISPLAY          0
+#define MEM_STATS                   1
+#define MEMP_STATS                  1
+#define LINK_STATS                  1
+#define ETHARP_STATS                1
+#define IP_STATS                    1
+#define ICMP_STATS                  1
+#define UDP_STATS                   1
+#define TCP_STATS                   1
+#define SYS_STATS                   0
+
+/* ---- apps ---- */
+#define LWIPERF_CHECK_RX_DATA       0
+
+/* ---- debugging: asserts stay on (they panic, see arch/cc.h) ---- */
+#define LWIP_DBG_MIN_LEVEL          LWIP_DBG_LEVEL_ALL
+#define LWIP_DBG_TYPES_ON           LWIP_DBG_OFF
+
+#endif
