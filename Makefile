@@ -126,6 +126,16 @@ test: deps
 	@$(MAKE) --no-print-directory unit-test
 	@$(MAKE) --no-print-directory qemu-test
 
+# Benchmarks report, never fail on a number (scripts/bench/).
+bench: deps
+	@$(MAKE) --no-print-directory all
+	$(PYTHON) scripts/bench/bench.py
+
+# The long robustness run (not in CI).
+soak: deps
+	@$(MAKE) --no-print-directory all
+	UNIKERNEL_SOAK=1 $(PYTHON) -m pytest -p no:cacheprovider -q tests/qemu/test_soak.py
+
 clean:
 	rm -rf $(BUILD)
 

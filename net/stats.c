@@ -34,8 +34,10 @@ void stats_snapshot(struct stats_snapshot *s)
         s->irq.rx = sum.irq_rx;
         s->irq.tx = sum.irq_tx;
         s->irq.config = dev->c.irq_config;
+        if (dev->irq_spurious)
+            s->irq.spurious += *dev->irq_spurious;
     }
-    s->irq.spurious = irq_spurious_count;
+    s->irq.spurious += irq_spurious_count;
     s->napi.mode = mode_name;
     s->napi.weight = (uint32_t)napi_config.weight;
     s->napi.budget = (uint32_t)napi_config.budget;

@@ -87,6 +87,10 @@ struct netdev {
     void (*tx_wake)(struct netdev *dev, unsigned queue);
     void (*link_changed)(struct netdev *dev);
 
+    /* Interrupts the transport saw but no queue claimed (shared INTx line
+     * with an empty ISR); NULL if the transport does not count them. */
+    const volatile uint64_t *irq_spurious;
+
     struct netdev_queue_counters q[NETDEV_MAX_QUEUES];
     struct netdev_counters c;
 };

@@ -210,6 +210,10 @@ static int create_queues(struct vnet *vn, const char **reason)
             .num = (uint16_t)num, .desc = vq_desc_addr(vq), .driver = vq_avail_addr(vq),
             .device = vq_used_addr(vq), .callback = is_rx ? rx_irq : tx_irq, .ctx = ctx,
         };
+        /* net.mode=poll: no queue vector at all. With EVENT_IDX the ring's
+         * NO_INTERRUPT flag is only a hint the device may ignore. */
+        if (vn->mode == NET_MODE_POLL)
+            info[q].callback = NULL;
     }
     enum virtio_pci_irq_mode first = VIRTIO_PCI_IRQ_MSIX_PER_VQ;
     if (virtio_pci_setup_queues(&vn->vpci, nvqs, info, config_irq, vn, first, reason) != 0)
@@ -260,6 +264,7 @@ struct netdev *virtio_net_probe(enum net_mode mode, const char **reason)
     dev->priv = vn;
     dev->mtu = 1500;
     dev->tx_csum_offload = vnet_has(vn, VIRTIO_NET_F_CSUM);
+    dev->irq_spurious = &vn->vpci.intx_spurious;
     if (vnet_has(vn, VIRTIO_NET_F_MAC)) {
         virtio_pci_read_config(&vn->vpci, offsetof(struct virtio_net_config, mac), dev->mac, 6);
     } else {

@@ -142,39 +142,53 @@ struct pci_dev *pci_get_slot(uint8_t bus, uint8_t dev, uint8_t fn)
 
 /* ---- capabilities ---- */
 
-/* Walks from the pointer stored at `ptr_off` (PCI_CAPABILITY_LIST or a
- * capability's next field). The TTL stops a list that loops back on itself. */
-static uint8_t walk_caps(const struct pci_dev *d, uint16_t ptr_off, uint8_t cap_id)
+/* Walks the list from its head and returns the first capability with this ID
+ * that comes after `after` (0: from the start). Walking from the head with a
+ * visited set, rather than from `after`'s next pointer, makes a list that
+ * loops back on itself end for iterating callers too, not just within one
+ * call. */
+static uint8_t walk_caps(const struct pci_dev *d, uint8_t after, uint8_t cap_id)
 {
-    uint8_t pos = pci_read8(d, ptr_off);
+    uint64_t visited = 0;   /* one bit per dword in 0x40..0xff */
+    bool passed = after == 0;
+    uint8_t pos = pci_read8(d, PCI_CAPABILITY_LIST);
     for (int ttl = PCI_FIND_CAP_TTL; ttl > 0; ttl--) {
         pos &= ~3u;                 /* bottom two bits are reserved */
         if (pos < PCI_CAP_PTR_MIN)  /* 0 ends the list; lower is the header */
             return 0;
+        uint64_t bit = 1ull << ((pos - PCI_CAP_PTR_MIN) / 4);
+        if (visited & bit)
+            return 0;
+        visited |= bit;
         uint16_t hdr = pci_read16(d, pos);
         if ((hdr & 0xff) == 0xff)   /* function vanished / all-ones read */
             return 0;
-        if ((hdr & 0xff) == cap_id)
+        if (passed && (hdr & 0xff) == cap_id)
             return pos;
+        if (pos == after)
+            passed = true;
         pos = (uint8_t)(hdr >> 8);
     }
     return 0;
 }
 
+static bool has_cap_list(const struct pci_dev *d)
+{
+    /* CardBus keeps its list pointer elsewhere; nothing here uses CardBus. */
+    return d->header_type != PCI_HEADER_TYPE_CARDBUS &&
+           (pci_read16(d, PCI_STATUS) & PCI_STATUS_CAP_LIST);
+}
+
 uint8_t pci_find_cap(const struct pci_dev *d, uint8_t cap_id)
 {
-    if (d->header_type == PCI_HEADER_TYPE_CARDBUS)
-        return 0;   /* its list pointer lives elsewhere; nothing here uses CardBus */
-    if (!(pci_read16(d, PCI_STATUS) & PCI_STATUS_CAP_LIST))
-        return 0;
-    return walk_caps(d, PCI_CAPABILITY_LIST, cap_id);
+    return has_cap_list(d) ? walk_caps(d, 0, cap_id) : 0;
 }
 
 uint8_t pci_find_next_cap(const struct pci_dev *d, uint8_t pos, uint8_t cap_id)
 {
-    if (pos < PCI_CAP_PTR_MIN)
+    if (pos < PCI_CAP_PTR_MIN || !has_cap_list(d))
         return 0;
-    return walk_caps(d, (uint16_t)(pos + PCI_CAP_LIST_NEXT), cap_id);
+    return walk_caps(d, pos, cap_id);
 }
 
 /* ---- BARs ---- */

@@ -104,7 +104,7 @@
 #define PCI_CAP_LIST_NEXT       1
 #define PCI_CAP_FLAGS           2
 #define PCI_CAP_PTR_MIN         0x40
-#define PCI_FIND_CAP_TTL        48      /* (256 - 64) / 4: bounds a looping list */
+#define PCI_FIND_CAP_TTL        48      /* (256 - 64) / 4: at most this many capabilities */
 
 #define PCI_CAP_ID_PM           0x01
 #define PCI_CAP_ID_MSI          0x05

@@ -116,13 +116,15 @@ int virtio_pci_init(struct virtio_pci_dev *vdev, struct pci_dev *pci, const char
     vdev->device_cfg_len = caps[VIRTIO_PCI_CAP_DEVICE_CFG].len;
 
     vdev->has_msix = msix_init(&vdev->msix, pci) == 0;
-    pci_command_update(pci, PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER, 0);
+    pci_enable_mem(pci);
 
-    /* §3.1.1 steps 1-3. */
+    /* §3.1.1 steps 1-3. Bus mastering only once the device is reset, so
+     * nothing firmware left running can DMA into memory we now own. */
     if (virtio_pci_reset(vdev) < 0) {
         *reason = "virtio device did not finish reset";
         return -1;
     }
+    pci_set_master(pci);
     virtio_pci_add_status(vdev, VIRTIO_CONFIG_S_ACKNOWLEDGE);
     virtio_pci_add_status(vdev, VIRTIO_CONFIG_S_DRIVER);
     log_info("virtio-pci: %02x:%02x.%x %04x:%04x type %u, %u queues, msix %u entries",
@@ -380,10 +382,14 @@ static int msix_vector(struct virtio_pci_dev *vdev, unsigned entry, irq_handler_
 static int try_msix(struct virtio_pci_dev *vdev, bool per_vq, unsigned nvqs,
                     const struct virtio_pci_vq_info *vqs, const char **reason)
 {
-    bool any_cb = false;
+    /* Entries needed: up to the last one this layout uses. */
+    unsigned last_cb = 0;   /* 1 + index of the last queue with a callback */
     for (unsigned i = 0; i < nvqs; i++)
-        any_cb |= vqs[i].callback != NULL;
-    unsigned need = per_vq ? VIRTIO_PCI_MSIX_QUEUE_BASE + nvqs : VIRTIO_PCI_MSIX_SHARED + 1;
+        if (vqs[i].callback)
+            last_cb = i + 1;
+    bool any_cb = last_cb != 0;
+    unsigned need = per_vq ? VIRTIO_PCI_MSIX_QUEUE_BASE + last_cb
+                  : any_cb ? VIRTIO_PCI_MSIX_SHARED + 1 : VIRTIO_PCI_MSIX_CONFIG + 1;
     if (!vdev->has_msix) {
         *reason = "no MSI-X capability";
         return -1;

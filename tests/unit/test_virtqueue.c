@@ -155,7 +155,8 @@ static void run_wrap(bool ev, bool ind, bool out_of_order)
     memset(outstanding, 0, sizeof(outstanding));
     unsigned added = 0, done = 0;
 
-    while (done < TOTAL) {
+    for (unsigned rounds = 0; done < TOTAL; rounds++) {
+        assert_true(rounds < 10 * TOTAL); /* a broken free list must fail, not hang */
         unsigned batch = 1 + rnd(NUM);
         bool device_idle = d.last_avail == d.avail->idx;
         unsigned long before = d.notifications;
