@@ -107,12 +107,11 @@ UNIT_CFLAGS := -std=c11 -D_DEFAULT_SOURCE -DUNIT_TEST -I. -Wall -Wextra -Werror 
 	-fsanitize=address,undefined -fno-sanitize-recover=all
 UNIT_BINS := $(patsubst %,$(BUILD)/unit/test_%,$(UNIT_TESTS))
 
-$(BUILD)/unit/test_%: FORCE_UNIT
+.SECONDEXPANSION:
+$(BUILD)/unit/test_%: $$(UNIT_SRCS_$$*)
 	@mkdir -p $(dir $@)
-	$(HOSTCC) $(UNIT_CFLAGS) -MMD -MP -o $@ $(UNIT_SRCS_$*) -lcmocka
-
-.PHONY: FORCE_UNIT
-FORCE_UNIT:
+	@echo "  HOSTCC  $@"
+	@$(HOSTCC) $(UNIT_CFLAGS) -MMD -MP -o $@ $(UNIT_SRCS_$*) -lcmocka
 
 unit-test: $(UNIT_BINS)
 	@fail=0; for t in $(UNIT_BINS); do echo "== $$t"; $$t || fail=1; done; \

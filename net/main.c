@@ -32,6 +32,11 @@ static void on_ready(uint32_t ip)
     }
 }
 
+static void napi_warn(struct napi *n, const char *what)
+{
+    log_warn("napi: entry %p: %s", (void *)n, what);
+}
+
 static __attribute__((noreturn)) void halt_no_device(const char *reason)
 {
     log_error("net: no usable virtio-net device: %s", reason);
@@ -47,6 +52,7 @@ void app_main(const struct kconfig *cfg)
     napi_config.budget = (int)cfg->net_budget;
     napi_config.budget_us = cfg->net_budget_us;
     napi_init();
+    napi_warn_hook = napi_warn;
     stats_set_mode(net_mode_name(cfg->net_mode));
     lwip_init();
 

@@ -1,0 +1,633 @@
+"""Drive the unikernel in QEMU and talk HTTP to it (standard library only).
+
+Used by conftest.py (fixtures) and the test modules. Every wait here is bounded;
+a Qemu instance only ever signals its own PID.
+"""
+
+import atexit
+import hashlib
+import http.client
+import json
+import os
+import re
+import socket
+import subprocess
+import threading
+import time
+import weakref
+
+REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+BUILD = os.path.join(REPO, "build")
+LOG_DIR = os.path.join(BUILD, "test-logs")
+
+QEMU_BIN = os.environ.get("QEMU", "/usr/bin/qemu-system-x86_64")
+ELF = os.environ.get("UNIKERNEL_ELF", os.path.join(BUILD, "unikernel.elf"))
+ISO = os.environ.get("UNIKERNEL_ISO", os.path.join(BUILD, "unikernel.iso"))
+
+# TCG boots in 1-3 s; these leave room for a loaded machine.
+BOOT_TIMEOUT = float(os.environ.get("UNIKERNEL_BOOT_TIMEOUT", "60"))
+EXIT_TIMEOUT = float(os.environ.get("UNIKERNEL_EXIT_TIMEOUT", "30"))
+
+# isa-debug-exit: QEMU status = (value << 1) | 1
+EXIT_CLEAN = 1      # kernel wrote 0
+EXIT_PANIC = 255    # kernel wrote 127
+
+BANNER_RE = (r"unikernel-net (?P<version>\S+) \(x86_64, (?P<boot>pvh|multiboot2)\) "
+             r"booted in (?P<ms>\d+(?:\.\d+)?) ms since reset")
+MEM_RE = r"mem: (?P<mib>\d+) MiB usable RAM, heap (?P<heap>\d+) MiB"
+READY_RE = r"READY ip=(?P<ip>\d+\.\d+\.\d+\.\d+) port=(?P<port>\d+)"
+PANIC_RE = (r"PANIC: (?P<name>.*?) \(vector (?P<vector>\d+)\) at RIP 0x(?P<rip>[0-9a-fA-F]+)"
+            r" CR2 0x(?P<cr2>[0-9a-fA-F]+)")
+PCI_RE = (r"(?i)pci: (?P<bus>[0-9a-f]{2}):(?P<dev>[0-9a-f]{2})\.(?P<fn>[0-7]) "
+          r"(?P<vendor>[0-9a-f]{4}):(?P<device>[0-9a-f]{4}) "
+          r"class (?P<cls>[0-9a-f]{2})\.(?P<sub>[0-9a-f]{2})\.(?P<pi>[0-9a-f]{2})")
+# One line ("features offered 0x.. accepted 0x..") or two ("features offered 0x..",
+# "features accepted 0x..") are both accepted.
+FEATURES_OFFERED_RE = r"virtio-net: features offered 0x(?P<offered>[0-9a-fA-F]+)"
+FEATURES_ACCEPTED_RE = r"virtio-net: (?:features )?.*accepted 0x(?P<accepted>[0-9a-fA-F]+)"
+# MSI-X set up (a Linux-style fallback may also log "msix ... unavailable" before INTx)
+MSIX_RE = r"virtio-pci: msix (?:per-queue|shared) vectors"
+INTX_RE = r"virtio-pci: intx\b"
+NO_NET_RE = r"net: no usable virtio-net device: (?P<reason>.+)"
+
+# Firmware and GRUB paint the serial line with terminal escapes.
+_ANSI_RE = re.compile(r"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)|[ -/]*[0-~])")
+_CTRL_RE = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
+
+MAX_LINES = 200000
+
+_live = weakref.WeakSet()
+
+
+def _stop_all():
+    for q in list(_live):
+        try:
+            q.stop()
+        except Exception:
+            pass
+
+
+atexit.register(_stop_all)
+
+
+def free_port():
+    """A TCP port on 127.0.0.1 that was free a moment ago."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def clean_line(raw):
+    s = raw.decode("utf-8", "replace")
+    s = _ANSI_RE.sub("", s)
+    return _CTRL_RE.sub("", s.rstrip("\r\n"))
+
+
+class QemuError(AssertionError):
+    pass
+
+
+class Qemu:
+    """One QEMU process with the unikernel and its console.
+
+    boot:      "elf" (-kernel, PVH, cmdline via -append) or "iso" (-cdrom, GRUB, fixed cmdline)
+    machine:   "q35" | "pc";  mem: "-m" value;  smp: vCPU count
+    append:    kernel command line (str or list of "key=value"); ELF only
+    nic:       "virtio-net-pci" (default), another -device model (e.g. "e1000"), or None (-nic none)
+    nic_opts:  extra device properties, e.g. "disable-legacy=on,vectors=0"
+    fwd:       guest TCP ports to forward from a free 127.0.0.1 port (self.ports[guest_port])
+    guest_ip:  hostfwd target address (default: slirp's first DHCP address, 10.0.2.15)
+    netdev:    a full -netdev value replacing user-net (e.g. "tap,id=n0,ifname=..."); its id
+               must be n0; fwd is then ignored
+    wrap:      argv prefix for QEMU, e.g. ["ip", "netns", "exec", NS] (must exec QEMU, so the
+               PID signalled by stop() is QEMU's)
+    """
+
+    def __init__(self, name="qemu", boot="elf", machine="q35", mem="64M", smp=1,
+                 append="", nic="virtio-net-pci", nic_opts="", fwd=(80,), guest_ip="",
+                 debug_exit=True, extra=(), expect_panic=False, netdev=None, wrap=()):
+        self.name = name
+        self.boot = boot
+        self.machine = machine
+        self.mem = mem
+        self.smp = smp
+        self.append = " ".join(append) if isinstance(append, (list, tuple)) else append
+        self.nic = nic
+        self.nic_opts = nic_opts
+        self.netdev = netdev
+        self.wrap = list(wrap)
+        self.fwd = tuple(fwd) if nic and not netdev else ()
+        self.guest_ip = guest_ip
+        self.debug_exit = debug_exit
+        self.extra = list(extra)
+        self.expect_panic = expect_panic
+        self.ports = {}
+        self.proc = None
+        self.lines = []
+        self.stderr_lines = []
+        self.dropped = 0
+        self.ready = None
+        self._cond = threading.Condition()
+        self._eof = False
+        self._err_eof = False
+        self._threads = []
+        self._log = None
+        self.log_path = os.path.join(LOG_DIR, re.sub(r"[^A-Za-z0-9_.-]+", "_", name) + ".log")
+        self.started_at = None
+
+    # ---- command line -------------------------------------------------
+    def cmdline(self):
+        image = ELF if self.boot == "elf" else ISO
+        if not os.path.exists(image):
+            raise QemuError("%s not built (run `make`)" % image)
+        args = self.wrap + [QEMU_BIN, "-machine", self.machine, "-cpu", "max", "-m", str(self.mem),
+                "-smp", str(self.smp), "-nographic", "-no-reboot"]
+        if self.boot == "elf":
+            args += ["-kernel", image]
+            if self.append:
+                args += ["-append", self.append]
+        elif self.boot == "iso":
+            if self.append:
+                raise QemuError("the ISO has a fixed command line; cannot pass %r" % self.append)
+            args += ["-cdrom", image, "-boot", "d"]
+        else:
+            raise ValueError(self.boot)
+        if self.nic is None:
+            args += ["-nic", "none"]
+        else:
+            dev = "%s,netdev=n0" % self.nic
+            if self.nic_opts:
+                dev += "," + self.nic_opts
+            netdev = self.netdev or "user,id=n0"
+            for gport in self.fwd:
+                hport = self.ports.get(gport) or free_port()
+                self.ports[gport] = hport
+                netdev += ",hostfwd=tcp:127.0.0.1:%d-%s:%d" % (hport, self.guest_ip, gport)
+            args += ["-device", dev, "-netdev", netdev]
+        if self.debug_exit:
+            args += ["-device", "isa-debug-exit,iobase=0xf4,iosize=0x04"]
+        return args + self.extra
+
+    # ---- lifecycle ----------------------------------------------------
+    def start(self):
+        args = self.cmdline()
+        os.makedirs(LOG_DIR, exist_ok=True)
+        self._log = open(self.log_path, "w", encoding="utf-8", errors="replace")
+        self._log.write("# " + " ".join(args) + "\n")
+        self._log.flush()
+        self.started_at = time.monotonic()
+        self.proc = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                     stderr=subprocess.PIPE, start_new_session=True, cwd=REPO)
+        _live.add(self)
+        for stream, is_err in ((self.proc.stdout, False), (self.proc.stderr, True)):
+            t = threading.Thread(target=self._reader, args=(stream, is_err),
+                                 name="qemu-%s-%s" % (self.proc.pid, "err" if is_err else "out"),
+                                 daemon=True)
+            t.start()
+            self._threads.append(t)
+        return self
+
+    def _reader(self, stream, is_err):
+        try:
+            for raw in iter(stream.readline, b""):
+                line = clean_line(raw)
+                with self._cond:
+                    if is_err:
+                        self.stderr_lines.append(line)
+                    elif len(self.lines) < MAX_LINES:
+                        self.lines.append(line)
+                    else:
+                        self.dropped += 1
+                    if self._log and not self._log.closed:
+                        t = time.monotonic() - self.started_at
+                        self._log.write("%8.3f %s%s\n" % (t, "[qemu stderr] " if is_err else "", line))
+                        self._log.flush()
+                    self._cond.notify_all()
+        except (OSError, ValueError):
+            pass
+        finally:
+            with self._cond:
+                if is_err:
+                    self._err_eof = True
+                else:
+                    self._eof = True
+                self._cond.notify_all()
+
+    @property
+    def alive(self):
+        return self.proc is not None and self.proc.poll() is None
+
+    @property
+    def returncode(self):
+        return None if self.proc is None else self.proc.poll()
+
+    def stop(self, grace=5.0):
+        """Terminate (then kill) this instance's own PID; idempotent."""
+        p = self.proc
+        if p is None:
+            return
+        if p.poll() is None:
+            try:
+                p.terminate()
+                p.wait(grace)
+            except subprocess.TimeoutExpired:
+                p.kill()
+                try:
+                    p.wait(grace)
+                except subprocess.TimeoutExpired:
+                    pass
+            except ProcessLookupError:
+                pass
+        for t in self._threads:
+            t.join(2.0)
+        with self._cond:
+            if self._log and not self._log.closed:
+                self._log.write("# exit status %s\n" % p.returncode)
+                self._log.close()
+        _live.discard(self)
+
+    # ---- console ------------------------------------------------------
+    def text(self):
+        with self._cond:
+            return "\n".join(self.lines)
+
+    def snapshot(self):
+        with self._cond:
+            return list(self.lines)
+
+    def tail(self, n=40):
+        with self._cond:
+            out = self.lines[-n:]
+            err = self.stderr_lines[-10:]
+        s = "--- console (last %d lines of %s, log %s) ---\n" % (len(out), self.name, self.log_path)
+        s += "\n".join(out)
+        if err:
+            s += "\n--- qemu stderr ---\n" + "\n".join(err)
+        return s
+
+    def _fail(self, msg):
+        raise QemuError("%s\n%s" % (msg, self.tail()))
+
+    def wait_for(self, pattern, timeout=BOOT_TIMEOUT, start=0):
+        """Wait until a console line (index >= start) matches pattern; returns the re.Match.
+
+        The index of the matching line is left in self.last_index. Fails at once if QEMU exits
+        (and its output is drained) without the line."""
+        rx = re.compile(pattern)
+        deadline = time.monotonic() + timeout
+        i = start
+        with self._cond:
+            while True:
+                while i < len(self.lines):
+                    m = rx.search(self.lines[i])
+                    if m:
+                        self.last_index = i
+                        return m
+                    i += 1
+                if self._eof:
+                    self._cond.release()
+                    try:
+                        rc = self.proc.wait(5)
+                    except subprocess.TimeoutExpired:
+                        rc = None
+                    finally:
+                        self._cond.acquire()
+                    if i >= len(self.lines):
+                        self._fail("QEMU exited (status %s) before /%s/ appeared" % (rc, pattern))
+                    continue
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    break
+                self._cond.wait(min(left, 1.0))
+        self._fail("timeout (%.0f s) waiting for /%s/" % (timeout, pattern))
+
+    def find(self, pattern, start=0):
+        rx = re.compile(pattern)
+        for line in self.snapshot()[start:]:
+            m = rx.search(line)
+            if m:
+                return m
+        return None
+
+    def find_all(self, pattern, start=0):
+        rx = re.compile(pattern)
+        return [m for m in (rx.search(l) for l in self.snapshot()[start:]) if m]
+
+    def wait_exit(self, timeout=EXIT_TIMEOUT):
+        """Wait for QEMU to exit by itself; returns its status."""
+        try:
+            rc = self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self._fail("QEMU still running after %.0f s" % timeout)
+        for t in self._threads:
+            t.join(5.0)
+        return rc
+
+    def wait_banner(self, timeout=BOOT_TIMEOUT):
+        return self.wait_for(BANNER_RE, timeout)
+
+    def wait_ready(self, timeout=BOOT_TIMEOUT, check_http=True):
+        """Wait for READY, then (user-net) until HTTP answers on the forwarded port."""
+        m = self.wait_for(READY_RE, timeout)
+        self.ready = m
+        if check_http and 80 in self.ports and int(m.group("port")) == 80:
+            wait_http(self.ports[80], timeout=min(timeout, 30), qemu=self)
+        return m
+
+    def console_problems(self, start=0):
+        """Lines that fail any QEMU test: PANIC (unless expected), ASSERT:, virtio 'broken',
+        and more than one READY."""
+        bad = []
+        ready = 0
+        for line in self.snapshot()[start:]:
+            if "PANIC" in line and not self.expect_panic:
+                bad.append(line)
+            elif "ASSERT:" in line:
+                bad.append(line)
+            elif re.search(r"(?i)\bbroken\b", line) and re.search(r"(?i)virt|\bvq\b|ring|queue", line):
+                bad.append(line)
+            if re.search(READY_RE, line):
+                ready += 1
+        if ready > 1:
+            bad.append("READY printed %d times" % ready)
+        return bad
+
+    def __repr__(self):
+        return "<Qemu %s pid=%s ports=%s>" % (self.name, self.proc and self.proc.pid, self.ports)
+
+
+# ---------------------------------------------------------------- HTTP ------
+
+class Response:
+    def __init__(self, status, reason, headers, body, version="HTTP/1.1"):
+        self.status = status
+        self.reason = reason
+        self.headers = headers          # dict, lower-case names
+        self.body = body
+        self.version = version
+
+    def header(self, name, default=None):
+        return self.headers.get(name.lower(), default)
+
+    def __repr__(self):
+        return "<Response %s %s %s len=%d>" % (self.version, self.status, self.headers,
+                                               len(self.body or b""))
+
+
+def http_request(port, path="/", method="GET", headers=None, body=None, timeout=10.0,
+                 host="127.0.0.1"):
+    """One request on its own connection (http.client); returns Response."""
+    conn = http.client.HTTPConnection(host, port, timeout=timeout)
+    try:
+        conn.request(method, path, body=body, headers=headers or {})
+        r = conn.getresponse()
+        data = r.read()
+        hdrs = {k.lower(): v for k, v in r.getheaders()}
+        return Response(r.status, r.reason, hdrs, data, "HTTP/1.%d" % (r.version - 10))
+    finally:
+        conn.close()
+
+
+def http_get(port, path="/", **kw):
+    return http_request(port, path, "GET", **kw)
+
+
+def get_stats(port, timeout=10.0):
+    r = http_get(port, "/stats.json", timeout=timeout)
+    assert r.status == 200, r
+    return json.loads(r.body.decode("utf-8"))
+
+
+def wait_http(port, timeout=30.0, qemu=None, path="/"):
+    """Retry until the server answers (slirp accepts the host connection before the guest
+    listens, so a connect alone proves nothing)."""
+    deadline = time.monotonic() + timeout
+    last = None
+    while time.monotonic() < deadline:
+        if qemu is not None and not qemu.alive:
+            qemu._fail("QEMU exited while waiting for HTTP on port %d" % port)
+        try:
+            return http_request(port, path, timeout=min(5.0, max(0.5, deadline - time.monotonic())))
+        except (OSError, http.client.HTTPException) as e:
+            last = e
+            time.sleep(0.2)
+    msg = "HTTP on 127.0.0.1:%d not answering after %.0f s (last error: %r)" % (port, timeout, last)
+    if qemu is not None:
+        qemu._fail(msg)
+    raise AssertionError(msg)
+
+
+def connect(port, timeout=10.0, host="127.0.0.1"):
+    s = socket.create_connection((host, port), timeout=timeout)
+    s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    return s
+
+
+class Conn:
+    """A raw HTTP/1.x client connection that parses responses itself, so keep-alive and
+    pipelining can be checked byte-exactly."""
+
+    def __init__(self, port, timeout=10.0):
+        self.sock = connect(port, timeout)
+        self.buf = b""
+
+    def close(self):
+        try:
+            self.sock.close()
+        except OSError:
+            pass
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *a):
+        self.close()
+
+    def send(self, data):
+        self.sock.sendall(data)
+
+    def request(self, method, path, version="HTTP/1.1", headers=None):
+        h = {"Host": "test"}
+        h.update(headers or {})
+        req = "%s %s %s\r\n" % (method, path, version)
+        req += "".join("%s: %s\r\n" % kv for kv in h.items()) + "\r\n"
+        self.send(req.encode("latin-1"))
+
+    def _fill(self):
+        d = self.sock.recv(65536)
+        if not d:
+            raise EOFError("connection closed by server")
+        self.buf += d
+
+    def read_until(self, sep, limit=1 << 20):
+        while sep not in self.buf:
+            if len(self.buf) > limit:
+                raise AssertionError("no %r within %d bytes" % (sep, limit))
+            self._fill()
+        i = self.buf.index(sep) + len(sep)
+        out, self.buf = self.buf[:i], self.buf[i:]
+        return out
+
+    def read_exact(self, n):
+        while len(self.buf) < n:
+            self._fill()
+        out, self.buf = self.buf[:n], self.buf[n:]
+        return out
+
+    def read_response(self, head=False):
+        block = self.read_until(b"\r\n\r\n", limit=64 * 1024).decode("latin-1")
+        lines = block.split("\r\n")
+        m = re.match(r"(HTTP/1\.[01]) (\d{3})(?: (.*))?$", lines[0])
+        assert m, "bad status line %r" % lines[0]
+        headers = {}
+        for l in lines[1:]:
+            if not l:
+                continue
+            k, sep, v = l.partition(":")
+            assert sep, "bad header line %r" % l
+            headers[k.strip().lower()] = v.strip()
+        status = int(m.group(2))
+        if head or status in (204, 304) or 100 <= status < 200:
+            body = b""
+        elif "content-length" in headers:
+            body = self.read_exact(int(headers["content-length"]))
+        else:
+            body = self.read_to_close()
+        return Response(status, m.group(3) or "", headers, body, m.group(1))
+
+    def read_to_close(self, timeout=None):
+        if timeout is not None:
+            self.sock.settimeout(timeout)
+        out = self.buf
+        self.buf = b""
+        while True:
+            try:
+                d = self.sock.recv(65536)
+            except ConnectionResetError:
+                break
+            if not d:
+                break
+            out += d
+        return out
+
+    def closed_by_peer(self, timeout=5.0):
+        """True if the server closes the connection (EOF or reset) within timeout with no
+        further data; raises if it sends more bytes."""
+        self.sock.settimeout(timeout)
+        try:
+            d = self.sock.recv(65536)
+        except ConnectionResetError:
+            return True
+        except socket.timeout:
+            return False
+        if d:
+            raise AssertionError("unexpected bytes after response: %r" % d[:200])
+        return True
+
+
+# ------------------------------------------------------ /bytes/N pattern --
+
+_PERIOD = bytes(range(251))
+_BLOCK = _PERIOD * ((1 << 18) // 251 + 2)      # > 256 KiB + one period
+
+
+def pattern(offset, n):
+    """Bytes offset .. offset+n-1 of /bytes/N (byte i = i mod 251)."""
+    out = bytearray()
+    while n > 0:
+        s = offset % 251
+        take = min(n, len(_BLOCK) - s)
+        out += _BLOCK[s:s + take]
+        offset += take
+        n -= take
+    return bytes(out)
+
+
+def pattern_sha256(n):
+    h = hashlib.sha256()
+    off = 0
+    step = len(_BLOCK) - 251
+    while off < n:
+        take = min(step, n - off)
+        s = off % 251
+        h.update(_BLOCK[s:s + take])
+        off += take
+    return h.hexdigest()
+
+
+def stream_check_pattern(sock, n, first=b"", chunk=1 << 18):
+    """Read exactly n body bytes from sock (after `first` already received) checking the
+    pattern on the fly; returns (sha256 hex, first mismatch offset or None)."""
+    h = hashlib.sha256()
+    buf = bytearray(chunk)
+    mv = memoryview(buf)
+    off = 0
+    bad = None
+
+    def feed(data):
+        nonlocal off, bad
+        h.update(data)
+        if bad is None:
+            s = off % 251
+            if data != _BLOCK[s:s + len(data)]:
+                exp = _BLOCK[s:s + len(data)]
+                for j in range(len(data)):
+                    if data[j] != exp[j]:
+                        bad = off + j
+                        break
+        off += len(data)
+
+    first = first[:n]
+    if first:
+        for i in range(0, len(first), chunk):
+            feed(first[i:i + chunk])
+    while off < n:
+        got = sock.recv_into(mv, min(chunk, n - off))
+        if got == 0:
+            raise EOFError("connection closed after %d of %d body bytes" % (off, n))
+        feed(mv[:got])
+    return h.hexdigest(), bad
+
+
+STATS_FIELDS = {
+    "uptime_ms": None,
+    "net": ["rx_packets", "rx_bytes", "rx_dropped", "tx_packets", "tx_bytes", "tx_dropped",
+            "tx_queue_stopped"],
+    "irq": ["rx", "tx", "config", "spurious"],
+    "napi": ["mode", "weight", "budget", "polls", "completes", "rescheduled",
+             "budget_exhausted", "time_squeeze"],
+    "lwip": ["mem_used", "mem_max", "pbuf_pool_used", "tcp_pcbs"],
+    "heap": ["used", "size"],
+}
+
+# Fields that only grow (gauges such as lwip.mem_used or heap.used may shrink).
+MONOTONIC = ["uptime_ms"] + ["net." + f for f in STATS_FIELDS["net"]] + \
+    ["irq." + f for f in STATS_FIELDS["irq"]] + \
+    ["napi." + f for f in ("polls", "completes", "rescheduled", "budget_exhausted",
+                           "time_squeeze")] + ["lwip.mem_max"]
+
+
+def stat(s, dotted):
+    for k in dotted.split("."):
+        s = s[k]
+    return s
+
+
+def check_stats_schema(s):
+    """Every SPEC.md field present; every counter a non-negative int (napi.mode a string)."""
+    assert isinstance(s, dict), s
+    for group, fields in STATS_FIELDS.items():
+        assert group in s, "missing %s in %s" % (group, s)
+        if fields is None:
+            v = s[group]
+            assert isinstance(v, int) and not isinstance(v, bool) and v >= 0, (group, v)
+            continue
+        assert isinstance(s[group], dict), (group, s[group])
+        for f in fields:
+            assert f in s[group], "missing %s.%s in %s" % (group, f, s)
+            v = s[group][f]
+            if (group, f) == ("napi", "mode"):
+                assert v in ("napi", "irq", "poll"), v
+            else:
+                assert isinstance(v, int) and not isinstance(v, bool) and v >= 0, \
+                    "%s.%s = %r" % (group, f, v)
