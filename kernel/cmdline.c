@@ -134,8 +134,8 @@ static bool apply(struct kconfig *c, const char *key, size_t klen, const char *v
         return true;
     }
     if (KEY("test.fault")) {
-        static const char *const faults[] = { NULL, "pf", "ud", "de", "gp" };
-        if (!parse_enum(v, vlen, faults, 5, &e))
+        static const char *const faults[] = { NULL, "pf", "ud", "de", "gp", "abort", "assert" };
+        if (!parse_enum(v, vlen, faults, 7, &e))
             return false;
         c->test_fault = (enum test_fault)e;
         return true;
@@ -145,6 +145,12 @@ static bool apply(struct kconfig *c, const char *key, size_t klen, const char *v
         if (!parse_enum(v, vlen, exits, 3, &e))
             return false;
         c->test_exit = (enum test_exit)e;
+        return true;
+    }
+    if (KEY("test.heap")) {
+        if (!parse_u32(v, vlen, 0, 1, &u))
+            return false;
+        c->test_heap = u == 1;
         return true;
     }
 #undef KEY

@@ -9,7 +9,10 @@
 #include <stdint.h>
 
 enum net_mode { NET_MODE_NAPI, NET_MODE_IRQ, NET_MODE_POLL };
-enum test_fault { TEST_FAULT_NONE, TEST_FAULT_PF, TEST_FAULT_UD, TEST_FAULT_DE, TEST_FAULT_GP };
+enum test_fault {
+    TEST_FAULT_NONE, TEST_FAULT_PF, TEST_FAULT_UD, TEST_FAULT_DE, TEST_FAULT_GP,
+    TEST_FAULT_ABORT, TEST_FAULT_ASSERT,
+};
 enum test_exit { TEST_EXIT_NONE, TEST_EXIT_BOOT, TEST_EXIT_READY };
 
 struct kconfig {
@@ -26,6 +29,7 @@ struct kconfig {
     int log_level;         /* enum log_level */
     enum test_fault test_fault;
     enum test_exit test_exit;
+    bool test_heap;        /* exhaust the heap at boot and check it recovers */
 };
 
 void kconfig_defaults(struct kconfig *c);

@@ -1,7 +1,11 @@
 /* kernel_main: brings the machine up in dependency order, then hands the
  * main loop to the application. */
+#include <assert.h>
+#include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "kernel/acpi.h"
 #include "kernel/app.h"
@@ -44,12 +48,53 @@ static void trigger_test_fault(enum test_fault f)
         (void)quotient;
         break;
     }
+    case TEST_FAULT_ABORT:
+        abort();
+    case TEST_FAULT_ASSERT:
+        assert(zero == 1);
+        break;
     case TEST_FAULT_GP:
         (void)*(volatile uint64_t *)(uintptr_t)0x8000000000000000ull;  /* non-canonical */
         break;
     default:
         break;
     }
+}
+
+/* test.heap=1: malloc until the heap is gone, check the failure is a clean
+ * ENOMEM and that everything handed out is intact and reusable. */
+static void test_heap_exhaustion(void)
+{
+    enum { CHUNK = 256 * 1024 };
+    void *head = NULL;
+    unsigned chunks = 0;
+    for (;;) {
+        errno = 0;
+        void **p = malloc(CHUNK);
+        if (!p)
+            break;
+        memset(p, (int)(chunks & 0xff), CHUNK);
+        *p = head;
+        head = p;
+        chunks++;
+    }
+    int err = errno;
+    unsigned bad = 0, freed = 0;
+    while (head) {
+        void **p = head;
+        head = *p;
+        const uint8_t *b = (const uint8_t *)p;
+        uint8_t want = (uint8_t)((chunks - 1 - freed) & 0xff);
+        for (size_t i = sizeof(void *); i < CHUNK; i += 4096)
+            bad += b[i] != want;
+        free(p);
+        freed++;
+    }
+    void *again = malloc(CHUNK);
+    log_info("test: heap exhausted after %u KiB, errno %s, %u corrupt pages, %s afterwards",
+             chunks * (CHUNK / 1024), err == ENOMEM ? "ENOMEM" : "not ENOMEM", bad,
+             again ? "malloc works" : "malloc still fails");
+    free(again);
 }
 
 void kernel_main(uint32_t magic, uint32_t info_phys)
@@ -84,6 +129,8 @@ void kernel_main(uint32_t magic, uint32_t info_phys)
     ioapic_init();
     irq_enable();
 
+    if (kconfig.test_heap)
+        test_heap_exhaustion();
     trigger_test_fault(kconfig.test_fault);
     if (kconfig.test_exit == TEST_EXIT_BOOT) {
         log_info("test: clean exit after boot");

@@ -132,3 +132,10 @@ int _kill(int pid, int sig) ALIAS(kill);
 /* newlib's __libc_init_array / exit path reference these; nothing to run. */
 void _init(void) {}
 void _fini(void) {}
+
+/* assert() failures: "ASSERT: ..." is the marker the test harness watches
+ * for, then the usual panic with a register dump. */
+void __assert_func(const char *file, int line, const char *func, const char *expr)
+{
+    panic("ASSERT: %s failed at %s:%d (%s)", expr, file, line, func ? func : "?");
+}

@@ -24,6 +24,9 @@ static const struct kconfig *config;
 
 static void on_ready(uint32_t ip)
 {
+    uint64_t ns = clock_now_ns();
+    log_info("net: ready %llu.%03llu ms since reset", (unsigned long long)(ns / 1000000),
+             (unsigned long long)(ns / 1000 % 1000));
     log_info("READY ip=%u.%u.%u.%u port=%u", ip >> 24, (ip >> 16) & 0xff, (ip >> 8) & 0xff,
              ip & 0xff, config->http_port);
     if (config->test_exit == TEST_EXIT_READY) {

@@ -74,6 +74,28 @@ def test_fault_panics(qemu, fault, vector):
     assert not vm.find(READY_RE)
 
 
+@pytest.mark.parametrize("fault,reason", [("abort", r"abort\(\) called"),
+                                          ("assert", r"ASSERT: zero == 1 failed")])
+def test_abort_and_assert_panic(qemu, fault, reason):
+    """newlib's abort() and assert() end in PANIC with a register dump and exit 255."""
+    vm = qemu(append="test.fault=%s" % fault, expect_panic=True)
+    m = vm.wait_for(r"PANIC: .*")
+    assert re.search(reason, m.group(0)), m.group(0)
+    assert vm.wait_exit() == EXIT_PANIC
+    assert vm.find(r"(?i)\brsp\b")
+
+
+def test_heap_exhaustion_is_clean_enomem(qemu):
+    """malloc until the heap (bounded by real RAM) runs out: ENOMEM, nothing
+    corrupted, malloc works again after freeing; then the kernel goes on."""
+    vm = qemu(append="test.heap=1 test.exit=boot", mem="16M")
+    m = vm.wait_for(r"test: heap exhausted after (\d+) KiB, errno (\S+), (\d+) corrupt pages, "
+                    r"(malloc works|malloc still fails) afterwards")
+    assert 4 * 1024 < int(m.group(1)) < 16 * 1024, m.group(0)
+    assert m.group(2) == "ENOMEM" and m.group(3) == "0" and m.group(4) == "malloc works", m.group(0)
+    assert vm.wait_exit() == EXIT_CLEAN
+
+
 def test_exit_boot_is_clean(qemu):
     vm = qemu(append="test.exit=boot")
     vm.wait_banner()

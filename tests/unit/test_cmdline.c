@@ -86,7 +86,7 @@ static void test_bad_values_keep_defaults(void **state)
     static const char *const bad[] = {
         "napi.weight=abc", "napi.weight=0", "napi.weight=-1", "napi.weight=99999999999",
         "net.budget=", "http.port=65536", "http.port=0", "net.mode=fast", "log=verbose",
-        "ip=1.2.3.4", "ip=1.2.3/24", "ip=1.2.3.4/33", "ip=256.1.1.1/8", "ip=1.2.3.4.5/8",
+        "ip=1.2.3.4", "ip=1.2.3/24", "ip=1.2.3.4/33", "ip=256.1.1.1/8", "ip=1.2.3.4.5/8", "test.heap=2",
         "ip=/24", "ip=1..2.3/8", "gw=1.2.3", "gw=a.b.c.d", "test.fault=boom",
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
