@@ -51,6 +51,7 @@ struct http_conn {
     uint8_t body_kind;
     bool close_after;       /* end the connection once the response is queued */
     bool in_progress;       /* mid-request (see http_parser_in_progress) */
+    bool mem_wait;          /* tcp_write failed for lack of segments/pbufs/heap */
     struct pbuf *rx;        /* received, not yet parsed */
     uint32_t last_ms;       /* last byte received or acked: idle/linger timers */
     uint32_t req_start_ms;  /* first byte of the current request */
@@ -63,6 +64,8 @@ struct http_conn {
 };
 
 static struct http_conn conns[HTTP_MAX_CONNS];
+static bool mem_waiters;    /* some conn has mem_wait set */
+static unsigned mem_rr;     /* round-robin start for retrying them */
 /* Never written after http_server_start(): segments reference it zero-copy
  * until acked, even after their connection is gone. */
 static uint8_t pattern[PATTERN_LEN];
@@ -172,7 +175,7 @@ static err_t conn_close(struct http_conn *c)
     struct tcp_pcb *pcb = c->pcb;
 
     conn_detach(c);
-    if (tcp_close(pcb) != ERR_OK) {     /* ERR_MEM: no FIN segment */
+    if (tcp_close(pcb) != ERR_OK) {     /* lwIP retries a FIN it could not allocate itself; anything else: RST */
         tcp_abort(pcb);
         return ERR_ABRT;
     }
@@ -315,6 +318,7 @@ static err_t conn_send(struct http_conn *c)
     bool queued = false;
     err_t err = ERR_OK;
 
+    c->mem_wait = false;
     while (c->hdr_off < c->hdr_len || c->body_off < c->body_len) {
         uint32_t room = tcp_sndbuf(pcb), n, left;
         const void *ptr;
@@ -349,8 +353,11 @@ static err_t conn_send(struct http_conn *c)
             flags |= TCP_WRITE_FLAG_MORE;   /* PSH only on a response's last segment */
 
         err = tcp_write(pcb, ptr, (u16_t)n, flags);
-        if (err != ERR_OK)
+        if (err != ERR_OK) {
+            if (err == ERR_MEM)     /* shared pools, not our send buffer */
+                c->mem_wait = mem_waiters = true;
             break;
+        }
         queued = true;
         if (in_hdr)
             c->hdr_off = (uint16_t)(c->hdr_off + n);
@@ -469,16 +476,46 @@ static err_t http_recv(void *arg, struct tcp_pcb *pcb, struct pbuf *p, err_t err
     return conn_process(c);
 }
 
+/* An ACK just returned segments, pbufs and heap to the shared pools. A
+ * connection that got ERR_MEM with nothing in flight has no ACK of its own
+ * to wait for, only its next poll: without this, connections that keep
+ * data in flight would take every freed segment and starve it. A few per
+ * ACK, round robin, so one ACK does bounded work. */
+static void retry_mem_waiters(struct http_conn *self)
+{
+    int budget = 4;
+
+    mem_waiters = false;
+    for (int n = 0; n < HTTP_MAX_CONNS && budget; n++) {
+        struct http_conn *c = &conns[mem_rr++ % HTTP_MAX_CONNS];
+        if (c == self || !c->mem_wait)
+            continue;
+        if (c->state != C_SENDING) {
+            c->mem_wait = false;
+            continue;
+        }
+        budget--;
+        conn_continue(c);   /* another pcb: an abort there is not ours to report */
+    }
+    if (!budget)
+        mem_waiters = true; /* maybe more left */
+}
+
 static err_t http_sent(void *arg, struct tcp_pcb *pcb, u16_t len)
 {
     struct http_conn *c = arg;
+    err_t err = ERR_OK;
 
     (void)pcb;
     (void)len;
     if (!c)
         return ERR_OK;
     c->last_ms = sys_now();
-    return c->state == C_SENDING ? conn_continue(c) : ERR_OK;
+    if (c->state == C_SENDING)
+        err = conn_continue(c);
+    if (mem_waiters)
+        retry_mem_waiters(err == ERR_OK ? c : NULL);
+    return err;
 }
 
 static err_t http_poll(void *arg, struct tcp_pcb *pcb)
@@ -548,7 +585,7 @@ static err_t http_accept(void *arg, struct tcp_pcb *pcb, err_t err)
         tcp_abort(pcb);
         return ERR_ABRT;
     }
-    memset(c, 0, offsetof(struct http_conn, parser));
+    memset(c, 0, offsetof(struct http_conn, parser));   /* also clears mem_wait */
     http_parser_init(&c->parser);
     c->pcb = pcb;
     c->state = C_OPEN;

@@ -76,8 +76,13 @@
 #define LWIP_WND_SCALE              1
 #define TCP_RCV_SCALE               2
 #define TCP_WND                     (64 * 1024)
-#define TCP_SND_BUF                 (64 * 1024)
+/* Bulk TX is zero-copy, so a send buffer costs segments and headers, not
+ * payload copies. Above 64 KiB it keeps more than one ACK per flight: a
+ * receiver coalescing ACKs (GRO) acks a 64 KiB flight once, and losing
+ * that ACK would cost a retransmission timeout. */
+#define TCP_SND_BUF                 (128 * 1024)
 #define TCP_SND_QUEUELEN            ((4 * TCP_SND_BUF + TCP_MSS - 1) / TCP_MSS)
+#define TCP_SNDLOWAT                (TCP_SND_BUF / 4)   /* must stay below 0xffff - 4 * MSS */
 #define TCP_QUEUE_OOSEQ             1
 /* Out-of-sequence data pins driver RX buffers: bound it per connection. */
 #define TCP_OOSEQ_MAX_PBUFS         16

@@ -82,6 +82,8 @@ struct virtqueue *vq_create(uint16_t index, unsigned num, bool event_idx, bool i
     if (num == 0 || num > VIRTQ_MAX_SIZE || (num & (num - 1)) || !notify)
         return NULL;
 
+    /* Private state too comes from dma_alloc: the one allocator kernel/
+     * promises (zeroed), and it keeps this file free of libc. */
     size_t priv = sizeof(struct virtqueue) + num * sizeof(struct vq_desc_state);
     struct virtqueue *vq = dma_alloc(priv + num * sizeof(uint16_t), 64);
     if (!vq)
