@@ -12,6 +12,7 @@ void kconfig_defaults(struct kconfig *c)
     c->napi_weight = 64;
     c->net_budget = 300;
     c->net_budget_us = 2000;
+    c->net_queues = 1;      /* one per CPU, as Linux */
     c->http_port = 80;
     c->log_level = 2;     /* LOG_INFO */
 }
@@ -120,6 +121,8 @@ static bool apply(struct kconfig *c, const char *key, size_t klen, const char *v
         return parse_u32(v, vlen, 1, 1000000, &c->net_budget);
     if (KEY("net.budget_us"))
         return parse_u32(v, vlen, 1, 10000000, &c->net_budget_us);
+    if (KEY("net.queues"))
+        return parse_u32(v, vlen, 1, 4, &c->net_queues);
     if (KEY("http.port")) {
         if (!parse_u32(v, vlen, 1, 65535, &u))
             return false;

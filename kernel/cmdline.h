@@ -25,6 +25,7 @@ struct kconfig {
     uint32_t napi_weight;
     uint32_t net_budget;
     uint32_t net_budget_us;
+    uint32_t net_queues;   /* queue pairs to use when the device offers more */
     uint16_t http_port;
     int log_level;         /* enum log_level */
     enum test_fault test_fault;

@@ -61,7 +61,7 @@ void app_main(const struct kconfig *cfg)
 
     pci_init();
     const char *reason = "not found";
-    struct netdev *dev = virtio_net_probe(cfg->net_mode, &reason);
+    struct netdev *dev = virtio_net_probe(cfg->net_mode, cfg->net_queues, &reason);
     if (!dev)
         halt_no_device(reason);
     if (netglue_init(dev, cfg, on_ready) != 0)

@@ -136,6 +136,33 @@ static void tcp_csum_software(struct pbuf *p)
     pbuf_add_header(p, SIZEOF_ETH_HDR + ihl);
 }
 
+/* TX queue for a frame: a hash of the IPv4 addresses and ports, so one flow
+ * always leaves by one queue (no reordering) and, with a multiqueue tap
+ * backend, its replies come back on the matching RX queue (the host's tun
+ * steers a flow's RX to the queue it last transmitted on). Non-IP frames
+ * and single-queue devices use queue 0. */
+static unsigned select_queue(const struct pbuf *p)
+{
+    if (ndev->num_queues < 2 || p->len < SIZEOF_ETH_HDR + IP_HLEN + 4)
+        return 0;
+    const uint8_t *f = p->payload;
+    if (((const struct eth_hdr *)f)->type != PP_HTONS(ETHTYPE_IP))
+        return 0;
+    const struct ip_hdr *ip = (const void *)(f + SIZEOF_ETH_HDR);
+    unsigned ihl = IPH_HL_BYTES(ip);
+    uint32_t h = ip->src.addr ^ ip->dest.addr;
+    if ((IPH_PROTO(ip) == IP_PROTO_TCP || IPH_PROTO(ip) == IP_PROTO_UDP) &&
+        p->len >= SIZEOF_ETH_HDR + ihl + 4 && !(IPH_OFFSET(ip) & PP_HTONS(IP_OFFMASK))) {
+        uint32_t ports;
+        memcpy(&ports, f + SIZEOF_ETH_HDR + ihl, 4);
+        h ^= ports;
+    }
+    h ^= h >> 16;
+    h *= 0x45d9f3bu;
+    h ^= h >> 16;
+    return h % ndev->num_queues;
+}
+
 /* 0 sent, -1 ring full (caller keeps p), -2 dropped. */
 static int try_xmit(struct pbuf *p)
 {
@@ -165,7 +192,7 @@ static int try_xmit(struct pbuf *p)
     }
     if (ndev->tx_csum_offload && !tcp_csum_offload(send, &off))
         tcp_csum_software(send);
-    int r = ndev->ops->xmit(ndev, 0, sg, n, &off, send);
+    int r = ndev->ops->xmit(ndev, select_queue(send), sg, n, &off, send);
     if (r != 0)
         pbuf_free(send);
     return r;

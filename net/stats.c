@@ -34,6 +34,16 @@ void stats_snapshot(struct stats_snapshot *s)
         s->irq.rx = sum.irq_rx;
         s->irq.tx = sum.irq_tx;
         s->irq.config = dev->c.irq_config;
+        for (unsigned i = 0; i < dev->num_queues && i < STATS_MAX_QUEUES; i++) {
+            const struct netdev_queue_counters *q = &dev->q[i];
+            s->queue[i].rx_packets = q->rx_packets;
+            s->queue[i].rx_bytes = q->rx_bytes;
+            s->queue[i].tx_packets = q->tx_packets;
+            s->queue[i].tx_bytes = q->tx_bytes;
+            s->queue[i].irq_rx = q->irq_rx;
+            s->queue[i].irq_tx = q->irq_tx;
+        }
+        s->nqueues = dev->num_queues < STATS_MAX_QUEUES ? dev->num_queues : STATS_MAX_QUEUES;
         if (dev->irq_spurious)
             s->irq.spurious += *dev->irq_spurious;
     }

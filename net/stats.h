@@ -7,6 +7,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#define STATS_MAX_QUEUES 4
+
 struct stats_snapshot {
     uint64_t uptime_ms;
     struct {
@@ -27,6 +29,11 @@ struct stats_snapshot {
     struct {
         uint64_t used, size;
     } heap;
+    /* Per queue pair (an addition to SPEC.md's fields: "queues":[...]). */
+    unsigned nqueues;
+    struct {
+        uint64_t rx_packets, rx_bytes, tx_packets, tx_bytes, irq_rx, irq_tx;
+    } queue[STATS_MAX_QUEUES];
 };
 
 void stats_snapshot(struct stats_snapshot *s);

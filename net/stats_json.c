@@ -104,7 +104,23 @@ int stats_format_json(const struct stats_snapshot *s, char *buf, size_t len)
     puts_(&o, "},\"heap\":");
     field(&o, "{", "used", s->heap.used);
     field(&o, ",", "size", s->heap.size);
-    puts_(&o, "}}\n");
+    put(&o, '}');
+    if (s->nqueues) {
+        puts_(&o, ",\"queues\":[");
+        for (unsigned i = 0; i < s->nqueues && i < STATS_MAX_QUEUES; i++) {
+            if (i)
+                put(&o, ',');
+            field(&o, "{", "rx_packets", s->queue[i].rx_packets);
+            field(&o, ",", "rx_bytes", s->queue[i].rx_bytes);
+            field(&o, ",", "tx_packets", s->queue[i].tx_packets);
+            field(&o, ",", "tx_bytes", s->queue[i].tx_bytes);
+            field(&o, ",", "irq_rx", s->queue[i].irq_rx);
+            field(&o, ",", "irq_tx", s->queue[i].irq_tx);
+            put(&o, '}');
+        }
+        put(&o, ']');
+    }
+    puts_(&o, "}\n");
 
     if (len)
         buf[o.pos < len ? o.pos : len - 1] = '\0';

@@ -10,6 +10,9 @@
 #include "drivers/net/virtio_net.h"
 #include "drivers/net/virtio_net_priv.h"
 #include "drivers/virtio/virtio_ring_reg.h"
+#include "kernel/barrier.h"
+#include "kernel/clock.h"
+#include "kernel/dma.h"
 #include "kernel/log.h"
 #include "kernel/softirq.h"
 
@@ -19,6 +22,11 @@
      (1ull << VIRTIO_NET_F_STATUS) | (1ull << VIRTIO_NET_F_MRG_RXBUF) |             \
      (1ull << VIRTIO_NET_F_CSUM) | (1ull << VIRTIO_NET_F_GUEST_CSUM) |              \
      (1ull << VIRTIO_F_EVENT_IDX) | (1ull << VIRTIO_F_INDIRECT_DESC))
+/* Multiqueue, taken when the device's pair count fits NETDEV_MAX_QUEUES:
+ * each RX queue gets its own vector and NAPI entry, so the device's flow
+ * steering spreads load over entries that net_rx_action rotates. */
+#define VNET_FEATURES_MQ ((1ull << VIRTIO_NET_F_CTRL_VQ) | (1ull << VIRTIO_NET_F_MQ))
+#define VNET_CTRL_TIMEOUT_US 1000000
 
 static struct vnet the_vnet;    /* one device; queues point back to it */
 
@@ -181,8 +189,8 @@ static int create_queues(struct vnet *vn, const char **reason)
 {
     bool event_idx = vnet_has(vn, VIRTIO_F_EVENT_IDX);
     bool indirect = vnet_has(vn, VIRTIO_F_INDIRECT_DESC);
-    struct virtio_pci_vq_info info[2 * NETDEV_MAX_QUEUES];
-    unsigned nvqs = 2 * vn->pairs;
+    struct virtio_pci_vq_info info[2 * NETDEV_MAX_QUEUES + 1];
+    unsigned nvqs = 2 * vn->pairs + (vnet_has(vn, VIRTIO_NET_F_CTRL_VQ) ? 1 : 0);
     for (unsigned q = 0; q < nvqs; q++) {
         uint16_t max = virtio_pci_queue_max_size(&vn->vpci, (uint16_t)q);
         if (max == 0) {
@@ -190,6 +198,21 @@ static int create_queues(struct vnet *vn, const char **reason)
             return -1;
         }
         unsigned num = max > 1024 ? 1024 : max;
+        if (q == 2 * vn->pairs) {
+            /* The control queue: polled at set-up, no interrupt. */
+            num = max > 64 ? 64 : max;
+            vn->ctrlq = vq_create((uint16_t)q, num, event_idx, false, vq_notify_cb, &vn->vpci);
+            if (!vn->ctrlq) {
+                *reason = "out of memory for the control queue";
+                return -1;
+            }
+            info[q] = (struct virtio_pci_vq_info){
+                .num = (uint16_t)num, .desc = vq_desc_addr(vn->ctrlq),
+                .driver = vq_avail_addr(vn->ctrlq), .device = vq_used_addr(vn->ctrlq),
+            };
+            vq_disable_cb(vn->ctrlq);
+            continue;
+        }
         struct virtqueue *vq = vq_create((uint16_t)q, num, event_idx, indirect, vq_notify_cb,
                                          &vn->vpci);
         if (!vq) {
@@ -227,7 +250,84 @@ static int create_queues(struct vnet *vn, const char **reason)
     return 0;
 }
 
-struct netdev *virtio_net_probe(enum net_mode mode, const char **reason)
+/* One control command, waited for by polling (boot only, after DRIVER_OK;
+ * 5.1.6.5). Returns the device's ack, or -1 when it did not answer. */
+static int ctrl_command(struct vnet *vn, uint8_t class, uint8_t cmd, const void *data,
+                        uint32_t len)
+{
+    struct ctrl_buf {
+        struct virtio_net_ctrl_hdr hdr;       /* read by device */
+        uint8_t data[8];                      /* read by device */
+        uint8_t ack;                          /* written by device */
+    } *b = dma_alloc(sizeof(struct ctrl_buf), 16);
+    if (!b || len > sizeof(b->data)) {
+        dma_free(b);
+        return -1;
+    }
+    b->hdr = (struct virtio_net_ctrl_hdr){ class, cmd };
+    memcpy(b->data, data, len);
+    b->ack = 0xff;
+    struct vq_sg sg[3] = {
+        { dma_addr(&b->hdr), sizeof(b->hdr) },
+        { dma_addr(b->data), len },
+        { dma_addr(&b->ack), 1 },
+    };
+    int ack = -1;
+    if (vq_add_sgs(vn->ctrlq, sg, 2, 1, b) == 0) {
+        vq_kick(vn->ctrlq);
+        uint64_t deadline = clock_now_us() + VNET_CTRL_TIMEOUT_US;
+        uint32_t used_len;
+        while (!vq_get_buf(vn->ctrlq, &used_len) && !vq_is_broken(vn->ctrlq)) {
+            if (clock_now_us() > deadline) {
+                /* The buffer stays with the device: do not free it. */
+                log_error("virtio-net: control command %u.%u timed out", class, cmd);
+                return -1;
+            }
+            __asm__ __volatile__("pause");
+        }
+        ack = READ_ONCE(b->ack);
+    }
+    dma_free(b);
+    return ack;
+}
+
+/* The device starts with one pair active (5.1.6.5.5): ask for them all. */
+static void enable_all_pairs(struct vnet *vn)
+{
+    if (vn->pairs < 2)
+        return;
+    uint16_t pairs = (uint16_t)vn->active_pairs;
+    int ack = ctrl_command(vn, VIRTIO_NET_CTRL_MQ, VIRTIO_NET_CTRL_MQ_VQ_PAIRS_SET, &pairs,
+                           sizeof(pairs));
+    if (ack != VIRTIO_NET_OK) {
+        /* Only pair 0 carries traffic; the others stay posted and idle. */
+        log_warn("virtio-net: device refused %u queue pairs (ack %d): using 1", pairs, ack);
+        vn->active_pairs = 1;
+        vn->dev.num_queues = 1;
+        return;
+    }
+}
+
+/* Pairs the device offers (all of them are set up: the control queue's
+ * index follows the last one), 1 when multiqueue is not wanted, not
+ * offered or does not fit. */
+static unsigned offered_pairs(struct vnet *vn, uint64_t offered, unsigned wanted)
+{
+    if (wanted < 2 || (offered & VNET_FEATURES_MQ) != VNET_FEATURES_MQ)
+        return 1;
+    uint16_t max = 1;
+    /* Reading device config before FEATURES_OK is allowed (3.1.1 step 4). */
+    virtio_pci_read_config(&vn->vpci, offsetof(struct virtio_net_config, max_virtqueue_pairs),
+                           &max, sizeof(max));
+    if (max < VIRTIO_NET_CTRL_MQ_VQ_PAIRS_MIN || max > NETDEV_MAX_QUEUES) {
+        log_info("virtio-net: device offers %u queue pairs, driver takes up to %u: "
+                 "multiqueue not used", max, NETDEV_MAX_QUEUES);
+        return 1;
+    }
+    return max;
+}
+
+struct netdev *virtio_net_probe(enum net_mode mode, unsigned max_pairs, const char **reason)
 {
     struct vnet *vn = &the_vnet;
     struct pci_dev *pci = virtio_pci_find(VIRTIO_ID_NET, NULL);
@@ -248,7 +348,9 @@ struct netdev *virtio_net_probe(enum net_mode mode, const char **reason)
         *reason = "device does not offer VIRTIO_F_VERSION_1";
         return NULL;
     }
-    vn->features = offered & VNET_FEATURES_WANTED;
+    vn->pairs = offered_pairs(vn, offered, max_pairs);
+    vn->active_pairs = vn->pairs < max_pairs ? vn->pairs : max_pairs;
+    vn->features = offered & (VNET_FEATURES_WANTED | (vn->pairs > 1 ? VNET_FEATURES_MQ : 0));
     virtio_pci_set_features(&vn->vpci, vn->features);
     if (virtio_pci_features_ok(&vn->vpci) != 0) {
         virtio_pci_fail(&vn->vpci);
@@ -272,8 +374,9 @@ struct netdev *virtio_net_probe(enum net_mode mode, const char **reason)
         static const uint8_t fallback[6] = { 0x02, 0, 0, 0, 0, 0x01 };
         memcpy(dev->mac, fallback, 6);
     }
-    vn->pairs = 1;              /* VIRTIO_NET_F_MQ needs the control queue: not taken */
-    dev->num_queues = vn->pairs;
+    /* Queue pairs the stack sends on and the device steers to; the rest
+     * are set up but idle. */
+    dev->num_queues = vn->active_pairs;
 
     softirq_register(SOFTIRQ_NET_TX, vnet_tx_softirq);
     if (create_queues(vn, reason) != 0) {
@@ -281,11 +384,12 @@ struct netdev *virtio_net_probe(enum net_mode mode, const char **reason)
         return NULL;
     }
     virtio_pci_driver_ok(&vn->vpci);
+    enable_all_pairs(vn);
     read_link(vn);
     log_info("virtio-net: mac %02x:%02x:%02x:%02x:%02x:%02x, link %s, %u queue pair(s), "
              "rx ring %u, tx ring %u, irq %s",
              dev->mac[0], dev->mac[1], dev->mac[2], dev->mac[3], dev->mac[4], dev->mac[5],
-             dev->link_up ? "up" : "down", vn->pairs, vq_num(vn->rxq[0].vq),
+             dev->link_up ? "up" : "down", vn->active_pairs, vq_num(vn->rxq[0].vq),
              vq_num(vn->txq[0].vq), virtio_pci_irq_mode_name(vn->vpci.irq_mode));
     return dev;
 }

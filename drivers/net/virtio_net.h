@@ -7,8 +7,9 @@
 
 /* Finds the first virtio-net PCI function, negotiates features, sets up the
  * queues and their interrupts for mode, and sets DRIVER_OK. RX starts with
- * dev->ops->open once the upper layer has set its hooks. NULL with *reason
+ * dev->ops->open once the upper layer has set its hooks. max_pairs caps the
+ * queue pairs taken from a multiqueue device (1: multiqueue not negotiated). NULL with *reason
  * when there is no device or none this driver can use. */
-struct netdev *virtio_net_probe(enum net_mode mode, const char **reason);
+struct netdev *virtio_net_probe(enum net_mode mode, unsigned max_pairs, const char **reason);
 
 #endif

@@ -66,7 +66,9 @@ struct vnet {
     enum net_mode mode;
     uint64_t features;
     bool mergeable;
-    unsigned pairs;
+    unsigned pairs;                  /* queue pairs set up (VIRTIO_NET_F_MQ: the device's max) */
+    unsigned active_pairs;           /* of which the device steers to, and we send on */
+    struct virtqueue *ctrlq;         /* with VIRTIO_NET_F_MQ only */
     struct vnet_rxq rxq[NETDEV_MAX_QUEUES];
     struct vnet_txq txq[NETDEV_MAX_QUEUES];
     volatile bool config_changed;    /* set in IRQ, handled in NET_TX softirq */

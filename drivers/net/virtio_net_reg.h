@@ -60,8 +60,26 @@ _Static_assert(sizeof(struct virtio_net_hdr_v1) == 12, "5.1.6 header is 12 bytes
 #define VIRTIO_NET_HDR_F_RSC_INFO   4
 #define VIRTIO_NET_HDR_GSO_NONE     0
 
+/* 5.1.6.5 Control Virtqueue: class, command, data (device-readable), then
+ * one ack byte (device-writable). */
+struct virtio_net_ctrl_hdr {
+    uint8_t class;
+    uint8_t cmd;
+} __attribute__((packed));
+_Static_assert(sizeof(struct virtio_net_ctrl_hdr) == 2, "5.1.6.5 control header");
+
+#define VIRTIO_NET_OK  0
+#define VIRTIO_NET_ERR 1
+
+/* 5.1.6.5.5 Automatic receive steering in multiqueue mode */
+#define VIRTIO_NET_CTRL_MQ                   4
+#define VIRTIO_NET_CTRL_MQ_VQ_PAIRS_SET      0
+#define VIRTIO_NET_CTRL_MQ_VQ_PAIRS_MIN      1
+#define VIRTIO_NET_CTRL_MQ_VQ_PAIRS_MAX      0x8000
+
 /* 5.1.2 Virtqueues: receiveq1 = 0, transmitq1 = 1, ..., controlq last. */
 #define VIRTIO_NET_RXQ(pair) (2 * (pair))
 #define VIRTIO_NET_TXQ(pair) (2 * (pair) + 1)
+#define VIRTIO_NET_CTRLQ(max_pairs) (2 * (max_pairs))
 
 #endif

@@ -146,7 +146,8 @@ const struct sim_chain *sim_inflight(const struct sim_device *d, unsigned pos)
     return pos < d->inflight_count ? &d->inflight[pos] : NULL;
 }
 
-static void write_used(struct sim_device *d, const struct sim_chain *c, int64_t len)
+static void write_used_data(struct sim_device *d, const struct sim_chain *c, int64_t len,
+                            const uint8_t *data)
 {
     uint32_t n = (len < 0 || len > c->in_len) ? c->in_len : (uint32_t)len;
     uint32_t left = n;
@@ -154,13 +155,23 @@ static void write_used(struct sim_device *d, const struct sim_chain *c, int64_t 
         if (!c->seg[s].write)
             continue;
         uint32_t k = c->seg[s].len < left ? c->seg[s].len : left;
-        memset((void *)(uintptr_t)c->seg[s].addr, d->fill, k);
+        if (data) {
+            memcpy((void *)(uintptr_t)c->seg[s].addr, data, k);
+            data += k;
+        } else {
+            memset((void *)(uintptr_t)c->seg[s].addr, d->fill, k);
+        }
         left -= k;
     }
     struct virtq_used_elem *e = &d->used->ring[d->used_idx & (d->num - 1)];
     e->id = c->head;
     e->len = n;
     d->used_idx++;
+}
+
+static void write_used(struct sim_device *d, const struct sim_chain *c, int64_t len)
+{
+    write_used_data(d, c, len, NULL);
 }
 
 /* Publish used idx, then decide on a notification (§2.7.7). */
@@ -204,6 +215,20 @@ bool sim_complete(struct sim_device *d, unsigned count, int64_t len)
     uint16_t old = d->used_idx;
     for (unsigned k = 0; k < count; k++)
         write_used(d, &d->inflight[k], len);
+    memmove(&d->inflight[0], &d->inflight[count], (d->inflight_count - count) * sizeof(*d->inflight));
+    d->inflight_count -= count;
+    return publish(d, old);
+}
+
+bool sim_complete_with(struct sim_device *d, unsigned count, const struct sim_data *items)
+{
+    if (count > d->inflight_count)
+        count = d->inflight_count;
+    if (!count)
+        return false;
+    uint16_t old = d->used_idx;
+    for (unsigned k = 0; k < count; k++)
+        write_used_data(d, &d->inflight[k], items[k].len, items[k].data);
     memmove(&d->inflight[0], &d->inflight[count], (d->inflight_count - count) * sizeof(*d->inflight));
     d->inflight_count -= count;
     return publish(d, old);

@@ -71,6 +71,17 @@ bool sim_complete_nth(struct sim_device *d, unsigned pos, int64_t len);
 /* Complete the count oldest chains in one batch (one idx update, at most one
  * notification decision). Returns true if notified. */
 bool sim_complete(struct sim_device *d, unsigned count, int64_t len);
+/* What the device writes into one chain: len bytes of data (NULL: the fill
+ * byte), scattered over the chain's writable segments; used len = len
+ * (capped at the chain's writable length, as a correct device would). */
+struct sim_data {
+    const void *data;
+    uint32_t len;
+};
+/* Complete the count oldest chains in one batch, chain k written from
+ * items[k] (a mergeable-buffer frame is published this way, all its buffers
+ * under one idx update). Returns true if notified. */
+bool sim_complete_with(struct sim_device *d, unsigned count, const struct sim_data *items);
 /* Write a raw used element and publish it: for corruption tests. */
 void sim_inject_used(struct sim_device *d, uint32_t id, uint32_t len);
 /* The chain at FIFO position pos (for checking what the driver posted). */

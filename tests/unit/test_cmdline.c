@@ -39,6 +39,7 @@ static void test_defaults_match_spec(void **state)
     assert_int_equal(c.napi_weight, 64);
     assert_int_equal(c.net_budget, 300);
     assert_int_equal(c.net_budget_us, 2000);
+    assert_int_equal(c.net_queues, 1);
     assert_int_equal(c.http_port, 80);
     assert_int_equal(c.log_level, 2);
     c = parse(NULL, 0);
@@ -49,7 +50,8 @@ static void test_all_keys(void **state)
 {
     (void)state;
     struct kconfig c = parse("ip=192.0.2.2/24 gw=192.0.2.1 net.mode=poll napi.weight=16 "
-                             "net.budget=100 net.budget_us=500 http.port=8081 log=debug", 0);
+                             "net.budget=100 net.budget_us=500 http.port=8081 log=debug net.queues=4", 0);
+    assert_int_equal(c.net_queues, 4);
     assert_true(c.has_ip);
     assert_int_equal(c.ip, 0xc0000202u);
     assert_int_equal(c.prefix_len, 24);
@@ -86,7 +88,7 @@ static void test_bad_values_keep_defaults(void **state)
     static const char *const bad[] = {
         "napi.weight=abc", "napi.weight=0", "napi.weight=-1", "napi.weight=99999999999",
         "net.budget=", "http.port=65536", "http.port=0", "net.mode=fast", "log=verbose",
-        "ip=1.2.3.4", "ip=1.2.3/24", "ip=1.2.3.4/33", "ip=256.1.1.1/8", "ip=1.2.3.4.5/8", "test.heap=2",
+        "ip=1.2.3.4", "ip=1.2.3/24", "ip=1.2.3.4/33", "ip=256.1.1.1/8", "ip=1.2.3.4.5/8", "test.heap=2", "net.queues=0", "net.queues=5",
         "ip=/24", "ip=1..2.3/8", "gw=1.2.3", "gw=a.b.c.d", "test.fault=boom",
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {

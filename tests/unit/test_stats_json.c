@@ -13,7 +13,7 @@
 #include "net/stats.h"
 
 /* The server's buffer for /stats.json (net/http_server.c JSON_MAX). */
-#define SERVER_JSON_MAX 1024
+#define SERVER_JSON_MAX 2048
 
 static struct stats_snapshot known(void)
 {
@@ -85,6 +85,21 @@ static const char *value(const char *p)
         while (*p >= '0' && *p <= '9')
             p++;
         return p;
+    }
+    if (*p == '[') {
+        p = ws(p + 1);
+        if (*p == ']')
+            return p + 1;
+        for (;;) {
+            p = value(p);
+            if (!p)
+                return NULL;
+            p = ws(p);
+            if (*p == ']')
+                return p + 1;
+            if (*p++ != ',')
+                return NULL;
+        }
     }
     if (*p != '{')
         return NULL;
@@ -162,6 +177,21 @@ static void test_extremes_fit_server_buffer(void **state)
     assert_non_null(strstr(buf, "\"uptime_ms\":0,"));
 }
 
+static void test_queues_array(void **state)
+{
+    (void)state;
+    struct stats_snapshot s = known();
+    char buf[SERVER_JSON_MAX];
+
+    s.nqueues = 2;
+    s.queue[0].rx_packets = 5;
+    s.queue[1].irq_rx = 7;
+    stats_format_json(&s, buf, sizeof buf);
+    assert_true(valid_json(buf));
+    assert_non_null(strstr(buf, "},\"queues\":[{\"rx_packets\":5,"));
+    assert_non_null(strstr(buf, "\"irq_rx\":7,\"irq_tx\":0}]}"));
+}
+
 static void test_mode_escaped(void **state)
 {
     (void)state;
@@ -230,6 +260,7 @@ int main(void)
         cmocka_unit_test(test_checker_rejects),
         cmocka_unit_test(test_extremes_fit_server_buffer),
         cmocka_unit_test(test_mode_escaped),
+        cmocka_unit_test(test_queues_array),
         cmocka_unit_test(test_field_order_and_names),
         cmocka_unit_test(test_truncation),
     };

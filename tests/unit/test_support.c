@@ -14,15 +14,32 @@
 static bool irq_on = true;
 static unsigned long save_calls;
 
+static void (*hook_save)(void), (*hook_enable)(void);
+
 irqflags_t test_irq_save(void)
 {
     irqflags_t f = irq_on ? RFLAGS_IF : 0;
     irq_on = false;
     save_calls++;
+    if (hook_save)
+        hook_save();
     return f;
 }
 
-void test_irq_restore(irqflags_t flags) { irq_on = (flags & RFLAGS_IF) != 0; }
+void test_irq_restore(irqflags_t flags)
+{
+    bool was = irq_on;
+    irq_on = (flags & RFLAGS_IF) != 0;
+    if (irq_on && !was && hook_enable)
+        hook_enable();
+}
+
+void test_irq_set_hooks(void (*on_save)(void), void (*on_enable)(void))
+{
+    hook_save = on_save;
+    hook_enable = on_enable;
+}
+
 bool test_irq_enabled(void) { return irq_on; }
 void test_irq_set(bool enabled) { irq_on = enabled; }
 unsigned long test_irq_save_calls(void) { return save_calls; }
@@ -39,12 +56,20 @@ void test_clock_set_us(uint64_t us) { now_ns = us * 1000; }
 void test_clock_advance_us(uint64_t us) { now_ns += us * 1000; }
 
 static long outstanding;
-static int fail_after;
+static int fail_after, fail_next;
+static unsigned long allocs, failures;
 
 void *dma_alloc(size_t size, size_t align)
 {
-    if (fail_after > 0 && --fail_after == 0)
+    if (fail_next > 0) {
+        fail_next--;
+        failures++;
         return NULL;
+    }
+    if (fail_after > 0 && --fail_after == 0) {
+        failures++;
+        return NULL;
+    }
     if (align < sizeof(void *))
         align = sizeof(void *);
     size_t rounded = (size + align - 1) / align * align; /* aligned_alloc wants a multiple */
@@ -52,6 +77,7 @@ void *dma_alloc(size_t size, size_t align)
     if (p) {
         memset(p, 0, rounded);
         outstanding++;
+        allocs++;
     }
     return p;
 }
@@ -66,3 +92,6 @@ void dma_free(void *p)
 uint64_t dma_addr(const void *p) { return (uint64_t)(uintptr_t)p; }
 long test_dma_outstanding(void) { return outstanding; }
 void test_dma_fail_after(int n) { fail_after = n; }
+void test_dma_fail_next(int n) { fail_next = n; }
+unsigned long test_dma_allocs(void) { return allocs; }
+unsigned long test_dma_failures(void) { return failures; }

@@ -11,6 +11,11 @@
 bool test_irq_enabled(void);
 void test_irq_set(bool enabled);
 unsigned long test_irq_save_calls(void);
+/* Hooks for modelling interrupt timing: on_save runs inside irq_save, after
+ * IF was cleared (the caller's critical section has begun); on_enable runs
+ * when irq_restore sets IF again (where a pending interrupt is taken).
+ * NULL = none. */
+void test_irq_set_hooks(void (*on_save)(void), void (*on_enable)(void));
 
 /* Fake monotonic clock; clock_now_* read it, clock_delay_us advances it. */
 void test_clock_set_us(uint64_t us);
@@ -20,5 +25,10 @@ void test_clock_advance_us(uint64_t us);
 long test_dma_outstanding(void);
 /* Make the n-th next dma_alloc call fail (1 = the very next; 0 = none). */
 void test_dma_fail_after(int n);
+/* Make the next n dma_alloc calls fail (0 = none): memory pressure. */
+void test_dma_fail_next(int n);
+/* dma_alloc calls that returned memory / that were made to fail. */
+unsigned long test_dma_allocs(void);
+unsigned long test_dma_failures(void);
 
 #endif
