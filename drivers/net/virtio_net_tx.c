@@ -45,8 +45,12 @@ unsigned vnet_tx_reclaim(struct vnet_txq *tq)
         n++;
     }
     /* Wake only with room for a worst-case frame, or the wake would just
-     * stop the queue again on the next xmit. */
-    if (dev->tx_stopped[tq->index] && vq_num_free(tq->vq) >= NETDEV_TX_MAX_SG + 1)
+     * stop the queue again on the next xmit; a ring smaller than that frame
+     * (never -1 for it, but -2) wakes once empty, or it never would. */
+    unsigned room = NETDEV_TX_MAX_SG + 1;
+    if (room > vq_num(tq->vq))
+        room = vq_num(tq->vq);
+    if (dev->tx_stopped[tq->index] && vq_num_free(tq->vq) >= room)
         tx_wake(tq);
     return n;
 }
