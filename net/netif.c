@@ -37,6 +37,7 @@ static struct netdev *ndev;
 static void (*ready_cb)(uint32_t);
 static int ready_done;
 static struct netglue_counters counters;
+static u16_t checksum_flags = NETIF_CHECKSUM_ENABLE_ALL;
 
 /* FIFO of frames waiting for ring space, each holding a pbuf reference. */
 static struct pbuf *backlog[TX_BACKLOG_MAX];
@@ -51,7 +52,8 @@ static void rx_pbuf_free(struct pbuf *p)
     rp->dev->ops->rx_buf_release(rp->dev, rp->buf);
 }
 
-static void glue_rx(struct netdev *dev, const struct netdev_rx_frag *frags, unsigned nfrags)
+static void glue_rx(struct netdev *dev, const struct netdev_rx_frag *frags, unsigned nfrags,
+                    unsigned flags)
 {
     struct pbuf *head = NULL;
     for (unsigned i = 0; i < nfrags; i++) {
@@ -68,7 +70,17 @@ static void glue_rx(struct netdev *dev, const struct netdev_rx_frag *frags, unsi
     }
     if (!head)
         return;
-    if (netif.input(head, &netif) != ERR_OK) {
+    /* lwIP's checksum checks are per netif, and NO_SYS input runs to the
+     * end of TCP/UDP input synchronously: switching the L4 checks off for
+     * exactly this frame is a per-packet CHECKSUM_UNNECESSARY. */
+    bool trusted = flags & NETDEV_RX_CSUM_UNNECESSARY;
+    if (trusted)
+        NETIF_SET_CHECKSUM_CTRL(&netif, checksum_flags & ~(NETIF_CHECKSUM_CHECK_TCP |
+                                                           NETIF_CHECKSUM_CHECK_UDP));
+    err_t err = netif.input(head, &netif);
+    if (trusted)
+        NETIF_SET_CHECKSUM_CTRL(&netif, checksum_flags);
+    if (err != ERR_OK) {
         counters.rx_input_errors++;
         dev->q[0].rx_dropped++;
         pbuf_free(head);
@@ -268,7 +280,8 @@ static err_t glue_netif_init(struct netif *nif)
     memcpy(nif->hwaddr, ndev->mac, ETH_HWADDR_LEN);
     nif->flags = NETIF_FLAG_BROADCAST | NETIF_FLAG_ETHARP | NETIF_FLAG_ETHERNET;
     if (ndev->tx_csum_offload)
-        NETIF_SET_CHECKSUM_CTRL(nif, NETIF_CHECKSUM_ENABLE_ALL & ~NETIF_CHECKSUM_GEN_TCP);
+        checksum_flags &= (u16_t)~NETIF_CHECKSUM_GEN_TCP;
+    NETIF_SET_CHECKSUM_CTRL(nif, checksum_flags);
     return ERR_OK;
 }
 

@@ -23,6 +23,12 @@ struct netdev_rx_frag {
     uint32_t len;
 };
 
+/* rx flags. CSUM_UNNECESSARY: the device checked the L4 checksum
+ * (virtio DATA_VALID), or the frame comes from a local sender with the
+ * checksum left partial (NEEDS_CSUM): either way the stack must not verify
+ * it (Linux CHECKSUM_UNNECESSARY / CHECKSUM_PARTIAL). */
+#define NETDEV_RX_CSUM_UNNECESSARY 1u
+
 /* A frame to send: pieces of memory the device reads in place. */
 struct netdev_tx_sg {
     const void *data;
@@ -45,7 +51,7 @@ struct netdev_queue_counters {
 
 struct netdev_counters {
     uint64_t irq_config;
-    uint64_t rx_csum_completed;   /* partial checksums finished in software */
+    uint64_t rx_csum_offloaded;   /* frames whose L4 checksum the device vouched for */
     uint64_t rx_refill_failed;    /* refill attempts that found no memory */
     uint64_t rx_bad_frames;       /* malformed by the device: dropped */
 };
@@ -82,7 +88,8 @@ struct netdev {
     /* Set by the upper layer before the driver starts RX. */
     void *upper;
     uint32_t rx_upper_room;
-    void (*rx)(struct netdev *dev, const struct netdev_rx_frag *frags, unsigned nfrags);
+    void (*rx)(struct netdev *dev, const struct netdev_rx_frag *frags, unsigned nfrags,
+               unsigned flags);
     void (*tx_done)(struct netdev *dev, void *token);
     void (*tx_wake)(struct netdev *dev, unsigned queue);
     void (*link_changed)(struct netdev *dev);

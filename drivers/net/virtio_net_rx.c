@@ -81,26 +81,14 @@ void vnet_rx_buf_release(struct netdev *dev, void *buf)
         ktimer_arm(&rq->refill_timer, 0, refill_timer_fn, rq);
 }
 
-/* The device asked us to finish a partial checksum (VIRTIO_NET_HDR_F_NEEDS_CSUM,
- * 5.1.6.4.1): fold [csum_start, len) and store it at csum_start + csum_offset.
- * The field already holds the pseudo-header sum. */
-static bool rx_complete_csum(uint8_t *frame, uint32_t len, const struct virtio_net_hdr_v1 *h)
+/* VIRTIO_NET_HDR_F_NEEDS_CSUM (5.1.6.4.1): the checksum is partial, to be
+ * finished over [csum_start, end) and stored at csum_start + csum_offset.
+ * Like Linux (skb_partial_csum_set) the frame is only checked for a sane
+ * layout: a local sender's partial checksum is trusted, not computed. */
+static bool rx_partial_csum_ok(uint32_t len, const struct virtio_net_hdr_v1 *h)
 {
     uint32_t start = h->csum_start, at = (uint32_t)h->csum_start + h->csum_offset;
-    if (start >= len || at + 2 > len)
-        return false;
-    uint32_t sum = 0;
-    uint32_t i = start;
-    for (; i + 1 < len; i += 2)
-        sum += (uint32_t)frame[i] << 8 | frame[i + 1];
-    if (i < len)
-        sum += (uint32_t)frame[i] << 8;
-    while (sum >> 16)
-        sum = (sum & 0xffff) + (sum >> 16);
-    uint16_t c = (uint16_t)~sum;
-    frame[at] = (uint8_t)(c >> 8);
-    frame[at + 1] = (uint8_t)c;
-    return true;
+    return start < len && at + 2 <= len;
 }
 
 static void rx_drop(struct vnet_rxq *rq, struct vnet_rx_buf **bufs, unsigned n)
@@ -148,16 +136,21 @@ static void rx_one(struct vnet_rxq *rq, struct vnet_rx_buf *first, uint32_t len)
         total += l;
         n++;
     }
+    unsigned flags = 0;
     if (hdr.flags & VIRTIO_NET_HDR_F_NEEDS_CSUM) {
-        if (n != 1 || !rx_complete_csum(first->data + HDR_LEN, len - HDR_LEN, &hdr)) {
+        if (!rx_partial_csum_ok(total, &hdr)) {
             rx_drop(rq, bufs, n);
             return;
         }
-        dev->c.rx_csum_completed++;
+        flags |= NETDEV_RX_CSUM_UNNECESSARY;
+    } else if (hdr.flags & VIRTIO_NET_HDR_F_DATA_VALID) {
+        flags |= NETDEV_RX_CSUM_UNNECESSARY;
     }
+    if (flags & NETDEV_RX_CSUM_UNNECESSARY)
+        dev->c.rx_csum_offloaded++;
     dev->q[rq->index].rx_packets++;
     dev->q[rq->index].rx_bytes += total;
-    dev->rx(dev, frags, n);
+    dev->rx(dev, frags, n, flags);
 }
 
 int vnet_rx_receive(struct vnet_rxq *rq, int budget)

@@ -102,6 +102,7 @@ struct rx_rec {
     struct netdev_rx_frag frags[VNET_MAX_MERGE];
     uint32_t total;
     uint8_t *bytes; /* the frame, frags concatenated */
+    unsigned flags; /* NETDEV_RX_* */
 };
 
 struct fx {
@@ -143,7 +144,8 @@ static const struct netdev_ops test_ops = {
     .rx_buf_release = vnet_rx_buf_release,
 };
 
-static void up_rx(struct netdev *dev, const struct netdev_rx_frag *frags, unsigned n)
+static void up_rx(struct netdev *dev, const struct netdev_rx_frag *frags, unsigned n,
+                  unsigned flags)
 {
     assert_ptr_equal(dev, &F->vn.dev);
     assert_true(test_irq_enabled()); /* main loop, never an interrupt handler */
@@ -151,6 +153,7 @@ static void up_rx(struct netdev *dev, const struct netdev_rx_frag *frags, unsign
     assert_true(F->nrx < MAX_REC);
     struct rx_rec *r = &F->rx[F->nrx];
     r->nfrags = n;
+    r->flags = flags;
     r->total = 0;
     for (unsigned i = 0; i < n; i++) {
         struct vnet_rx_buf *b = frags[i].buf;
@@ -782,7 +785,10 @@ static uint32_t put_csum_frame(uint8_t *out, const uint8_t *frame, uint32_t len,
     return HDR + len;
 }
 
-static void test_needs_csum_completed_for_tcp_ipv4(void **s)
+/* A partial checksum from a local sender is trusted and passed up as such
+ * (Linux CHECKSUM_PARTIAL): the frame is not touched, the stack is told not
+ * to verify it. */
+static void test_needs_csum_passed_up_unverified(void **s)
 {
     (void)s;
     fx_open(&DEFAULT_CFG);
@@ -795,20 +801,45 @@ static void test_needs_csum_completed_for_tcp_ipv4(void **s)
     dev_rx(&item, 1);
     run_softirqs();
     assert_int_equal(F->nrx, 1);
-    const uint8_t *got = F->rx[0].bytes;
     assert_int_equal(F->rx[0].total, len);
-    uint16_t c = (uint16_t)(got[TCP_AT + 16] << 8 | got[TCP_AT + 17]);
-    assert_int_equal(c, ref);
-    /* And it verifies as a receiver checks it. */
-    assert_int_equal(fold(sum16(ps, got + TCP_AT, len - TCP_AT)), 0xffff);
-    /* Nothing else touched. */
-    assert_memory_equal(got, frame, TCP_AT + 16);
-    assert_memory_equal(got + TCP_AT + 18, frame + TCP_AT + 18, len - TCP_AT - 18);
-    assert_int_equal(F->vn.dev.c.rx_csum_completed, 1);
+    assert_memory_equal(F->rx[0].bytes, frame, len);
+    assert_int_equal(F->rx[0].flags, NETDEV_RX_CSUM_UNNECESSARY);
+    /* The field holds the pseudo-header sum: finishing it gives ref. */
+    const uint8_t *got = F->rx[0].bytes;
+    uint8_t copy[256];
+    memcpy(copy, got, len);
+    copy[TCP_AT + 16] = copy[TCP_AT + 17] = 0;
+    assert_int_equal((uint16_t)~fold(sum16(ps, copy + TCP_AT, len - TCP_AT)), ref);
+    assert_int_equal(F->vn.dev.c.rx_csum_offloaded, 1);
     assert_int_equal(F->vn.dev.q[0].rx_packets, 1);
 }
 
-/* csum_start/csum_offset pointing past the frame: dropped, not written. */
+/* DATA_VALID: verified by the device; no flag at all: the stack verifies. */
+static void test_data_valid_and_plain_frames_flags(void **s)
+{
+    (void)s;
+    fx_open(&DEFAULT_CFG);
+    fx_start();
+    static uint8_t frame[256], img[2][300];
+    uint16_t ref;
+    uint32_t ps;
+    uint32_t len = build_tcp_ipv4(frame, &ref, &ps);
+    struct virtio_net_hdr_v1 h = { .flags = VIRTIO_NET_HDR_F_DATA_VALID, .num_buffers = 1 };
+    memcpy(img[0], &h, HDR);
+    memcpy(img[0] + HDR, frame, len);
+    h.flags = 0;
+    memcpy(img[1], &h, HDR);
+    memcpy(img[1] + HDR, frame, len);
+    struct sim_data items[2] = { { img[0], HDR + len }, { img[1], HDR + len } };
+    dev_rx(items, 2);
+    run_softirqs();
+    assert_int_equal(F->nrx, 2);
+    assert_int_equal(F->rx[0].flags, NETDEV_RX_CSUM_UNNECESSARY);
+    assert_int_equal(F->rx[1].flags, 0);
+    assert_int_equal(F->vn.dev.c.rx_csum_offloaded, 1);
+}
+
+/* csum_start/csum_offset pointing past the frame: dropped. */
 static void test_needs_csum_bad_offsets_dropped(void **s)
 {
     (void)s;
@@ -830,9 +861,8 @@ static void test_needs_csum_bad_offsets_dropped(void **s)
     assert_int_equal(F->nrx, 2); /* the last-two-bytes edge case, and the good one */
     assert_int_equal(F->vn.dev.q[0].rx_dropped, 3);
     assert_int_equal(F->vn.dev.c.rx_bad_frames, 3);
-    assert_int_equal(F->vn.dev.c.rx_csum_completed, 2);
-    const uint8_t *got = F->rx[1].bytes;
-    assert_int_equal((uint16_t)(got[TCP_AT + 16] << 8 | got[TCP_AT + 17]), ref);
+    assert_int_equal(F->vn.dev.c.rx_csum_offloaded, 2);
+    assert_int_equal(F->rx[1].flags, NETDEV_RX_CSUM_UNNECESSARY);
     check_rx_accounting();
 }
 
@@ -1415,7 +1445,8 @@ int main(void)
         T(test_mergeable_missing_buffers_dropped_without_leak),
         T(test_bad_num_buffers_and_runts_dropped_queue_survives),
         T(test_runt_dropped_without_mergeable),
-        T(test_needs_csum_completed_for_tcp_ipv4),
+        T(test_needs_csum_passed_up_unverified),
+        T(test_data_valid_and_plain_frames_flags),
         T(test_needs_csum_bad_offsets_dropped),
         T(test_napi_poll_over_weight_stays_scheduled_flags),
         T(test_napi_poll_over_weight_stays_scheduled_event_idx),
