@@ -42,6 +42,8 @@ void stats_snapshot(struct stats_snapshot *s)
             s->queue[i].tx_bytes = q->tx_bytes;
             s->queue[i].irq_rx = q->irq_rx;
             s->queue[i].irq_tx = q->irq_tx;
+            s->queue[i].rx_kicks = q->rx_kicks;
+            s->queue[i].tx_kicks = q->tx_kicks;
         }
         s->nqueues = dev->num_queues < STATS_MAX_QUEUES ? dev->num_queues : STATS_MAX_QUEUES;
         if (dev->irq_spurious)

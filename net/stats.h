@@ -33,6 +33,7 @@ struct stats_snapshot {
     unsigned nqueues;
     struct {
         uint64_t rx_packets, rx_bytes, tx_packets, tx_bytes, irq_rx, irq_tx;
+        uint64_t rx_kicks, tx_kicks;
     } queue[STATS_MAX_QUEUES];
 };
 

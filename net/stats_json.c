@@ -116,6 +116,8 @@ int stats_format_json(const struct stats_snapshot *s, char *buf, size_t len)
             field(&o, ",", "tx_bytes", s->queue[i].tx_bytes);
             field(&o, ",", "irq_rx", s->queue[i].irq_rx);
             field(&o, ",", "irq_tx", s->queue[i].irq_tx);
+            field(&o, ",", "rx_kicks", s->queue[i].rx_kicks);
+            field(&o, ",", "tx_kicks", s->queue[i].tx_kicks);
             put(&o, '}');
         }
         put(&o, ']');

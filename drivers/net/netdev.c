@@ -16,5 +16,7 @@ void netdev_sum_counters(const struct netdev *dev, struct netdev_queue_counters 
         sum->tx_queue_stopped += q->tx_queue_stopped;
         sum->irq_rx += q->irq_rx;
         sum->irq_tx += q->irq_tx;
+        sum->rx_kicks += q->rx_kicks;
+        sum->tx_kicks += q->tx_kicks;
     }
 }

@@ -47,6 +47,7 @@ struct netdev_queue_counters {
     uint64_t rx_packets, rx_bytes, rx_dropped;
     uint64_t tx_packets, tx_bytes, tx_dropped, tx_queue_stopped;
     uint64_t irq_rx, irq_tx;
+    uint64_t rx_kicks, tx_kicks;   /* notifications the device asked for */
 };
 
 struct netdev_counters {

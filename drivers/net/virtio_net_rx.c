@@ -60,8 +60,8 @@ void vnet_rx_refill(struct vnet_rxq *rq)
         }
         added++;
     }
-    if (added)
-        vq_kick(rq->vq);
+    if (added && vq_kick(rq->vq))
+        rq->vn->dev.q[rq->index].rx_kicks++;
     if (oom) {
         rq->vn->dev.c.rx_refill_failed++;
         if (vq_num_free(rq->vq) > vq_num(rq->vq) / 2 && !rq->refill_timer.armed)

@@ -66,7 +66,8 @@ static void tx_stop(struct vnet_txq *tq)
      * device will not send. */
     if (tq->kick_pending) {
         tq->kick_pending = false;
-        vq_kick(tq->vq);
+        if (vq_kick(tq->vq))
+            dev->q[tq->index].tx_kicks++;
     }
     if (!vq_enable_cb_delayed(tq->vq))
         vnet_tx_reclaim(tq);
@@ -143,7 +144,8 @@ void vnet_xmit_flush(struct netdev *dev)
         struct vnet_txq *tq = &vn->txq[i];
         if (tq->kick_pending) {
             tq->kick_pending = false;
-            vq_kick(tq->vq);
+            if (vq_kick(tq->vq))
+                dev->q[i].tx_kicks++;
         }
     }
 }

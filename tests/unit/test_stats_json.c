@@ -189,7 +189,7 @@ static void test_queues_array(void **state)
     stats_format_json(&s, buf, sizeof buf);
     assert_true(valid_json(buf));
     assert_non_null(strstr(buf, "},\"queues\":[{\"rx_packets\":5,"));
-    assert_non_null(strstr(buf, "\"irq_rx\":7,\"irq_tx\":0}]}"));
+    assert_non_null(strstr(buf, "\"irq_rx\":7,\"irq_tx\":0,\"rx_kicks\":0,\"tx_kicks\":0}]}"));
 }
 
 static void test_mode_escaped(void **state)
