@@ -351,6 +351,11 @@ struct netdev *virtio_net_probe(enum net_mode mode, unsigned max_pairs, const ch
     vn->pairs = offered_pairs(vn, offered, max_pairs);
     vn->active_pairs = vn->pairs < max_pairs ? vn->pairs : max_pairs;
     vn->features = offered & (VNET_FEATURES_WANTED | (vn->pairs > 1 ? VNET_FEATURES_MQ : 0));
+    /* net.mode=irq is the unmitigated baseline: without the event index the
+     * device interrupts for every used buffer while the queue is armed,
+     * which irq mode never stops doing (the pre-NAPI behaviour). */
+    if (mode == NET_MODE_IRQ)
+        vn->features &= ~(1ull << VIRTIO_F_EVENT_IDX);
     virtio_pci_set_features(&vn->vpci, vn->features);
     if (virtio_pci_features_ok(&vn->vpci) != 0) {
         virtio_pci_fail(&vn->vpci);
