@@ -19,6 +19,8 @@ void irq_free_vector(int vector);
 
 uint32_t lapic_id(void);          /* boot CPU's APIC ID, for MSI-X address */
 void lapic_eoi(void);
+/* Raise vector on this CPU, as a device interrupt would (an IPI to self). */
+void lapic_self_ipi(int vector);
 
 /* MSI/MSI-X message for the boot CPU (Intel SDM 10.11): fixed delivery,
  * edge, physical destination. */

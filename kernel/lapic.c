@@ -13,6 +13,10 @@
 #define LAPIC_EOI       0x0b0
 #define LAPIC_SVR       0x0f0
 #define LAPIC_SVR_ENABLE 0x100
+#define LAPIC_ICR_LOW   0x300
+#define LAPIC_ICR_HIGH  0x310
+#define LAPIC_ICR_DELIVERY_PENDING (1u << 12)
+#define LAPIC_ICR_DEST_SELF (1u << 18)   /* destination shorthand 01 */
 #define LAPIC_LVT_TIMER 0x320
 #define LAPIC_LVT_LINT0 0x350
 #define LAPIC_LVT_LINT1 0x360
@@ -104,6 +108,15 @@ void lapic_timer_oneshot_ns(uint64_t ns)
 }
 
 uint32_t lapic_id(void) { return lapic_read(LAPIC_ID) >> 24; }
+
+void lapic_self_ipi(int vector)
+{
+    /* Fixed delivery, edge, to self (SDM 10.6.1). Writing the low half
+     * sends; wait for the previous one to leave first. */
+    for (int i = 0; i < 100000 && (lapic_read(LAPIC_ICR_LOW) & LAPIC_ICR_DELIVERY_PENDING); i++)
+        ;
+    lapic_write(LAPIC_ICR_LOW, LAPIC_ICR_DEST_SELF | (uint32_t)(vector & 0xff));
+}
 void lapic_eoi(void) { lapic_write(LAPIC_EOI, 0); }
 
 uint64_t msi_address(void)

@@ -174,6 +174,10 @@ static err_t conn_close(struct http_conn *c)
 {
     struct tcp_pcb *pcb = c->pcb;
 
+    /* A closing pcb lingers in FIN_WAIT for up to 20 s; at the lowest
+     * priority lwIP's tcp_alloc may reclaim it for a new connection when
+     * the pool runs dry (tcp_kill_prio), instead of refusing the SYN. */
+    tcp_setprio(pcb, TCP_PRIO_MIN);
     conn_detach(c);
     if (tcp_close(pcb) != ERR_OK) {     /* lwIP retries a FIN it could not allocate itself; anything else: RST */
         tcp_abort(pcb);
@@ -185,6 +189,7 @@ static err_t conn_close(struct http_conn *c)
 static err_t conn_linger(struct http_conn *c)
 {
     rx_drop(c);
+    tcp_setprio(c->pcb, TCP_PRIO_MIN);
     if (tcp_shutdown(c->pcb, 0, 1) != ERR_OK)  /* ERR_MEM is retried by lwIP itself */
         return conn_abort(c);
     c->state = C_LINGER;
@@ -192,22 +197,35 @@ static err_t conn_linger(struct http_conn *c)
     return ERR_OK;
 }
 
-/* Pool full: end the least recently active connection that is not
- * sending (lingering ones first: they are done anyway). */
+/* Pool full: end the connection that has gone longest without progress and
+ * is not sending. Lingering ones go first (they are done anyway); then age
+ * since the last finished response for an idle one, since the first byte of
+ * the request for one mid-request. A slowloris client that trickles bytes
+ * therefore ages like a silent one, and a just-accepted client, age 0, goes
+ * last. */
+static uint32_t conn_stall_ms(const struct http_conn *c, uint32_t now)
+{
+    return now - (c->in_progress ? c->req_start_ms : c->last_ms);
+}
+
 static struct http_conn *conn_evict(void)
 {
     struct http_conn *victim = NULL;
+    uint32_t now = sys_now(), victim_age = 0;
 
     for (int i = 0; i < HTTP_MAX_CONNS; i++) {
         struct http_conn *c = &conns[i];
         if (c->state != C_OPEN && c->state != C_LINGER)
             continue;
+        uint32_t age = conn_stall_ms(c, now);
         if (!victim || (c->state == C_LINGER && victim->state != C_LINGER) ||
-            (c->state == victim->state && (int32_t)(c->last_ms - victim->last_ms) < 0))
+            (c->state == victim->state && age > victim_age)) {
             victim = c;
+            victim_age = age;
+        }
     }
     if (victim) {
-        log_debug("http: pool full, closing an idle connection");
+        log_debug("http: pool full, closing a connection stalled %u ms", (unsigned)victim_age);
         conn_close(victim);
     }
     return victim;

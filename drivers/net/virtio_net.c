@@ -242,6 +242,10 @@ static int create_queues(struct vnet *vn, const char **reason)
     if (virtio_pci_setup_queues(&vn->vpci, nvqs, info, config_irq, vn, first, reason) != 0)
         return -1;
     for (unsigned i = 0; i < vn->pairs; i++) {
+        struct virtio_pci_dev *vp = &vn->vpci;
+        vn->rxq[i].irq_vector = vp->irq_mode == VIRTIO_PCI_IRQ_MSIX_PER_VQ ? vp->vq[2 * i].vector
+                                : vp->irq_mode == VIRTIO_PCI_IRQ_MSIX_SHARED ? vp->shared_vector
+                                                                             : -1;
         if (vnet_rx_init(&vn->rxq[i]) != 0 || vnet_tx_init(&vn->txq[i]) != 0) {
             *reason = "out of memory for queue state";
             return -1;

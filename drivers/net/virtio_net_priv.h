@@ -21,7 +21,10 @@
 #define VNET_RX_BUF_SIZE     2048
 #define VNET_RX_UPPER_ROOM   128
 #define VNET_RX_REFILL_RETRY_NS (10 * 1000 * 1000)
-#define VNET_MAX_MERGE       32      /* num_buffers above this is a device bug */
+#define VNET_MAX_FRAME       65535u  /* lwIP's pbuf length is 16 bits */
+/* A maximal frame's worth of buffers; num_buffers above this is a device
+ * bug (or a jumbo frame no stack here could take). */
+#define VNET_MAX_MERGE       ((VNET_MAX_FRAME + VNET_RX_DATA_LEN - 1) / VNET_RX_DATA_LEN + 1)
 
 struct vnet_rx_buf {
     struct vnet_rx_buf *next_free;
@@ -37,6 +40,7 @@ struct vnet_rxq {
     unsigned index;
     struct virtqueue *vq;
     struct napi napi;
+    int irq_vector;                  /* its interrupt's IDT vector, -1 if none (irq mode) */
     struct vnet_rx_buf *free_list;   /* returned by the upper layer */
     unsigned allocated, max_bufs;
     struct ktimer refill_timer;

@@ -7,6 +7,7 @@
 
 #include "drivers/net/virtio_net_priv.h"
 #include "kernel/dma.h"
+#include "kernel/irq.h"
 #include "kernel/log.h"
 
 #define HDR_LEN ((uint32_t)sizeof(struct virtio_net_hdr_v1))
@@ -99,6 +100,20 @@ static void rx_drop(struct vnet_rxq *rq, struct vnet_rx_buf **bufs, unsigned n)
     rq->vn->dev.c.rx_bad_frames++;
 }
 
+/* Throws away the rest of a rejected frame's buffers (Linux
+ * receive_mergeable's error path). Left on the ring, each would be taken for
+ * a frame of its own with its payload read as a virtio header: a way to
+ * smuggle frames past every check here. */
+static void rx_drain(struct vnet_rxq *rq, unsigned more)
+{
+    uint32_t l;
+    struct vnet_rx_buf *b;
+    if (more > vq_num(rq->vq))
+        more = vq_num(rq->vq);
+    while (more-- && (b = vq_get_buf(rq->vq, &l)) != NULL)
+        rx_buf_put(rq, b);
+}
+
 /* One frame: the first buffer (already taken) and, with mergeable buffers,
  * num_buffers - 1 more from the used ring. */
 static void rx_one(struct vnet_rxq *rq, struct vnet_rx_buf *first, uint32_t len)
@@ -109,15 +124,17 @@ static void rx_one(struct vnet_rxq *rq, struct vnet_rx_buf *first, uint32_t len)
     struct netdev_rx_frag frags[VNET_MAX_MERGE];
     unsigned n = 1;
     bufs[0] = first;
-    if (len < HDR_LEN + ETH_MIN_HDR) {
+    if (len < HDR_LEN) {
         rx_drop(rq, bufs, 1);
         return;
     }
     struct virtio_net_hdr_v1 hdr;
     memcpy(&hdr, first->data, HDR_LEN);
     unsigned want = vn->mergeable ? hdr.num_buffers : 1;
-    if (want == 0 || want > VNET_MAX_MERGE) {
+    if (len < HDR_LEN + ETH_MIN_HDR || want == 0 || want > VNET_MAX_MERGE) {
         rx_drop(rq, bufs, 1);
+        if (want > 1)
+            rx_drain(rq, want - 1);
         return;
     }
     frags[0] = (struct netdev_rx_frag){ first, first->upper, first->data + HDR_LEN, len - HDR_LEN };
@@ -135,6 +152,12 @@ static void rx_one(struct vnet_rxq *rq, struct vnet_rx_buf *first, uint32_t len)
         frags[n] = (struct netdev_rx_frag){ b, b->upper, b->data, l };
         total += l;
         n++;
+    }
+    /* Longer than any Ethernet frame carrying an IPv4 packet can be: the
+     * stack's frame length is 16 bits. */
+    if (total > VNET_MAX_FRAME) {
+        rx_drop(rq, bufs, n);
+        return;
     }
     unsigned flags = 0;
     if (hdr.flags & VIRTIO_NET_HDR_F_NEEDS_CSUM) {
@@ -176,7 +199,11 @@ int vnet_rx_poll(struct napi *n, int budget)
 {
     struct vnet_rxq *rq = (struct vnet_rxq *)((char *)n - offsetof(struct vnet_rxq, napi));
     struct vnet *vn = rq->vn;
-    int work = vnet_rx_receive(rq, budget);
+    /* net.mode=irq: one frame per interrupt. The queue is re-armed after it,
+     * and a re-armed queue with work left interrupts again, as a level-
+     * triggered line would; an MSI is an edge, so raise it ourselves. */
+    bool per_packet = vn->mode == NET_MODE_IRQ && rq->irq_vector >= 0;
+    int work = vnet_rx_receive(rq, per_packet ? 1 : budget);
     /* TX reclaim in the poll path (Linux virtnet_poll_cleantx): the TX
      * interrupt stays off while the queue runs. */
     vnet_tx_reclaim(&vn->txq[rq->index]);
@@ -185,8 +212,12 @@ int vnet_rx_poll(struct napi *n, int budget)
         unsigned opaque = vq_enable_cb_prepare(rq->vq);
         if (napi_complete_done(n, work)) {
             if (vq_poll(rq->vq, opaque)) {
-                vq_disable_cb(rq->vq);
-                napi_reschedule(n);
+                if (per_packet) {
+                    lapic_self_ipi(rq->irq_vector);
+                } else {
+                    vq_disable_cb(rq->vq);
+                    napi_reschedule(n);
+                }
             }
         } else {
             vq_disable_cb(rq->vq);
