@@ -201,8 +201,9 @@ static err_t conn_linger(struct http_conn *c)
  * is not sending. Lingering ones go first (they are done anyway); then age
  * since the last finished response for an idle one, since the first byte of
  * the request for one mid-request. A slowloris client that trickles bytes
- * therefore ages like a silent one, and a just-accepted client, age 0, goes
- * last. */
+ * therefore ages like a silent one, and a just-accepted client (age 0) goes
+ * last: it is closed only if a whole pool's worth of connections arrives
+ * before its request does. */
 static uint32_t conn_stall_ms(const struct http_conn *c, uint32_t now)
 {
     return now - (c->in_progress ? c->req_start_ms : c->last_ms);

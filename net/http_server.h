@@ -6,7 +6,7 @@
 #include <stdint.h>
 
 #ifndef HTTP_MAX_CONNS
-#define HTTP_MAX_CONNS 64           /* connection states in the fixed pool */
+#define HTTP_MAX_CONNS 256          /* connection states in the fixed pool (~2.7 KiB each) */
 #endif
 #define HTTP_IDLE_TIMEOUT_MS   30000 /* nothing received, nothing to send */
 #define HTTP_HEADER_TIMEOUT_MS 10000 /* from a request's first byte to its end */
