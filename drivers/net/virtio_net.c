@@ -355,6 +355,14 @@ struct netdev *virtio_net_probe(enum net_mode mode, unsigned max_pairs, const ch
     vn->pairs = offered_pairs(vn, offered, max_pairs);
     vn->active_pairs = vn->pairs < max_pairs ? vn->pairs : max_pairs;
     vn->features = offered & (VNET_FEATURES_WANTED | (vn->pairs > 1 ? VNET_FEATURES_MQ : 0));
+    /* Receive segmentation offload: the device may hand us TCP segments of
+     * up to 64 KiB (already one frame, as Linux GRO would build it) spread
+     * over merged buffers. Only with MRG_RXBUF (our buffers are 2 KiB) and
+     * GUEST_CSUM (the spec requires it; such frames come NEEDS_CSUM). */
+    const uint64_t tso_rx = (1ull << VIRTIO_NET_F_GUEST_TSO4);
+    const uint64_t tso_rx_needs = (1ull << VIRTIO_NET_F_MRG_RXBUF) | (1ull << VIRTIO_NET_F_GUEST_CSUM);
+    if ((offered & tso_rx) && (vn->features & tso_rx_needs) == tso_rx_needs)
+        vn->features |= tso_rx;
     /* net.mode=irq is the unmitigated baseline: without the event index the
      * device interrupts for every used buffer while the queue is armed,
      * which irq mode never stops doing (the pre-NAPI behaviour). */
