@@ -728,6 +728,62 @@ static void test_oversized_chain_drained_not_smuggled(void **s)
     check_frame(&F->rx[0], 60, 5);
 }
 
+/* What GUEST_TSO4 delivers: a 64000-byte TCP segment as one frame over as
+ * many merged buffers as it takes, checksum partial. One frame up, in
+ * order; a chain longer than 64 KiB (lwIP's 16-bit length) is dropped. */
+static void run_big_frame(uint32_t frame_len, bool expect_delivered)
+{
+    struct fx_cfg c = DEFAULT_CFG;
+    c.rx_num = 64;
+    fx_open(&c);
+    fx_start();
+    static uint8_t frame[70000], img[VNET_MAX_MERGE][VNET_RX_DATA_LEN];
+    struct sim_data items[VNET_MAX_MERGE];
+    for (uint32_t i = 0; i < frame_len; i++)
+        frame[i] = pat(9, i);
+    uint32_t first = VNET_RX_DATA_LEN - HDR;
+    unsigned nbuf = 1 + (frame_len > first ? (frame_len - first + VNET_RX_DATA_LEN - 1) / VNET_RX_DATA_LEN : 0);
+    assert_true(nbuf <= VNET_MAX_MERGE);
+    struct virtio_net_hdr_v1 h = { .flags = VIRTIO_NET_HDR_F_NEEDS_CSUM, .gso_type = 1 /* TCPV4 */,
+                                   .hdr_len = 54, .gso_size = 1448, .csum_start = 34,
+                                   .csum_offset = 16, .num_buffers = (uint16_t)nbuf };
+    memcpy(img[0], &h, HDR);
+    memcpy(img[0] + HDR, frame, first);
+    items[0] = (struct sim_data){ img[0], HDR + first };
+    uint32_t at = first;
+    for (unsigned k = 1; k < nbuf; k++) {
+        uint32_t l = frame_len - at < VNET_RX_DATA_LEN ? frame_len - at : VNET_RX_DATA_LEN;
+        memcpy(img[k], frame + at, l);
+        items[k] = (struct sim_data){ img[k], l };
+        at += l;
+    }
+    dev_rx(items, nbuf);
+    run_softirqs();
+    if (expect_delivered) {
+        assert_int_equal(F->nrx, 1);
+        assert_int_equal(F->rx[0].nfrags, nbuf);
+        assert_int_equal(F->rx[0].flags, NETDEV_RX_CSUM_UNNECESSARY);
+        check_frame(&F->rx[0], frame_len, 9);
+        assert_int_equal(F->vn.dev.q[0].rx_bytes, frame_len);
+    } else {
+        assert_int_equal(F->nrx, 0);
+        assert_int_equal(F->vn.dev.q[0].rx_dropped, 1);
+    }
+    check_rx_accounting();
+}
+
+static void test_gso_segment_64000_bytes_one_frame(void **s)
+{
+    (void)s;
+    run_big_frame(64000, true);
+}
+
+static void test_chain_over_64k_dropped(void **s)
+{
+    (void)s;
+    run_big_frame(65536, false);
+}
+
 /* Without mergeable buffers num_buffers is not looked at; runts still go. */
 static void test_runt_dropped_without_mergeable(void **s)
 {
@@ -1488,6 +1544,8 @@ int main(void)
         T(test_bad_num_buffers_and_runts_dropped_queue_survives),
         T(test_runt_dropped_without_mergeable),
         T(test_oversized_chain_drained_not_smuggled),
+        T(test_gso_segment_64000_bytes_one_frame),
+        T(test_chain_over_64k_dropped),
         T(test_needs_csum_passed_up_unverified),
         T(test_data_valid_and_plain_frames_flags),
         T(test_needs_csum_bad_offsets_dropped),
