@@ -92,25 +92,30 @@ static void glue_rx(struct netdev *dev, const struct netdev_rx_frag *frags, unsi
  * there and csum_start/offset (virtio 1.x 5.1.6.2). Returns false when the
  * frame is not an unfragmented IPv4 TCP segment with its headers in the
  * first pbuf, in which case the full checksum is computed here. */
+/* The IPv4 header of an Ethernet frame whose first pbuf holds both headers
+ * (lwIP builds them in one header pbuf), or NULL. */
+static struct ip_hdr *frame_ipv4(const struct pbuf *p)
+{
+    if (p->len < SIZEOF_ETH_HDR + IP_HLEN ||
+        ((const struct eth_hdr *)p->payload)->type != PP_HTONS(ETHTYPE_IP))
+        return NULL;
+    return (struct ip_hdr *)((uint8_t *)p->payload + SIZEOF_ETH_HDR);
+}
+
 static bool tcp_csum_offload(struct pbuf *p, struct netdev_tx_offload *off)
 {
-    const uint8_t *f = p->payload;
-    if (p->len < SIZEOF_ETH_HDR + IP_HLEN)
+    struct ip_hdr *ip = frame_ipv4(p);
+    if (!ip)
         return false;
-    const struct eth_hdr *eth = (const void *)f;
-    if (eth->type != PP_HTONS(ETHTYPE_IP))
-        return false;
-    struct ip_hdr *ip = (struct ip_hdr *)(f + SIZEOF_ETH_HDR);
     unsigned ihl = IPH_HL_BYTES(ip);
     if (IPH_PROTO(ip) != IP_PROTO_TCP || ihl < IP_HLEN ||
         (IPH_OFFSET(ip) & PP_HTONS(IP_OFFMASK | IP_MF)))
         return false;
     unsigned l4 = SIZEOF_ETH_HDR + ihl;
     u16_t l4_len = (u16_t)(lwip_ntohs(IPH_LEN(ip)) - ihl);
-    if (p->len < l4 + TCP_HLEN) {
+    if (p->len < l4 + TCP_HLEN)
         return false;
-    }
-    struct tcp_hdr *tcp = (struct tcp_hdr *)(f + l4);
+    struct tcp_hdr *tcp = (struct tcp_hdr *)((uint8_t *)p->payload + l4);
     ip4_addr_t src, dst;
     ip4_addr_copy(src, ip->src);
     ip4_addr_copy(dst, ip->dest);
@@ -126,12 +131,8 @@ static bool tcp_csum_offload(struct pbuf *p, struct netdev_tx_offload *off)
 static void tcp_csum_software(struct pbuf *p)
 {
     /* Rare path (headers split across pbufs): compute it the slow way. */
-    struct pbuf *q = p;
-    const uint8_t *f = q->payload;
-    if (q->len < SIZEOF_ETH_HDR + IP_HLEN || ((const struct eth_hdr *)f)->type != PP_HTONS(ETHTYPE_IP))
-        return;
-    struct ip_hdr *ip = (struct ip_hdr *)(f + SIZEOF_ETH_HDR);
-    if (IPH_PROTO(ip) != IP_PROTO_TCP)
+    struct ip_hdr *ip = frame_ipv4(p);
+    if (!ip || IPH_PROTO(ip) != IP_PROTO_TCP)
         return;
     unsigned ihl = IPH_HL_BYTES(ip);
     u16_t l4_len = (u16_t)(lwip_ntohs(IPH_LEN(ip)) - ihl);
@@ -155,18 +156,15 @@ static void tcp_csum_software(struct pbuf *p)
  * and single-queue devices use queue 0. */
 static unsigned select_queue(const struct pbuf *p)
 {
-    if (ndev->num_queues < 2 || p->len < SIZEOF_ETH_HDR + IP_HLEN + 4)
+    const struct ip_hdr *ip = ndev->num_queues < 2 ? NULL : frame_ipv4(p);
+    if (!ip)
         return 0;
-    const uint8_t *f = p->payload;
-    if (((const struct eth_hdr *)f)->type != PP_HTONS(ETHTYPE_IP))
-        return 0;
-    const struct ip_hdr *ip = (const void *)(f + SIZEOF_ETH_HDR);
     unsigned ihl = IPH_HL_BYTES(ip);
     uint32_t h = ip->src.addr ^ ip->dest.addr;
     if ((IPH_PROTO(ip) == IP_PROTO_TCP || IPH_PROTO(ip) == IP_PROTO_UDP) &&
         p->len >= SIZEOF_ETH_HDR + ihl + 4 && !(IPH_OFFSET(ip) & PP_HTONS(IP_OFFMASK))) {
         uint32_t ports;
-        memcpy(&ports, f + SIZEOF_ETH_HDR + ihl, 4);
+        memcpy(&ports, (const uint8_t *)ip + ihl, 4);
         h ^= ports;
     }
     h ^= h >> 16;

@@ -108,14 +108,20 @@ static void read_link(struct vnet *vn)
     }
 }
 
-/* NET_TX softirq: TX interrupt (the queue was stopped) and config change. */
-static void vnet_tx_softirq(void)
+/* Acts on a config interrupt (set in IRQ context, cleared here). */
+static void config_change(struct vnet *vn)
 {
-    struct vnet *vn = &the_vnet;
     if (vn->config_changed) {
         vn->config_changed = false;
         read_link(vn);
     }
+}
+
+/* NET_TX softirq: TX interrupt (the queue was stopped) and config change. */
+static void vnet_tx_softirq(void)
+{
+    struct vnet *vn = &the_vnet;
+    config_change(vn);
     for (unsigned i = 0; i < vn->pairs; i++) {
         struct vnet_txq *tq = &vn->txq[i];
         vnet_tx_reclaim(tq);
@@ -133,10 +139,7 @@ static void vnet_poll_all(struct netdev *dev, int budget)
         vnet_rx_receive(&vn->rxq[i], budget);
         vnet_tx_reclaim(&vn->txq[i]);
     }
-    if (vn->config_changed) {
-        vn->config_changed = false;
-        read_link(vn);
-    }
+    config_change(vn);
 }
 
 static int vnet_open(struct netdev *dev)
