@@ -33,7 +33,7 @@
 #define HTTP_POLL_TICKS   1                 /* tcp_poll interval: 500 ms */
 #define HTTP_RX_HOLD_MAX  (16 * 1024)       /* unparsed bytes held while sending */
 #define HDR_MAX           256
-#define JSON_MAX          2048              /* > longest /stats.json (unit test) */
+#define JSON_MAX          4096              /* > longest /stats.json (unit test) */
 #define PATTERN_LEN       (251 * 128)       /* /bytes/N source, any start mod 251 */
 
 enum conn_state {

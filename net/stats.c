@@ -68,4 +68,5 @@ void stats_snapshot(struct stats_snapshot *s)
 #endif
     s->heap.used = heap_used();
     s->heap.size = heap_size();
+    s->tcp_guard = tcp_guard;
 }

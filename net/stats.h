@@ -7,6 +7,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "net/tcp_guard.h"
+
 #define STATS_MAX_QUEUES 4
 
 struct stats_snapshot {
@@ -29,6 +31,7 @@ struct stats_snapshot {
     struct {
         uint64_t used, size;
     } heap;
+    struct tcp_guard_counters tcp_guard;
     /* Per queue pair (an addition to SPEC.md's fields: "queues":[...]). */
     unsigned nqueues;
     struct {

@@ -104,6 +104,12 @@ int stats_format_json(const struct stats_snapshot *s, char *buf, size_t len)
     puts_(&o, "},\"heap\":");
     field(&o, "{", "used", s->heap.used);
     field(&o, ",", "size", s->heap.size);
+
+    puts_(&o, "},\"tcp_guard\":");
+    const char *sep = "{";
+#define TCP_GUARD_JSON(name) field(&o, sep, #name, s->tcp_guard.name); sep = ",";
+    TCP_GUARD_COUNTERS(TCP_GUARD_JSON)
+#undef TCP_GUARD_JSON
     put(&o, '}');
     if (s->nqueues) {
         puts_(&o, ",\"queues\":[");
