@@ -38,9 +38,17 @@ struct netdev_tx_sg {
 /* Per-frame TX offload request (virtio_net_hdr semantics): the device
  * computes the 16-bit one's-complement sum from csum_start to the end and
  * stores it at csum_start + csum_offset. */
+enum netdev_gso { NETDEV_GSO_NONE, NETDEV_GSO_TCPV4, NETDEV_GSO_TCPV6 };
+
+/* Segmentation (virtio GSO, Linux skb_shinfo gso_*): the frame is one TCP
+ * super-segment of up to 64 KiB that the device cuts into gso_size-byte
+ * payloads behind copies of the first hdr_len bytes (Ethernet + IP + TCP
+ * headers); requires csum_partial. Only when dev->tx_tso says so. */
 struct netdev_tx_offload {
     bool csum_partial;
     uint16_t csum_start, csum_offset;
+    enum netdev_gso gso_type;
+    uint16_t gso_size, hdr_len;
 };
 
 struct netdev_queue_counters {
@@ -48,6 +56,7 @@ struct netdev_queue_counters {
     uint64_t tx_packets, tx_bytes, tx_dropped, tx_queue_stopped;
     uint64_t irq_rx, irq_tx;
     uint64_t rx_kicks, tx_kicks;   /* notifications the device asked for */
+    uint64_t tx_tso_frames, tx_tso_bytes;   /* super-segments the device cut up */
 };
 
 struct netdev_counters {
@@ -81,6 +90,7 @@ struct netdev {
     uint16_t mtu;
     bool link_up;
     bool tx_csum_offload;          /* xmit honours netdev_tx_offload */
+    bool tx_tso;                   /* ... including NETDEV_GSO_TCPV4 */
     unsigned num_queues;
     bool tx_stopped[NETDEV_MAX_QUEUES];
     const struct netdev_ops *ops;
