@@ -11,6 +11,9 @@
 
 #define NETDEV_MAX_QUEUES 4
 #define NETDEV_TX_MAX_SG 16
+/* A segmentation-offload frame: up to 64 KiB in pieces (Linux allows
+ * MAX_SKB_FRAGS + 2 = 19; ours are lwIP segments, one or two each). */
+#define NETDEV_TX_MAX_SG_GSO 64
 
 /* One piece of a received frame: a driver buffer the upper layer borrows
  * until it calls dev->rx_buf_release(dev, buf). A mergeable-buffer frame
@@ -69,7 +72,8 @@ struct netdev_counters {
 struct netdev;
 
 struct netdev_ops {
-    /* Returns 0; -1 (queue full: the caller keeps the frame and retries
+    /* sg: up to NETDEV_TX_MAX_SG pieces, NETDEV_TX_MAX_SG_GSO with
+     * off->gso_type set. Returns 0; -1 (queue full: the caller keeps the frame and retries
      * after tx_wake) or -2 (bad frame: dropped and counted). On 0 the
      * device owns the memory until tx_done(token). */
     int (*xmit)(struct netdev *dev, unsigned queue, const struct netdev_tx_sg *sg,
@@ -103,6 +107,9 @@ struct netdev {
                unsigned flags);
     void (*tx_done)(struct netdev *dev, void *token);
     void (*tx_wake)(struct netdev *dev, unsigned queue);
+    /* Start of xmit_flush (batch end): hand over frames held back to be
+     * coalesced. May call xmit. */
+    void (*tx_flush)(struct netdev *dev);
     void (*link_changed)(struct netdev *dev);
 
     /* Interrupts the transport saw but no queue claimed (shared INTx line

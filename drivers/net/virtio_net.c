@@ -329,6 +329,11 @@ struct netdev *virtio_net_probe(enum net_mode mode, unsigned max_pairs, const ch
     const uint64_t tso_rx_needs = (1ull << VIRTIO_NET_F_MRG_RXBUF) | (1ull << VIRTIO_NET_F_GUEST_CSUM);
     if ((offered & tso_rx) && (vn->features & tso_rx_needs) == tso_rx_needs)
         vn->features |= tso_rx;
+    /* Segmentation offload (5.1.3.1: HOST_TSO4 requires CSUM): we hand the
+     * device TCP super-segments to cut up. No HOST_ECN: we send no ECN. */
+    const uint64_t tso_tx = 1ull << VIRTIO_NET_F_HOST_TSO4;
+    if ((offered & tso_tx) && vnet_has(vn, VIRTIO_NET_F_CSUM))
+        vn->features |= tso_tx;
     /* net.mode=irq is the unmitigated baseline: without the event index the
      * device interrupts for every used buffer while the queue is armed,
      * which irq mode never stops doing (the pre-NAPI behaviour). */
@@ -349,6 +354,7 @@ struct netdev *virtio_net_probe(enum net_mode mode, unsigned max_pairs, const ch
     dev->priv = vn;
     dev->mtu = 1500;
     dev->tx_csum_offload = vnet_has(vn, VIRTIO_NET_F_CSUM);
+    dev->tx_tso = vnet_has(vn, VIRTIO_NET_F_HOST_TSO4);
     dev->irq_spurious = &vn->vpci.intx_spurious;
     if (vnet_has(vn, VIRTIO_NET_F_MAC)) {
         virtio_pci_read_config(&vn->vpci, offsetof(struct virtio_net_config, mac), dev->mac, 6);

@@ -78,6 +78,7 @@ struct vnet {
     struct vnet_rxq rxq[NETDEV_MAX_QUEUES];
     struct vnet_txq txq[NETDEV_MAX_QUEUES];
     volatile bool config_changed;    /* set in IRQ, handled in NET_TX softirq */
+    bool in_flush;                   /* inside dev->tx_flush */
 };
 
 /* Linux virtqueue_napi_schedule: mask the queue only if we did schedule.

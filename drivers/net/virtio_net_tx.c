@@ -21,12 +21,17 @@
 
 #define HDR_LEN ((uint32_t)sizeof(struct virtio_net_hdr_v1))
 
-/* Descriptors a frame may need: header + NETDEV_TX_MAX_SG pieces, direct
- * (more pieces than an indirect table takes), capped by the ring: a ring
- * smaller than that runs one frame at a time. */
+/* Descriptors a frame may need: header + its pieces, direct (more pieces
+ * than an indirect table takes), capped by the ring: a ring smaller than
+ * that runs one frame at a time. */
+static unsigned tx_max_sg(const struct vnet *vn)
+{
+    return vn->dev.tx_tso ? NETDEV_TX_MAX_SG_GSO : NETDEV_TX_MAX_SG;
+}
+
 static unsigned tx_room_needed(const struct vnet_txq *tq)
 {
-    unsigned room = NETDEV_TX_MAX_SG + 1;
+    unsigned room = tx_max_sg(tq->vn) + 1;
     return room > vq_num(tq->vq) ? vq_num(tq->vq) : room;
 }
 
@@ -159,7 +164,7 @@ static int tx_post(struct vnet_txq *tq, const struct netdev_tx_sg *sg, unsigned 
         return -2;
     }
     tx_fill_hdr(&s->hdr, off);
-    struct vq_sg vsg[NETDEV_TX_MAX_SG + 1];
+    struct vq_sg vsg[NETDEV_TX_MAX_SG_GSO + 1];
     vsg[0] = (struct vq_sg){ dma_addr(&s->hdr), HDR_LEN };
     for (unsigned i = 0; i < nsg; i++)
         vsg[i + 1] = (struct vq_sg){ dma_addr(sg[i].data), sg[i].len };
@@ -193,7 +198,8 @@ int vnet_xmit(struct netdev *dev, unsigned queue, const struct netdev_tx_sg *sg,
 {
     struct vnet *vn = dev->priv;
     struct vnet_txq *tq = &vn->txq[queue];
-    if (nsg == 0 || nsg > NETDEV_TX_MAX_SG) {
+    unsigned max = off && off->gso_type != NETDEV_GSO_NONE ? tx_max_sg(vn) : NETDEV_TX_MAX_SG;
+    if (nsg == 0 || nsg > max) {
         dev->q[queue].tx_dropped++;
         return -2;
     }
@@ -217,6 +223,11 @@ static void tx_kick(struct vnet_txq *tq)
 void vnet_xmit_flush(struct netdev *dev)
 {
     struct vnet *vn = dev->priv;
+    if (dev->tx_flush && !vn->in_flush) {
+        vn->in_flush = true;
+        dev->tx_flush(dev);
+        vn->in_flush = false;
+    }
     for (unsigned i = 0; i < vn->pairs; i++) {
         struct vnet_txq *tq = &vn->txq[i];
         /* What was posted (and reclaimed with the interrupt masked) since

@@ -13,7 +13,7 @@ import pytest
 import tapnet
 from rawpeer import FIN, RawPeer
 from tapnet import GUEST_IP, tool
-from qemulib import pattern, pattern_sha256
+from qemulib import pattern_sha256
 
 pytestmark = pytest.mark.skipif(bool(tapnet.unavailable()), reason=tapnet.unavailable() or "")
 
@@ -70,3 +70,96 @@ def test_lost_window_resent_within_rto_on_quiet_link(net, qemu):
     """A larger answer: the first window goes out, none of it is ACKed."""
     net.boot(qemu)
     quiet_peer_sees_resend(net, b"GET /bytes/200000 HTTP/1.1\r\nHost: g\r\n\r\n")
+
+
+# ------------------------------------------------- segmentation offload ---
+
+SIZES = [0, 1, 1459, 1460, 1461, 2919, 2920, 2921, 4380, 4381, 64239, 64240, 64241, 65535,
+         65536, 65537, 128479, 128480, 128481, 131072, (1 << 20) + 7, 8 << 20]
+
+
+def tso_stats(net):
+    n = net.stats()["net"]
+    return n["tx_tso_frames"], n["tx_tso_segments"], n["tx_tso_bytes"]
+
+
+@pytest.mark.timeout(150)
+def test_bytes_exact_around_mss_and_64k_with_tso(net, qemu):
+    """The host receives every /bytes/N byte-exact for sizes around the MSS and the 64 KiB
+    super-segment limits, with HOST_TSO4 negotiated and super-segments actually sent."""
+    curl = tool("curl")
+    if not curl:
+        pytest.skip("curl not installed")
+    vm = net.boot(qemu)
+    assert any("HOST_TSO4" in l for l in vm.lines if "features accepted" in l)
+    f0, s0, b0 = tso_stats(net)
+    bad = []
+    for n in SIZES:
+        p = net.run(["sh", "-c", "%s -sS --max-time 60 http://%s/bytes/%d | sha256sum"
+                     % (curl, GUEST_IP, n)], timeout=90)
+        if p.stdout.split()[:1] != [pattern_sha256(n)]:
+            bad.append((n, p.stdout.strip(), p.stderr.strip()[-200:]))
+    assert not bad, bad
+    f1, s1, b1 = tso_stats(net)
+    assert f1 > f0 and s1 - s0 >= 2 * (f1 - f0), (f0, s0, f1, s1)
+    assert b1 - b0 > (8 << 20) // 2, (b0, b1)      # most of the bulk went as super-segments
+
+
+@pytest.mark.timeout(150)
+def test_bytes_exact_without_tso(net, qemu):
+    """The same sizes with the device refusing segmentation (host_tso4=off): no super-segment."""
+    curl = tool("curl")
+    if not curl:
+        pytest.skip("curl not installed")
+    vm = net.boot(qemu, nic_opts="host_tso4=off")
+    assert not any("HOST_TSO4" in l for l in vm.lines if "features accepted" in l)
+    for n in SIZES[::3] + [65537, 8 << 20]:
+        p = net.run(["sh", "-c", "%s -sS --max-time 60 http://%s/bytes/%d | sha256sum"
+                     % (curl, GUEST_IP, n)], timeout=90)
+        assert p.stdout.split()[:1] == [pattern_sha256(n)], (n, p.stdout, p.stderr[-200:])
+    assert tso_stats(net)[0] == 0
+
+
+@pytest.mark.timeout(120)
+def test_partly_acked_super_segment_resent_from_first_unacked_byte(net, qemu):
+    """The peer ACKs every flight until the guest sends a super-segment of several MSS, then
+    ACKs only its first two segments and nothing more: the retransmission starts exactly at
+    the first unacknowledged byte, and nothing before it is sent again."""
+    net.boot(qemu)
+    peer = RawPeer(net).open()
+    try:
+        peer.connect(80)
+        peer.send(b"GET /bytes/4000000 HTTP/1.1\r\nHost: g\r\n\r\n")
+        big = None
+        high = None
+        deadline = time.monotonic() + 30
+        while big is None and time.monotonic() < deadline:
+            segs = peer.collect(0.3)
+            for s in segs:
+                if s.payload and (high is None or (s.end - high) % (1 << 32) < (1 << 31)):
+                    high = s.end
+                if len(s.payload) >= 4 * 1460:
+                    big = s
+                    break
+            if big is None and high is not None:
+                peer.ack(high)
+        assert big, "no super-segment of 4 MSS or more seen"
+        # ACK its first two segments only (gso_size = the MSS, 1460).
+        ack_to = (big.seq + 2 * 1460) & 0xffffffff
+        peer.ack(ack_to)
+        t_ack = time.monotonic()
+        segs = peer.collect(RTO_BOUND_S + 3.0,
+                            until=lambda ss: any(x.seq == ack_to and x.payload for x in ss))
+        before = [x for x in segs if x.payload and
+                  (ack_to - x.seq) % (1 << 32) < (1 << 31) and x.seq != ack_to]
+        resent = [x for x in segs if x.seq == ack_to and x.payload]
+        assert resent, "nothing resent from the first unacked byte (saw %r)" % segs[:8]
+        assert resent[0].t - t_ack < RTO_BOUND_S, resent[0]
+        assert not before, "acknowledged bytes sent again: %r" % before[:4]
+        again = resent[0].payload
+        assert again == big.payload[2 * 1460:2 * 1460 + len(again)], "resent bytes differ"
+        print("super-segment of %d bytes; resent %d bytes from +2920 after %.2f s"
+              % (len(big.payload), len(again), resent[0].t - t_ack))
+    finally:
+        peer.reset()
+        peer.close()

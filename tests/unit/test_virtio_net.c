@@ -1576,6 +1576,74 @@ static void test_tx_small_ring_stopped_queue_wakes_indirect(void **s)
     tx_small_ring_wakes(true);
 }
 
+/* TCP segmentation offload (5.1.6.2): with HOST_TSO4 a super-segment
+ * carries gso_type/gso_size/hdr_len beside the partial checksum, may have
+ * up to NETDEV_TX_MAX_SG_GSO pieces, and is counted; the queue keeps room
+ * for one of those. Without the feature, or without a partial checksum, it
+ * is refused as a bad frame. */
+static void test_tso_header_and_long_scatter_list(void **s)
+{
+    (void)s;
+    struct fx_cfg c = DEFAULT_CFG;
+    c.tx_num = 256;
+    c.indirect = true;
+    fx_open(&c);
+    fx_start();
+    static uint8_t data[NETDEV_TX_MAX_SG_GSO][1460];
+    struct netdev_tx_sg sg[NETDEV_TX_MAX_SG_GSO];
+    for (unsigned k = 0; k < NETDEV_TX_MAX_SG_GSO; k++)
+        sg[k] = (struct netdev_tx_sg){ data[k], k ? 1000 : 54 };
+    struct netdev_tx_offload off = { .csum_partial = true, .csum_start = 34, .csum_offset = 16,
+                                     .gso_type = NETDEV_GSO_TCPV4, .gso_size = 1000,
+                                     .hdr_len = 54 };
+    const uint32_t len = 54 + 1000 * (NETDEV_TX_MAX_SG_GSO - 1);
+
+    /* Not negotiated: refused, nothing posted. */
+    assert_int_equal(xmit(sg, 20, &off, (void *)1), -2);
+    assert_int_equal(F->vn.dev.q[0].tx_dropped, 1);
+
+    F->vn.features |= 1ull << VIRTIO_NET_F_HOST_TSO4;
+    F->vn.dev.tx_tso = true;
+    assert_int_equal(xmit(sg, NETDEV_TX_MAX_SG_GSO + 1, &off, (void *)1), -2);
+    struct netdev_tx_offload nocsum = off;
+    nocsum.csum_partial = false;
+    assert_int_equal(xmit(sg, 20, &nocsum, (void *)1), -2);
+    struct netdev_tx_offload nomss = off;
+    nomss.gso_size = 0;
+    assert_int_equal(xmit(sg, 20, &nomss, (void *)1), -2);
+    assert_int_equal(xmit(sg, NETDEV_TX_MAX_SG + 1, NULL, (void *)1), -2); /* plain: 16 */
+    assert_int_equal(F->vn.dev.q[0].tx_dropped, 5);
+
+    assert_int_equal(xmit(sg, NETDEV_TX_MAX_SG_GSO, &off, (void *)2), 0);
+    assert_int_equal(xmit(sg, 2, NULL, (void *)3), 0);
+    vnet_xmit_flush(&F->vn.dev);
+    sim_fetch(&F->txd, 256);
+    if (F->txd.error)
+        fail_msg("device: %s", F->txd.error);
+    assert_int_equal(F->txd.inflight_count, 2);
+    const struct sim_chain *ch = sim_inflight(&F->txd, 0);
+    assert_int_equal(ch->nseg, NETDEV_TX_MAX_SG_GSO + 1);
+    assert_int_equal(ch->out_len, HDR + len);
+    const struct virtio_net_hdr_v1 *h = (const void *)(uintptr_t)ch->seg[0].addr;
+    assert_int_equal(h->flags, VIRTIO_NET_HDR_F_NEEDS_CSUM);
+    assert_int_equal(h->gso_type, VIRTIO_NET_HDR_GSO_TCPV4);
+    assert_int_equal(h->gso_size, 1000);
+    assert_int_equal(h->hdr_len, 54);
+    assert_int_equal(h->csum_start, 34);
+    assert_int_equal(h->csum_offset, 16);
+    h = (const void *)(uintptr_t)sim_inflight(&F->txd, 1)->seg[0].addr;
+    assert_int_equal(h->gso_type, VIRTIO_NET_HDR_GSO_NONE);
+    assert_int_equal(h->gso_size, 0);
+    assert_int_equal(F->vn.dev.q[0].tx_tso_frames, 1);
+    assert_int_equal(F->vn.dev.q[0].tx_tso_bytes, len);
+    /* Room for another worst-case super-segment is kept. */
+    assert_false(F->vn.dev.tx_stopped[0]);
+    assert_true(vq_num_free(F->tq->vq) >= NETDEV_TX_MAX_SG_GSO + 1);
+    sim_complete(&F->txd, 2, 0);
+    run_softirqs();
+    assert_int_equal(F->ndone, 2);
+}
+
 /* Issue 10 defect 4: on a shared MSI-X vector or INTx line every queue's
  * handler runs for any queue's interrupt. Like Linux vring_interrupt, a
  * queue with nothing used neither counts it nor schedules (nor masks). */
@@ -1742,6 +1810,7 @@ int main(void)
         T(test_tx_wake_not_reentered_from_xmit),
         T(test_tx_small_ring_stopped_queue_wakes),
         T(test_tx_small_ring_stopped_queue_wakes_indirect),
+        T(test_tso_header_and_long_scatter_list),
         T(test_shared_vector_handlers_check_for_work),
         T(test_open_with_frames_pending_schedules_masked),
         T(test_released_buffers_reused_without_allocation),
