@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "kernel/log.h"
+#include "net/tso.h"
 #include "lwip/dhcp.h"
 #include "lwip/etharp.h"
 #include "lwip/inet_chksum.h"
@@ -39,8 +40,9 @@ static int ready_done;
 static struct netglue_counters counters;
 static u16_t checksum_flags = NETIF_CHECKSUM_ENABLE_ALL;
 
-/* FIFO of frames waiting for ring space, each holding a pbuf reference. */
-static struct pbuf *backlog[TX_BACKLOG_MAX];
+/* FIFO of frames waiting for ring space: pbufs holding a reference, or
+ * TSO super-segments (tso_is_frame). */
+static void *backlog[TX_BACKLOG_MAX];
 static unsigned backlog_head, backlog_len;
 
 struct netdev *netglue_dev(void) { return ndev; }
@@ -208,17 +210,94 @@ static int try_xmit(struct pbuf *p)
     return r;
 }
 
+/* A super-segment (TSO): the first segment's headers, every segment's
+ * payload. One segment alone goes out as itself. */
+static int tso_xmit(struct tso_frame *t)
+{
+    if (t->nseg == 1) {
+        int r = try_xmit(t->seg[0]);
+        if (r == 0)
+            tso_release(t);
+        return r;
+    }
+    struct netdev_tx_sg sg[NETDEV_TX_MAX_SG_GSO];
+    struct netdev_tx_offload off = { 0 };
+    unsigned n = tso_build(t, sg, &off);
+    if (!tcp_csum_offload(t->seg[0], &off))
+        return -2;
+    return ndev->ops->xmit(ndev, select_queue(t->seg[0]), sg, n, &off, t);
+}
+
+static int xmit_token(void *token)
+{
+    return tso_is_frame(token) ? tso_xmit(token) : try_xmit(token);
+}
+
+static void free_token(void *token)
+{
+    if (tso_is_frame(token))
+        tso_release(token);
+    else
+        pbuf_free(token);
+}
+
 static void backlog_drain(void)
 {
     while (backlog_len) {
-        struct pbuf *p = backlog[backlog_head];
-        int r = try_xmit(p);
+        void *t = backlog[backlog_head];
+        int r = xmit_token(t);
         if (r == -1)
             return;
         backlog_head = (backlog_head + 1) % TX_BACKLOG_MAX;
         backlog_len--;
-        pbuf_free(p);
+        if (r == -2) {
+            ndev->q[0].tx_dropped++;
+            if (tso_is_frame(t))
+                tso_release(t);
+        }
+        if (!tso_is_frame(t))
+            pbuf_free(t);
     }
+}
+
+/* Sends (or backlogs) token, which holds its own reference. */
+static err_t send_token(void *token)
+{
+    int r = backlog_len ? -1 : xmit_token(token);
+    if (r == 0)
+        return ERR_OK;
+    if (r == -2 || backlog_len == TX_BACKLOG_MAX) {
+        if (r == -1)
+            counters.tx_backlog_dropped++;
+        ndev->q[0].tx_dropped++;
+        if (tso_is_frame(token))
+            tso_release(token);
+        return ERR_MEM;
+    }
+    if (!tso_is_frame(token))
+        pbuf_ref(token);
+    backlog[(backlog_head + backlog_len) % TX_BACKLOG_MAX] = token;
+    backlog_len++;
+    counters.tx_backlogged++;
+    return ERR_OK;
+}
+
+/* The super-segment being gathered: the segments one tcp_output call
+ * releases reach linkoutput back to back; anything else, and the end of
+ * the batch (xmit_flush), sends it. */
+static struct tso_frame *tso_open;
+
+static void tso_push(void)
+{
+    struct tso_frame *t = tso_open;
+    if (!t)
+        return;
+    tso_open = NULL;
+    if (t->nseg > 1) {
+        tso_counters.frames++;
+        tso_counters.segments += t->nseg;
+    }
+    send_token(t);
 }
 
 static err_t glue_linkoutput(struct netif *nif, struct pbuf *p)
@@ -226,29 +305,20 @@ static err_t glue_linkoutput(struct netif *nif, struct pbuf *p)
     (void)nif;
     if (!ndev->link_up)
         return ERR_IF;
-    int r = backlog_len ? -1 : try_xmit(p);
-    if (r == 0)
-        return ERR_OK;
-    if (r == -2) {
-        ndev->q[0].tx_dropped++;
-        return ERR_MEM;
+    if (ndev->tx_tso) {
+        if (tso_open && tso_append(tso_open, p, NETDEV_TX_MAX_SG_GSO))
+            return ERR_OK;
+        tso_push();
+        if ((tso_open = tso_start(p)) != NULL)
+            return ERR_OK;
     }
-    if (backlog_len == TX_BACKLOG_MAX) {
-        counters.tx_backlog_dropped++;
-        ndev->q[0].tx_dropped++;
-        return ERR_MEM;
-    }
-    pbuf_ref(p);
-    backlog[(backlog_head + backlog_len) % TX_BACKLOG_MAX] = p;
-    backlog_len++;
-    counters.tx_backlogged++;
-    return ERR_OK;
+    return send_token(p);
 }
 
 static void glue_tx_done(struct netdev *dev, void *token)
 {
     (void)dev;
-    pbuf_free(token);
+    free_token(token);
 }
 
 static void glue_tx_wake(struct netdev *dev, unsigned queue)
@@ -256,6 +326,12 @@ static void glue_tx_wake(struct netdev *dev, unsigned queue)
     (void)dev;
     (void)queue;
     backlog_drain();
+}
+
+static void glue_tx_flush(struct netdev *dev)
+{
+    (void)dev;
+    tso_push();
 }
 
 static void glue_link_changed(struct netdev *dev)
@@ -306,6 +382,7 @@ int netglue_init(struct netdev *dev, const struct kconfig *cfg, void (*on_ready)
     dev->rx = glue_rx;
     dev->tx_done = glue_tx_done;
     dev->tx_wake = glue_tx_wake;
+    dev->tx_flush = glue_tx_flush;
     dev->link_changed = glue_link_changed;
 
     ip4_addr_t ip, mask, gw;
@@ -346,6 +423,7 @@ void netglue_flush(void)
 {
     if (!ndev)
         return;
+    tso_push();
     if (backlog_len)
         backlog_drain();
     ndev->ops->xmit_flush(ndev);
