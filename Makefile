@@ -102,7 +102,10 @@ debug: deps
 
 # --- tests ---
 UNIT_TESTS :=
+TEST_EXTRA :=
 -include tests/unit/*.mk
+# Protocol model, concurrency stress, fuzzing: targets they add to TEST_EXTRA run in `make test`.
+-include tests/model/*.mk tests/stress/*.mk tests/fuzz/*.mk
 UNIT_CFLAGS := -std=c11 -D_DEFAULT_SOURCE -DUNIT_TEST -I. -Wall -Wextra -Werror -O2 -g \
 	-fsanitize=address,undefined -fno-sanitize-recover=all
 UNIT_BINS := $(patsubst %,$(BUILD)/unit/test_%,$(UNIT_TESTS))
@@ -123,6 +126,7 @@ qemu-test: all
 test: deps
 	@$(MAKE) --no-print-directory all
 	@$(MAKE) --no-print-directory unit-test
+	$(if $(TEST_EXTRA),@$(MAKE) --no-print-directory $(TEST_EXTRA))
 	@$(MAKE) --no-print-directory qemu-test
 
 # Benchmarks report, never fail on a number (scripts/bench/).
