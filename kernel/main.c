@@ -108,6 +108,8 @@ void kernel_main(uint32_t magic, uint32_t info_phys)
     log_info("unikernel-net " KERNEL_VERSION " (x86_64, %s) booted in %llu.%03llu ms since reset",
              boot_info.protocol == BOOT_PVH ? "pvh" : "multiboot2",
              (unsigned long long)(boot_ns / 1000000), (unsigned long long)(boot_ns / 1000 % 1000));
+    log_info("clock: TSC %llu kHz, %s", (unsigned long long)(clock_tsc_hz() / 1000),
+             clock_source());
     cpu_init();
     if (bad_boot)
         panic("boot: %s (magic 0x%x)", reason, magic);
