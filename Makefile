@@ -1,6 +1,8 @@
 # unikernel-net: x86_64 unikernel, virtio-net with NAPI, lwIP, HTTP demo.
-# `make` builds build/unikernel.elf (PVH, for qemu -kernel) and
-# build/unikernel.iso (GRUB multiboot2). See README.md.
+# `make` builds build/unikernel.elf (PVH, for qemu -kernel), build/unikernel.iso
+# (GRUB multiboot2, BIOS and UEFI) and build/unikernel.img (the same hybrid image
+# for -drive format=raw). On a fresh clone it first runs `make deps`.
+# See README.md and docs/.
 
 CROSS ?=
 CC := $(CROSS)gcc
@@ -45,13 +47,40 @@ LDFLAGS := -nostdlib -static -z max-page-size=0x1000 -z noexecstack -T linker.ld
 
 # Command line baked into the ISO's grub.cfg (the ELF takes -append).
 ISO_CMDLINE ?=
+GRUB_LIB ?= /usr/lib/grub
 
-.PHONY: all deps run debug test unit-test qemu-test bench soak clean distclean
+.PHONY: all images deps run debug test unit-test qemu-test bench soak clean distclean FORCE
 
-all: $(BUILD)/unikernel.elf $(BUILD)/unikernel.iso
+# newlib and lwIP live in .deps/ (make deps). On a fresh clone `make` sets them
+# up first, then builds in a sub-make that sees them.
+DEPS_READY = test -f $(NEWLIB_DIR)/include/stdio.h -a -f $(LWIP_DIR)/src/include/lwip/init.h \
+	-a -f $(DEPS_DIR)/stamp-newlib -a -f $(DEPS_DIR)/stamp-lwip
+
+all:
+	@$(DEPS_READY) || { echo "make: first build: setting up dependencies (make deps)"; \
+		bash scripts/deps.sh; }
+	@$(MAKE) --no-print-directory images
+
+images: $(BUILD)/unikernel.elf $(BUILD)/unikernel.iso $(BUILD)/unikernel.img
 
 deps:
 	@bash scripts/deps.sh
+
+# Every kernel object is compiled against newlib's and lwIP's headers, which
+# -MMD does not list (-isystem). deps.sh names what it built in its stamps;
+# build/deps.key holds them and changes only when they do, so a new newlib or
+# lwIP rebuilds every object, and nothing compiles before they exist (an
+# object built against the host's glibc headers would poison the tree).
+DEPS_KEY := $(BUILD)/deps.key
+DEPS_HEADER_STAMPS = $(sort $(wildcard $(DEPS_DIR)/stamp-newlib* $(DEPS_DIR)/stamp-lwip*))
+$(DEPS_KEY): FORCE
+	@$(DEPS_READY) || { echo "make: newlib/lwIP are not set up in $(DEPS_DIR)/: run 'make deps'" >&2; \
+		exit 1; }
+	@mkdir -p $(dir $@)
+	@cat $(DEPS_HEADER_STAMPS) | cmp -s - $@ 2>/dev/null || cat $(DEPS_HEADER_STAMPS) > $@
+FORCE:
+
+$(OBJS) $(LWIP_OBJS): $(DEPS_KEY)
 
 $(BUILD)/obj/%.c.o: %.c
 	@mkdir -p $(dir $@)
@@ -79,21 +108,44 @@ $(BUILD)/unikernel.iso: $(BUILD)/unikernel.elf
 	@rm -rf $(BUILD)/iso && mkdir -p $(BUILD)/iso/boot/grub
 	cp $< $(BUILD)/iso/boot/unikernel.elf
 	printf 'set timeout=0\nset default=0\nserial --unit=0 --speed=115200\nterminal_output serial\nmenuentry "unikernel-net" {\n  multiboot2 /boot/unikernel.elf %s\n  boot\n}\n' '$(ISO_CMDLINE)' > $(BUILD)/iso/boot/grub/grub.cfg
-	grub-mkrescue -o $@ $(BUILD)/iso 2> $(BUILD)/grub-mkrescue.log || { cat $(BUILD)/grub-mkrescue.log; exit 1; }
+	@for p in i386-pc x86_64-efi; do test -d $(GRUB_LIB)/$$p || { \
+		echo "make: GRUB platform $$p missing in $(GRUB_LIB) (grub-pc-bin, grub-efi-amd64-bin): run 'make deps'" >&2; \
+		exit 1; }; done
+	grub-mkrescue -o $@ $(BUILD)/iso \
+		2> $(BUILD)/grub-mkrescue.log || { cat $(BUILD)/grub-mkrescue.log; exit 1; }
+
+# grub-mkrescue's image is hybrid: an ISO 9660 El Torito CD (BIOS and EFI boot
+# images), an MBR with GRUB's boot code and a partition entry for the EFI system
+# partition image. So the same bytes boot as a raw disk under SeaBIOS and OVMF.
+$(BUILD)/unikernel.img: $(BUILD)/unikernel.iso
+	cp $< $@
 
 # --- running ---
 RUN_PORT ?= 8080
 RUN_APPEND ?=
 QEMU_NET ?= -device virtio-net-pci,netdev=n0 \
 	-netdev user,id=n0,hostfwd=tcp:127.0.0.1:$(RUN_PORT)-:80,hostfwd=tcp:127.0.0.1:5001-:5001
-QEMU_ARGS := -machine q35 -cpu max -m 64M -nographic -no-reboot \
+# RUN_MACHINE=microvm boots the same ELF on QEMU's microvm (PCIe on).
+RUN_MACHINE ?= q35
+RUN_MACHINE_OPT = $(if $(filter microvm,$(RUN_MACHINE)),microvm$(comma)pcie=on,$(RUN_MACHINE))
+comma := ,
+QEMU_ARGS = -machine $(RUN_MACHINE_OPT) -cpu max -m 64M -nographic -no-reboot \
 	-kernel $(BUILD)/unikernel.elf -append "$(RUN_APPEND)" $(QEMU_NET) \
 	-device isa-debug-exit,iobase=0xf4,iosize=0x04
+# KVM when /dev/kvm really works (QEMU can initialise it), else TCG; RUN_ACCEL=tcg forces TCG.
+KVM_USABLE = test -r /dev/kvm -a -w /dev/kvm && echo quit | $(QEMU) -accel kvm -machine none \
+	-nodefaults -display none -monitor stdio >/dev/null 2>&1
+RUN_ACCEL ?= auto
 
 run: deps
 	@$(MAKE) --no-print-directory all
-	@echo "serving on http://127.0.0.1:$(RUN_PORT)/ (Ctrl-A X quits QEMU)"
-	$(QEMU) $(QEMU_ARGS)
+	@accel=$(RUN_ACCEL); if [ $$accel = auto ]; then \
+		if $(KVM_USABLE); then accel=kvm; else accel=tcg; fi; fi; \
+	if [ $$accel = kvm ]; then echo "run: -accel kvm (/dev/kvm is usable)"; \
+	else echo "run: -accel tcg (no usable /dev/kvm: emulated, slower)"; fi; \
+	echo "serving on http://127.0.0.1:$(RUN_PORT)/ (Ctrl-A X quits QEMU)"; \
+	echo "$(QEMU) -accel $$accel $(QEMU_ARGS)"; \
+	exec $(QEMU) -accel $$accel $(QEMU_ARGS)
 
 debug: deps
 	@$(MAKE) --no-print-directory all

@@ -31,6 +31,10 @@ struct mb2_tag { uint32_t type, size; };
 #define MB2_TAG_MMAP 6
 #define MB2_TAG_ACPI_OLD 14
 #define MB2_TAG_ACPI_NEW 15
+#define MB2_TAG_EFI32 11          /* EFI system table pointers: UEFI firmware below */
+#define MB2_TAG_EFI64 12
+#define MB2_TAG_EFI_MMAP 17
+#define MB2_TAG_EFI_BS 18         /* boot services not exited */
 
 static void copy_cmdline(struct boot_info *bi, const char *s)
 {
@@ -83,10 +87,24 @@ static void parse_mb2(const uint8_t *mbi, struct boot_info *bi)
             break;
         }
         case MB2_TAG_ACPI_OLD:
-        case MB2_TAG_ACPI_NEW:
-            /* A copy of the RSDP; its RSDT/XSDT addresses are what matter. */
-            if (!bi->rsdp_phys)
-                bi->rsdp_phys = (uintptr_t)(p + 8);
+        case MB2_TAG_ACPI_NEW: {
+            /* A copy of the RSDP (in loader memory the heap may reuse): keep
+             * our own. The ACPI 2.0+ one wins, it carries the XSDT. */
+            uint32_t n = t->size - 8;
+            if (n > sizeof(bi->rsdp_copy))
+                n = sizeof(bi->rsdp_copy);
+            if (!bi->rsdp_phys || t->type == MB2_TAG_ACPI_NEW) {
+                memset(bi->rsdp_copy, 0, sizeof(bi->rsdp_copy));
+                memcpy(bi->rsdp_copy, p + 8, n);
+                bi->rsdp_phys = (uintptr_t)bi->rsdp_copy;
+            }
+            break;
+        }
+        case MB2_TAG_EFI32:
+        case MB2_TAG_EFI64:
+        case MB2_TAG_EFI_MMAP:
+        case MB2_TAG_EFI_BS:
+            bi->efi = 1;
             break;
         }
         p += (t->size + 7) & ~7u;
