@@ -49,7 +49,7 @@ LDFLAGS := -nostdlib -static -z max-page-size=0x1000 -z noexecstack -T linker.ld
 ISO_CMDLINE ?=
 GRUB_LIB ?= /usr/lib/grub
 
-.PHONY: all images deps run debug test unit-test qemu-test bench soak clean distclean FORCE
+.PHONY: all images deps run debug test unit-test build-test qemu-test bench soak clean distclean FORCE
 
 # newlib and lwIP live in .deps/ (make deps). On a fresh clone `make` sets them
 # up first, then builds in a sub-make that sees them.
@@ -169,12 +169,17 @@ unit-test: $(UNIT_BINS)
 	@fail=0; for t in $(UNIT_BINS); do echo "== $$t"; $$t || fail=1; done; \
 	if [ $$fail -ne 0 ]; then echo "unit tests: FAILED"; exit 1; fi; echo "unit tests: all passed"
 
+# Build hygiene in a temporary copy of the tree (a second or so, no QEMU).
+build-test:
+	@bash tests/build/test_hygiene.sh
+
 qemu-test: all
 	$(PYTHON) -m pytest -p no:cacheprovider -q tests/qemu
 
 test: deps
 	@$(MAKE) --no-print-directory all
 	@$(MAKE) --no-print-directory unit-test
+	@$(MAKE) --no-print-directory build-test
 	@$(MAKE) --no-print-directory qemu-test
 
 # Benchmarks report, never fail on a number (scripts/bench/).
