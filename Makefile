@@ -129,28 +129,33 @@ QEMU_NET ?= -device virtio-net-pci,netdev=n0 \
 RUN_MACHINE ?= q35
 RUN_MACHINE_OPT = $(if $(filter microvm,$(RUN_MACHINE)),microvm$(comma)pcie=on,$(RUN_MACHINE))
 comma := ,
-QEMU_ARGS = -machine $(RUN_MACHINE_OPT) -cpu max -m 64M -nographic -no-reboot \
+QEMU_ARGS = -machine $(RUN_MACHINE_OPT) -m 64M -nographic -no-reboot \
 	-kernel $(BUILD)/unikernel.elf -append "$(RUN_APPEND)" $(QEMU_NET) \
 	-device isa-debug-exit,iobase=0xf4,iosize=0x04
-# KVM when /dev/kvm really works (QEMU can initialise it), else TCG; RUN_ACCEL=tcg forces TCG.
-KVM_USABLE = test -r /dev/kvm -a -w /dev/kvm && echo quit | $(QEMU) -accel kvm -machine none \
-	-nodefaults -display none -monitor stdio >/dev/null 2>&1
+# KVM when it really works here: /dev/kvm opens and the kernel boots under it to
+# test.exit=boot (a nested KVM may refuse MSRs or fail to emulate); else TCG.
+# RUN_ACCEL=kvm|tcg forces one. -cpu host under KVM, max under TCG.
+KVM_USABLE = test -r /dev/kvm -a -w /dev/kvm && timeout 10 $(QEMU) -accel kvm -cpu host \
+	-machine $(RUN_MACHINE_OPT) -m 64M -display none -nodefaults -no-reboot -serial null \
+	-kernel $(BUILD)/unikernel.elf -append test.exit=boot \
+	-device isa-debug-exit,iobase=0xf4,iosize=0x04 >/dev/null 2>&1; test $$? -eq 1
 RUN_ACCEL ?= auto
 
 run: deps
 	@$(MAKE) --no-print-directory all
-	@accel=$(RUN_ACCEL); if [ $$accel = auto ]; then \
-		if $(KVM_USABLE); then accel=kvm; else accel=tcg; fi; fi; \
-	if [ $$accel = kvm ]; then echo "run: -accel kvm (/dev/kvm is usable)"; \
-	else echo "run: -accel tcg (no usable /dev/kvm: emulated, slower)"; fi; \
+	@accel=$(RUN_ACCEL); why="RUN_ACCEL=$$accel"; if [ $$accel = auto ]; then \
+		if $(KVM_USABLE); then accel=kvm; why="/dev/kvm is usable"; \
+		else accel=tcg; why="no /dev/kvm, or the kernel does not boot under KVM here"; fi; fi; \
+	if [ $$accel = kvm ]; then cpu=host; echo "run: -accel kvm ($$why)"; \
+	else cpu=max; echo "run: -accel tcg ($$why): emulated, slower"; fi; \
 	echo "serving on http://127.0.0.1:$(RUN_PORT)/ (Ctrl-A X quits QEMU)"; \
-	echo "$(QEMU) -accel $$accel $(QEMU_ARGS)"; \
-	exec $(QEMU) -accel $$accel $(QEMU_ARGS)
+	echo "$(QEMU) -accel $$accel -cpu $$cpu $(QEMU_ARGS)"; \
+	exec $(QEMU) -accel $$accel -cpu $$cpu $(QEMU_ARGS)
 
 debug: deps
 	@$(MAKE) --no-print-directory all
 	@echo "gdb $(BUILD)/unikernel.elf -ex 'target remote :1234'"
-	$(QEMU) $(QEMU_ARGS) -s -S
+	$(QEMU) -cpu max $(QEMU_ARGS) -s -S
 
 # --- tests ---
 UNIT_TESTS :=
