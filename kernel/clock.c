@@ -8,7 +8,8 @@
  *   3. calibration against PIT channel 0 (1.193182 MHz) read with latch
  *      commands. Channel 0's gate is always high; channel 2's depends on port
  *      0x61, which microvm does not have (it reads 0xff, and calibrating
- *      through it gave a TSC ten thousand times too slow).
+ *      through it gave a TSC ten thousand times too slow);
+ *   4. calibration against the RTC's seconds (microvm with pit=off): slow.
  * Without any of them the rate is a guess, and the console says so. */
 #include "kernel/clock.h"
 
@@ -19,15 +20,22 @@
 #define PIT_CMD 0x43
 #define PIT_CMD_CH0_RATE 0x34    /* channel 0, lobyte/hibyte, mode 2, binary */
 #define PIT_CMD_CH0_LATCH 0x00
-#define CALIBRATE_MS 10
+#define CALIBRATE_MS 5
 #define PIT_DEAD_READS 2000      /* a present PIT moves within a few reads */
+
+#define RTC_INDEX 0x70
+#define RTC_DATA 0x71
+#define RTC_NMI_OFF 0x80
+#define RTC_SECONDS 0x00
+#define RTC_REG_A 0x0a
+#define RTC_REG_B 0x0b
 
 #define CPUID_HYPERVISOR_BIT (1u << 31)   /* CPUID.1:ECX */
 #define CPUID_HV_BASE 0x40000000u
 #define CPUID_HV_TIMING 0x40000010u
 
 static uint64_t tsc_hz = 1000000000ull;
-static const char *tsc_source = "assumed 1 GHz (no CPUID leaf, no PIT)";
+static const char *tsc_source = "assumed 1 GHz (no CPUID leaf, no PIT, no RTC)";
 /* ns = tsc * mult >> 32, precomputed so the hot path avoids a division */
 static uint64_t ns_mult;
 
@@ -113,6 +121,35 @@ static uint64_t tsc_from_pit(void)
     return (t1 - t0) * PIT_HZ / ticks;
 }
 
+static uint8_t rtc_read(uint8_t reg)
+{
+    outb(RTC_INDEX, RTC_NMI_OFF | reg);
+    return inb(RTC_DATA);
+}
+
+/* Two changes of the RTC's seconds register are one second apart (QEMU
+ * computes the register from its clock when it is read). Slow, up to 2 s, so
+ * only for machines with no PIT and no CPUID leaf (microvm,pit=off under TCG).
+ * Its periodic interrupt flag is no substitute: QEMU raises it from a timer
+ * callback that a vCPU spinning on port I/O delays, so its edges come late
+ * and irregular (measured: 0.07 to 3.2 periods apart). */
+static uint64_t tsc_from_rtc(void)
+{
+    if (rtc_read(RTC_REG_A) == 0xff && rtc_read(RTC_REG_B) == 0xff)
+        return 0;                   /* no RTC */
+    uint8_t sec = rtc_read(RTC_SECONDS);
+    uint64_t t[2], spins = 0;
+    for (int edge = 0; edge < 2; edge++) {
+        uint8_t now;
+        while ((now = rtc_read(RTC_SECONDS)) == sec)
+            if (++spins > 200000000ull)
+                return 0;           /* a stopped RTC */
+        t[edge] = rdtsc();
+        sec = now;
+    }
+    return t[1] - t[0];
+}
+
 void clock_init(void)
 {
     const char *src = tsc_source;
@@ -121,6 +158,11 @@ void clock_init(void)
         hz = tsc_from_pit();
         if (hz)
             src = "calibrated against PIT channel 0";
+    }
+    if (!hz) {
+        hz = tsc_from_rtc();
+        if (hz)
+            src = "calibrated against the RTC seconds (no PIT)";
     }
     if (hz) {
         tsc_hz = hz;
