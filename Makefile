@@ -107,7 +107,7 @@ $(BUILD)/unikernel.elf: $(OBJS) $(LWIP_OBJS) linker.ld
 $(BUILD)/unikernel.iso: $(BUILD)/unikernel.elf
 	@rm -rf $(BUILD)/iso && mkdir -p $(BUILD)/iso/boot/grub
 	cp $< $(BUILD)/iso/boot/unikernel.elf
-	printf 'set timeout=0\nset default=0\nserial --unit=0 --speed=115200\nterminal_output serial\nmenuentry "unikernel-net" {\n  multiboot2 /boot/unikernel.elf %s\n  boot\n}\n' '$(ISO_CMDLINE)' > $(BUILD)/iso/boot/grub/grub.cfg
+	printf 'set timeout=0\nset default=0\nserial --unit=0 --speed=115200\nterminal_output serial\nif [ "$$grub_platform" = efi ]; then set gfxpayload=keep; fi\nmenuentry "unikernel-net" {\n  multiboot2 /boot/unikernel.elf %s\n  boot\n}\n' '$(ISO_CMDLINE)' > $(BUILD)/iso/boot/grub/grub.cfg
 	@for p in i386-pc x86_64-efi; do test -d $(GRUB_LIB)/$$p || { \
 		echo "make: GRUB platform $$p missing in $(GRUB_LIB) (grub-pc-bin, grub-efi-amd64-bin): run 'make deps'" >&2; \
 		exit 1; }; done
