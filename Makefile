@@ -104,10 +104,20 @@ $(BUILD)/unikernel.elf: $(OBJS) $(LWIP_OBJS) linker.ld
 		$(NEWLIB_DIR)/lib/libc.a $(NEWLIB_DIR)/lib/libm.a $(LIBGCC) --end-group
 	@size $@
 
-$(BUILD)/unikernel.iso: $(BUILD)/unikernel.elf
+# grub.cfg changes only when its text does (ISO_CMDLINE, this recipe), and the image follows.
+# Under EFI there is no text mode to set: keep the firmware's video mode.
+GRUB_CFG := set timeout=0\nset default=0\nserial --unit=0 --speed=115200\nterminal_output serial\n$\
+if [ "$$grub_platform" = efi ]; then set gfxpayload=keep; fi\n$\
+menuentry "unikernel-net" {\n  multiboot2 /boot/unikernel.elf %s\n  boot\n}\n
+$(BUILD)/grub.cfg: FORCE
+	@mkdir -p $(dir $@)
+	@printf '$(GRUB_CFG)' '$(ISO_CMDLINE)' | cmp -s - $@ 2>/dev/null || \
+		printf '$(GRUB_CFG)' '$(ISO_CMDLINE)' > $@
+
+$(BUILD)/unikernel.iso: $(BUILD)/unikernel.elf $(BUILD)/grub.cfg
 	@rm -rf $(BUILD)/iso && mkdir -p $(BUILD)/iso/boot/grub
 	cp $< $(BUILD)/iso/boot/unikernel.elf
-	printf 'set timeout=0\nset default=0\nserial --unit=0 --speed=115200\nterminal_output serial\nif [ "$$grub_platform" = efi ]; then set gfxpayload=keep; fi\nmenuentry "unikernel-net" {\n  multiboot2 /boot/unikernel.elf %s\n  boot\n}\n' '$(ISO_CMDLINE)' > $(BUILD)/iso/boot/grub/grub.cfg
+	cp $(BUILD)/grub.cfg $(BUILD)/iso/boot/grub/grub.cfg
 	@for p in i386-pc x86_64-efi; do test -d $(GRUB_LIB)/$$p || { \
 		echo "make: GRUB platform $$p missing in $(GRUB_LIB) (grub-pc-bin, grub-efi-amd64-bin): run 'make deps'" >&2; \
 		exit 1; }; done
