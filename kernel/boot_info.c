@@ -79,8 +79,12 @@ static void parse_mb2(const uint8_t *mbi, struct boot_info *bi)
             copy_cmdline(bi, (const char *)(p + 8));
             break;
         case MB2_TAG_MMAP: {
-            uint32_t esize = *(const uint32_t *)(p + 8);
-            for (const uint8_t *e = p + 16; esize && e + esize <= p + t->size; e += esize) {
+            /* entry: base, length (u64 each), type (u32), reserved; a smaller
+             * entry size than the fields we read is a malformed tag */
+            uint32_t esize = t->size >= 16 ? *(const uint32_t *)(p + 8) : 0;
+            if (esize < 20)
+                break;
+            for (const uint8_t *e = p + 16; e + esize <= p + t->size; e += esize) {
                 const uint64_t *q = (const void *)e;
                 add_mmap(bi, q[0], q[1], *(const uint32_t *)(e + 16));
             }
