@@ -1204,6 +1204,7 @@ def main():
         stop_all()
         net.cleanup()
 
+    meta["boot_floor"] = __import__("boot_floor").measure(images.get("elf", ELF_SRC), LOGS)
     meta["loadavg_end"] = "%.2f %.2f %.2f" % os.getloadavg()
     meta["elapsed_s"] = round(now() - t_start, 1)
     summary = build_summary(rec, opts.guests)
