@@ -40,7 +40,8 @@ def console_reports(vm, start, kind):
 
 
 def iperf2_csv(out):
-    """iperf -y C rows: [(local_port, remote_port, bytes)] for per-stream rows (id > 0)."""
+    """iperf -y C rows: [(local_ip, local_port, remote_port, bytes)] for per-stream rows (a
+    connection the client accepted shows the guest as its local end)."""
     rows = []
     for line in out.splitlines():
         f = line.split(",")
@@ -48,7 +49,7 @@ def iperf2_csv(out):
             continue
         if int(f[5]) < 0:       # -P sum rows carry id -1
             continue
-        rows.append((int(f[2]), int(f[4]), int(f[7])))
+        rows.append((f[1], int(f[2]), int(f[4]), int(f[7])))
     return rows
 
 
@@ -102,8 +103,8 @@ def test_iperf2_host_to_guest(guest, tap):
     """plain `iperf -c`: the guest receives; its count matches the client's to the byte."""
     s0, start = tap.stats(), len(guest.snapshot())
     rows, _ = run_iperf2(tap, ["-t", "2"])
-    assert len(rows) == 1 and rows[0][2] > (1 << 20), rows
-    sent = rows[0][2]
+    assert len(rows) == 1 and rows[0][3] > (1 << 20), rows
+    sent = rows[0][3]
     got = guest.wait_for(r"iperf2: .* received (\d+) bytes", 10, start)
     assert int(got.group(1)) == sent, (got.group(0), sent)
     s1 = tap.stats()
@@ -119,8 +120,8 @@ def test_iperf2_reverse(guest, tap):
     t0 = time.monotonic()
     rows, _ = run_iperf2(tap, ["-t", "2", "-R"])
     took = time.monotonic() - t0
-    assert len(rows) == 1 and rows[0][2] > (1 << 20), rows
-    got = rows[0][2]
+    assert len(rows) == 1 and rows[0][3] > (1 << 20), rows
+    got = rows[0][3]
     sent = guest.wait_for(r"iperf2: .* sent (\d+) bytes in (\d+) ms", 10, start)
     assert int(sent.group(1)) == got, (sent.group(0), got)
     # the guest kept to the client's -t (2 s in 10 ms units), not some default
@@ -129,3 +130,67 @@ def test_iperf2_reverse(guest, tap):
     s1 = tap.stats()
     check_frames(s0, s1, 0, got)
     settle(tap, guest, s0, time_wait=1)
+
+
+@pytest.mark.timeout(90)
+def test_iperf2_full_duplex(guest, tap):
+    """`iperf -c --full-duplex`: both directions on one connection at once."""
+    s0, start = tap.stats(), len(guest.snapshot())
+    rows, p = run_iperf2(tap, ["-t", "2", "--full-duplex"])
+    out = {r[1] != 5001 and "sent" or "got": r[3] for r in rows}
+    print(out)
+    assert out.get("sent", 0) > (1 << 20) and out.get("got", 0) > (1 << 20), (rows, p.stdout)
+    rcv = guest.wait_for(r"iperf2: .* received (\d+) bytes", 10, start)
+    snt = guest.wait_for(r"iperf2: .* sent (\d+) bytes", 10, start)
+    assert int(rcv.group(1)) == out["sent"], (rcv.group(0), out)
+    assert int(snt.group(1)) == out["got"], (snt.group(0), out)
+    check_frames(s0, tap.stats(), out["sent"], out["got"])
+    settle(tap, guest, s0, time_wait=1)
+
+
+@pytest.mark.parametrize("mode", ["-r", "-d"])
+@pytest.mark.timeout(120)
+def test_iperf2_connect_back(guest, tap, mode):
+    """iperf 2's legacy -r (tradeoff: the guest connects back to the client's port 5001 once the
+    client is done) and -d (dual: at once, both directions together): the guest opens a
+    connection of its own and sends for the client's -t."""
+    s0, start = tap.stats(), len(guest.snapshot())
+    rows, p = run_iperf2(tap, ["-t", "2", mode], timeout=90)
+    fwd = [r for r in rows if r[0] == HOST_IP]     # the client's connection to 5001
+    back = [r for r in rows if r[0] == GUEST_IP]   # the guest's to the client's listener
+    assert len(fwd) == 1 and len(back) == 1, (rows, p.stdout)
+    assert fwd[0][3] > (1 << 20) and back[0][3] > (1 << 20), rows
+    rcv = guest.wait_for(r"iperf2: .* received (\d+) bytes", 10, start)
+    snt = guest.wait_for(r"iperf2: %s:5001 connect-back sent (\d+) bytes" % re.escape(HOST_IP),
+                         10, start)
+    assert int(rcv.group(1)) == fwd[0][3], (rcv.group(0), rows)
+    assert int(snt.group(1)) == back[0][3], (snt.group(0), rows)
+    check_frames(s0, tap.stats(), fwd[0][3], back[0][3])
+    settle(tap, guest, s0, time_wait=1)
+
+
+@pytest.mark.timeout(90)
+def test_iperf2_parallel_reverse(guest, tap):
+    """`iperf -c -P 4 -R`: four connections, each its own test, each byte accounted for."""
+    s0, start = tap.stats(), len(guest.snapshot())
+    rows, p = run_iperf2(tap, ["-t", "2", "-P", "4", "-R"])
+    assert len(rows) == 4, (rows, p.stdout)
+    reports = {}
+    deadline = time.monotonic() + 10
+    while len(reports) < 4 and time.monotonic() < deadline:
+        reports = dict(console_reports(guest, start, "sent"))
+        time.sleep(0.2)
+    got = {r[2]: r[3] for r in rows}               # client's port -> bytes
+    assert reports == got, (reports, got)
+    check_frames(s0, tap.stats(), 0, sum(got.values()))
+    settle(tap, guest, s0, time_wait=4)
+
+
+@pytest.mark.timeout(90)
+def test_iperf2_bytes_mode(guest, tap):
+    """`iperf -c -n 3M -R`: the guest sends exactly the amount asked for, not for a time."""
+    start = len(guest.snapshot())
+    rows, p = run_iperf2(tap, ["-n", "3M", "-R"])
+    assert len(rows) == 1 and rows[0][3] == 3 << 20, (rows, p.stdout)
+    sent = guest.wait_for(r"iperf2: .* sent (\d+) bytes", 10, start)
+    assert int(sent.group(1)) == 3 << 20, sent.group(0)
