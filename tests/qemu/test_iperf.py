@@ -194,3 +194,92 @@ def test_iperf2_bytes_mode(guest, tap):
     assert len(rows) == 1 and rows[0][3] == 3 << 20, (rows, p.stdout)
     sent = guest.wait_for(r"iperf2: .* sent (\d+) bytes", 10, start)
     assert int(sent.group(1)) == 3 << 20, sent.group(0)
+
+
+# ------------------------------------------------------------------ iperf3 ---
+
+def run_iperf3(tap, args, timeout=60):
+    iperf3 = need("iperf3")
+    p = tap.run([iperf3, "-c", GUEST_IP, "-J"] + args, timeout=timeout)
+    print(p.stdout[-3000:], p.stderr)
+    assert p.returncode == 0, p.stdout[-2000:] + p.stderr
+    return json.loads(p.stdout)
+
+
+def iperf3_report(vm, start):
+    m = vm.wait_for(r"iperf3: %s:\d+ done: (\d+) streams, received (\d+) bytes, sent (\d+) "
+                    r"bytes in (\d+) ms" % re.escape(HOST_IP), 15, start)
+    return tuple(int(x) for x in m.groups())
+
+
+@pytest.mark.parametrize("args", [[], ["-R"], ["-P", "3"], ["-R", "-P", "4"], ["--bidir"]],
+                         ids=["plain", "R", "P3", "R-P4", "bidir"])
+@pytest.mark.timeout(90)
+def test_iperf3(guest, tap, args):
+    """iperf3 -c [-R] [-P N] [--bidir] -t 2: the test runs its time, and the bytes each side
+    counted agree: the client's sender and receiver sums, the guest's console report and the
+    guest's frame counters."""
+    s0, start = tap.stats(), len(guest.snapshot())
+    j = run_iperf3(tap, ["-t", "2"] + args)
+    assert "error" not in j, j.get("error")
+    end = j["end"]
+    n = int(args[args.index("-P") + 1]) if "-P" in args else 1
+    nstreams, rx, tx, ms = iperf3_report(guest, start)
+    assert nstreams == n * (2 if "--bidir" in args else 1), nstreams
+    assert 1800 <= ms <= 4000, ms
+    # iperf3's receiver figures are the ones the server reported (its own for the direction it
+    # received); the sender counts what it wrote, some of which was still in flight at TEST_END
+    inflight = 16 << 20
+    if "--bidir" in args:
+        up = end["sum_received"]["bytes"]
+        down = end["sum_received_bidir_reverse"]["bytes"]
+        assert rx == up <= end["sum_sent"]["bytes"] <= up + inflight, (rx, end["sum_sent"])
+        assert tx == end["sum_sent_bidir_reverse"]["bytes"], (tx, end["sum_sent_bidir_reverse"])
+    elif "-R" in args:
+        up, down = 0, end["sum_received"]["bytes"]
+        assert rx == 0 and tx == end["sum_sent"]["bytes"], (rx, tx, end["sum_sent"])
+    else:
+        up, down = end["sum_received"]["bytes"], 0
+        assert tx == 0 and rx == up <= end["sum_sent"]["bytes"] <= up + inflight, (
+            rx, tx, end["sum_sent"])
+    per = sorted(s["receiver"]["bytes"] for s in end["streams"])
+    assert len(per) == nstreams and all(b > 0 for b in per), per
+    assert up + down > (1 << 20), (up, down)
+    # the guest sends what it queued before TEST_END, the client may stop counting a little
+    # earlier: the client's receiver can only be short of the guest's sender
+    assert down <= tx and (tx - down) <= max(tx // 10, 1 << 20), (down, tx)
+    check_frames(s0, tap.stats(), up, down)
+    settle(tap, guest, s0, time_wait=n * 2 + 1)
+
+
+@pytest.mark.timeout(90)
+def test_iperf3_busy(guest, tap):
+    """A second iperf3 client while a test runs is told the server is busy (ACCESS_DENIED), the
+    running test is not disturbed, and the server takes the next test afterwards."""
+    iperf3 = need("iperf3")
+    start = len(guest.snapshot())
+    first = tap.popen([iperf3, "-c", GUEST_IP, "-t", "3", "-J"])
+    try:
+        guest.wait_for(r"iperf3: .* test: 1 stream", 10, start)
+        time.sleep(0.5)
+        p = tap.run([iperf3, "-c", GUEST_IP, "-t", "1"], timeout=30)
+        assert p.returncode != 0 and "busy" in (p.stdout + p.stderr), p.stdout + p.stderr
+        out, err = first.communicate(timeout=30)
+    finally:
+        if first.poll() is None:
+            first.kill()
+    assert first.returncode == 0, out[-2000:] + err
+    j = json.loads(out)
+    assert "error" not in j and j["end"]["sum_received"]["bytes"] > (1 << 20), j.get("error")
+    j = run_iperf3(tap, ["-t", "1", "-R"])
+    assert "error" not in j and j["end"]["sum_received"]["bytes"] > (1 << 20), j.get("error")
+
+
+@pytest.mark.timeout(60)
+def test_iperf3_bytes_mode(guest, tap):
+    """iperf3 -c -R -n 5M: the guest stops sending at the byte count the client asked for."""
+    start = len(guest.snapshot())
+    j = run_iperf3(tap, ["-R", "-n", "5M"])
+    assert "error" not in j, j.get("error")
+    _, rx, tx, _ = iperf3_report(guest, start)
+    assert tx == 5 << 20 and j["end"]["sum_received"]["bytes"] == 5 << 20, (tx, j["end"])
