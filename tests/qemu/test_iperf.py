@@ -283,3 +283,221 @@ def test_iperf3_bytes_mode(guest, tap):
     assert "error" not in j, j.get("error")
     _, rx, tx, _ = iperf3_report(guest, start)
     assert tx == 5 << 20 and j["end"]["sum_received"]["bytes"] == 5 << 20, (tx, j["end"])
+
+
+# -------------------------------------------------- hostile and split input ---
+
+PEER_IP, PEER_MAC = "192.0.2.9", "02:00:00:00:00:09"
+ETH_P_ALL = 3
+
+
+class RawPeer:
+    """A userspace TCP end over a packet socket on the tap, with its own address (it answers
+    the guest's ARP itself, so the host kernel never sees the connection): it sends any
+    segment with any sequence number, e.g. data out of order."""
+
+    def __init__(self, tap, dport, sport):
+        self.tap, self.dport, self.sport = tap, dport, sport
+        self.sock = tap.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(ETH_P_ALL))
+        self.sock.bind((tap.tap, ETH_P_ALL))
+        self.sock.settimeout(0.2)
+        self.iss = 1000
+        self.rcv = None           # next byte expected from the guest
+        self.acked = None         # highest ack the guest sent
+        self.data = b""
+        self.end = 0              # stream offset after the last byte sent
+
+    def close(self):
+        self.sock.close()
+
+    def send(self, flags, seq, payload=b"", options=b""):
+        seg = tapnet.tcp(PEER_IP, GUEST_IP, self.sport, self.dport, seq=seq,
+                         ack=self.rcv or 0, flags=flags, options=options, payload=payload)
+        self.sock.send(tapnet.eth(tapnet.GUEST_MAC, PEER_MAC, tapnet.ETH_IP,
+                                  tapnet.ipv4(PEER_IP, GUEST_IP, tapnet.PROTO_TCP, seg)))
+
+    def poll(self, until, timeout=5.0):
+        """Handle frames (ARP, the guest's segments) until until() or the timeout."""
+        deadline = time.monotonic() + timeout
+        while not until():
+            if time.monotonic() > deadline:
+                raise AssertionError("raw peer: timed out (acked %s, got %r)" % (
+                    self.acked, self.data[:64]))
+            try:
+                f = self.sock.recv(65536)
+            except socket.timeout:
+                continue
+            et = struct.unpack("!H", f[12:14])[0]
+            if et == tapnet.ETH_ARP and f[38:42] == socket.inet_aton(PEER_IP):
+                body = tapnet.arp(2, PEER_MAC, PEER_IP, tapnet.GUEST_MAC, GUEST_IP)
+                self.sock.send(tapnet.eth(tapnet.GUEST_MAC, PEER_MAC, tapnet.ETH_ARP, body))
+                continue
+            if et != tapnet.ETH_IP or f[23] != tapnet.PROTO_TCP or \
+                    f[30:34] != socket.inet_aton(PEER_IP):
+                continue
+            ihl = (f[14] & 15) * 4
+            t = f[14 + ihl:]
+            sport, dport, seq, ack, off, flags = struct.unpack("!HHIIBB", t[:14])
+            if dport != self.sport:
+                continue
+            payload = t[(off >> 4) * 4:14 + struct.unpack("!H", f[16:18])[0] - ihl]
+            if flags & 0x04:
+                raise AssertionError("raw peer: reset by the guest")
+            if flags & 0x02 and flags & 0x10:        # SYN-ACK
+                self.rcv = (seq + 1) & 0xffffffff
+            elif payload and seq == self.rcv:
+                self.data += payload
+                self.rcv = (self.rcv + len(payload)) & 0xffffffff
+                self.send(0x10, self.snd)
+            if flags & 0x10:
+                self.acked = ack
+
+    def connect(self):
+        self.send(0x02, self.iss, options=bytes([2, 4, 0x05, 0xb4]))
+        self.poll(lambda: self.rcv is not None)
+        self.snd = self.iss + 1
+        self.send(0x10, self.snd)
+
+    def at(self, off, payload):
+        """Send payload at stream offset off (0: the first byte after the SYN)."""
+        self.send(0x18, self.snd + off, payload)
+        self.end = max(self.end, off + len(payload))
+
+    def wait_acked(self, n, timeout=5.0):
+        self.poll(lambda: self.acked is not None and
+                  ((self.acked - self.snd) & 0xffffffff) >= n, timeout)
+
+    def reset(self):
+        self.send(0x04, self.snd + self.end)    # in window: lwIP ignores any other RST
+
+
+REVERSE_1S = bytes.fromhex("44010078" "00000001" "00001389" "00000000" "00000000" "ffffff9c"
+                           "00000000" "00000000" "0400" "0000" "00020001" "00080003" "0000"
+                           "0000" "00000000" "00000000" "00000000")
+
+
+@pytest.mark.parametrize("hole", [24, 0, 3, 59])
+@pytest.mark.timeout(60)
+def test_iperf2_header_out_of_order(guest, tap, hole):
+    """Issue 9's remote PANIC: the header's first bytes, then the rest out of order leaving a
+    one-byte hole, then that byte: lwIP hands the server a chain whose first pbuf is 1 byte
+    long. The header is still read right (a -R test of 1 s starts and the guest sends), and
+    nothing asserts."""
+    start = len(guest.snapshot())
+    peer = RawPeer(tap, 5001, 40000 + hole)
+    try:
+        peer.connect()
+        hdr = REVERSE_1S
+        if hole:
+            peer.at(0, hdr[:hole])
+            peer.wait_acked(hole)
+        peer.at(hole + 1, hdr[hole + 1:])
+        time.sleep(0.1)
+        peer.at(hole, hdr[hole:hole + 1])
+        peer.wait_acked(len(hdr))
+        guest.wait_for(r"iperf2: %s:%d reverse \(-R\) test, time 1000 ms" % (
+            re.escape(PEER_IP), 40000 + hole), 5, start)
+        peer.poll(lambda: len(peer.data) > 100000, timeout=10)
+        peer.reset()
+    finally:
+        peer.close()
+    assert tap.http("/").status == 200
+
+
+@pytest.mark.timeout(60)
+def test_iperf3_control_out_of_order(guest, tap):
+    """iperf3's cookie and parameter message with holes filled last still get the server's
+    PARAM_EXCHANGE and CREATE_STREAMS; a reset control connection frees the server for the
+    next (real) client."""
+    start = len(guest.snapshot())
+    peer = RawPeer(tap, 5201, 41000)
+    try:
+        peer.connect()
+        cookie = b"abcdefghijklmnopqrstuvwxyz0123456789\0"
+        peer.at(1, cookie[1:])
+        time.sleep(0.1)
+        peer.at(0, cookie[:1])
+        peer.poll(lambda: peer.data == bytes([9]))
+        params = b'{"tcp":true,"omit":0,"time":1,"parallel":2,"reverse":true,"len":131072}'
+        msg = struct.pack("!I", len(params)) + params
+        off = len(cookie)
+        peer.at(off + 2, msg[2:])
+        time.sleep(0.1)
+        peer.at(off, msg[:2])
+        peer.poll(lambda: peer.data == bytes([9, 10]))
+        guest.wait_for(r"iperf3: %s:41000 test: 2 stream\(s\) reverse" % re.escape(PEER_IP), 5,
+                       start)
+        peer.reset()
+    finally:
+        peer.close()
+    guest.wait_for(r"iperf3: %s:41000 control connection reset" % re.escape(PEER_IP), 5, start)
+    j = run_iperf3(tap, ["-t", "1"])
+    assert "error" not in j, j.get("error")
+
+
+def raw_exchange(tap, port, data, timeout=15.0, sock=None):
+    """Connect (or use sock), write data, read until the guest closes or resets; returns
+    (bytes, how)."""
+    s = sock or tap.connect(port, timeout=timeout)
+    got = b""
+    try:
+        s.sendall(data)
+        while True:
+            b = s.recv(65536)
+            if not b:
+                return got, "closed"
+            got += b
+    except ConnectionResetError:
+        return got, "reset"
+    finally:
+        s.close()
+
+
+@pytest.mark.timeout(120)
+def test_hostile_input(guest, tap):
+    """Headers the servers refuse, garbage and stalls on both ports: each connection ends
+    (refused, reset, or closed by a timeout), nothing asserts, and real clients are served
+    afterwards."""
+    start = len(guest.snapshot())
+    key = bytearray(REVERSE_1S)
+    key[0] |= 0x10                                  # HEADER_KEYCHECK: no key configured
+    got, how = raw_exchange(tap, 5001, bytes(key) + b"\0\4abcd")
+    assert how == "reset" and not got, (got, how)
+    got, how = raw_exchange(tap, 5001, bytes.fromhex("00800000") + b"\0" * 60)   # bounce-back
+    assert how == "reset" and not got, (got, how)
+    guest.wait_for(r"iperf2: .* refused: permit key", 5, start)
+    guest.wait_for(r"iperf2: .* refused: bounce-back", 5, start)
+    # iperf3: a length prefix beyond what it takes, JSON that is not, UDP, too many streams
+    for msg, end in ((b"\xff\xff\xff\xff" + b"{" * 100, "reset"),
+                     (struct.pack("!I", 5) + b"{tcp}", "closed")):
+        s = tap.connect(5201)
+        try:
+            s.sendall(b"x" * 36 + b"\0")
+            assert s.recv(1) == bytes([9])          # PARAM_EXCHANGE
+            got, how = raw_exchange(tap, 5201, msg, sock=s)
+        finally:
+            s.close()
+        assert how == end, (msg, got, how)
+        if end == "closed":     # SERVER_ERROR, IEUNIMP, errno 0
+            assert got == bytes([0xfe]) + struct.pack("!ii", 13, 0), got
+    p = tap.run([need("iperf3"), "-c", GUEST_IP, "-u", "-t", "1"], timeout=30)
+    assert p.returncode != 0 and "not implemented" in p.stdout + p.stderr, p.stdout + p.stderr
+    p = tap.run([need("iperf3"), "-c", GUEST_IP, "-P", "17", "-t", "1"], timeout=30)
+    assert p.returncode != 0 and "not implemented" in p.stdout + p.stderr, p.stdout + p.stderr
+    # a control connection that never finishes its cookie holds the server 10 s at most
+    s = tap.connect(5201)
+    try:
+        s.sendall(b"abc")
+        s.settimeout(30)
+        t0 = time.monotonic()
+        with pytest.raises(ConnectionResetError):
+            while s.recv(100):
+                pass
+        assert time.monotonic() - t0 < 15
+    finally:
+        s.close()
+    guest.wait_for(r"iperf3: .* timed out", 5, start)
+    rows, _ = run_iperf2(tap, ["-t", "1", "-R"])
+    assert rows and rows[0][3] > (1 << 20), rows
+    j = run_iperf3(tap, ["-t", "1", "-R"])
+    assert "error" not in j, j.get("error")
