@@ -85,7 +85,7 @@ $(BUILD)/unikernel.iso: $(BUILD)/unikernel.elf
 RUN_PORT ?= 8080
 RUN_APPEND ?=
 QEMU_NET ?= -device virtio-net-pci,netdev=n0 \
-	-netdev user,id=n0,hostfwd=tcp:127.0.0.1:$(RUN_PORT)-:80,hostfwd=tcp:127.0.0.1:5001-:5001
+	-netdev user,id=n0,hostfwd=tcp:127.0.0.1:$(RUN_PORT)-:80,hostfwd=tcp:127.0.0.1:5001-:5001,hostfwd=tcp:127.0.0.1:5201-:5201
 QEMU_ARGS := -machine q35 -cpu max -m 64M -nographic -no-reboot \
 	-kernel $(BUILD)/unikernel.elf -append "$(RUN_APPEND)" $(QEMU_NET) \
 	-device isa-debug-exit,iobase=0xf4,iosize=0x04
