@@ -135,9 +135,9 @@ static void start_sending(struct conn *c, const struct iperf2_req *r)
     c->sending = true;
     if (r->time_mode)
         iperf_tx_start(&c->tx, (uint32_t)(r->amount > 0xffffffu ? 0xffffffu : r->amount) * 10,
-                       UINT64_MAX);
+                       UINT64_MAX, r->rate_bps);
     else
-        iperf_tx_start(&c->tx, 0, r->amount);
+        iperf_tx_start(&c->tx, 0, r->amount, r->rate_bps);
 }
 
 static bool receives(enum iperf2_mode m) { return m != IPERF2_REVERSE; }

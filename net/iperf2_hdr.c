@@ -67,6 +67,10 @@ int iperf2_hdr_parse(const uint8_t *buf, uint32_t len, struct iperf2_req *out, c
     }
     if ((flags & IPERF2_HEADER_EXTEND) && len >= IPERF2_HDR_V1_LEN + 12)
         out->upper = iperf_be16(buf + IPERF2_HDR_V1_LEN + 8);
+    /* lRate, and uRate's upper 32 bits shifted left by 8 (Settings_GenerateClientHdr) */
+    if ((flags & IPERF2_HEADER_EXTEND) && len >= IPERF2_HDR_V1_LEN + 32)
+        out->rate_bps = iperf_be32(buf + IPERF2_HDR_V1_LEN + 24) |
+                        (uint64_t)(iperf_be32(buf + IPERF2_HDR_V1_LEN + 28) >> 8) << 32;
     if ((flags & IPERF2_HEADER_VERSION1) && !(flags & IPERF2_HEADER_VERSION2))
         out->mode = (flags & IPERF2_RUN_NOW) ? IPERF2_DUAL : IPERF2_TRADEOFF;
     else if ((flags & IPERF2_HEADER_VERSION2) && (out->upper & IPERF2_UPPER_FULLDUPLEX))

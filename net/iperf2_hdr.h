@@ -48,6 +48,7 @@ struct iperf2_req {
     uint16_t port;          /* client's listen port, for -d/-r */
     bool time_mode;         /* amount is in 10 ms units, else bytes */
     uint64_t amount;
+    uint64_t rate_bps;      /* -b: what we send is paced to it (0: not set) */
     uint32_t hdr_len;       /* bytes of the stream that were header (>= 4) */
     bool send_ack;          /* the client expects a client_hdr_ack */
 };

@@ -335,7 +335,7 @@ static void test_begin(void)
     t.state = T_RUNNING;
     for (int i = 0; i < MAX_CONNS; i++)
         if (sc[i].used && !sc[i].pending && sc[i].sender) {
-            iperf_tx_start(&sc[i].tx, 0, UINT64_MAX);
+            iperf_tx_start(&sc[i].tx, 0, UINT64_MAX, t.prm.rate_bps);
             stream_pump(&sc[i]);
         }
 }

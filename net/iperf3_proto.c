@@ -41,6 +41,7 @@ int iperf3_params_parse(const char *json, size_t len, struct iperf3_params *p, c
     p->omit_s = (uint32_t)(o > 600 ? 600 : o);
     p->bytes = count(json, len, "num");
     p->blocks = count(json, len, "blockcount");
+    p->rate_bps = count(json, len, "bandwidth");
     uint64_t l = count(json, len, "len");
     p->blksize = (uint32_t)(l == 0 || l > (1u << 24) ? 128 * 1024 : l);
     return 0;

@@ -43,6 +43,7 @@ struct iperf3_params {
     uint32_t time_s, omit_s;
     uint64_t bytes, blocks; /* -n / -k: the sender stops there */
     uint32_t blksize;       /* -l: bytes per block (for -k) */
+    uint64_t rate_bps;      /* -b: per stream (0: unlimited) */
 };
 
 /* Parses the client's parameter object. Returns 0, or -1 with *why for what

@@ -13,12 +13,14 @@ void iperf_tx_init(void)
         pattern[i] = (uint8_t)('0' + i % 10);
 }
 
-void iperf_tx_start(struct iperf_tx *t, uint32_t duration_ms, uint64_t limit)
+void iperf_tx_start(struct iperf_tx *t, uint32_t duration_ms, uint64_t limit, uint64_t rate_bps)
 {
     t->queued = 0;
     t->limit = limit;
+    t->rate_bps = rate_bps;
     t->timed = duration_ms != 0;
-    t->end_ms = sys_now() + duration_ms;
+    t->start_ms = sys_now();
+    t->end_ms = t->start_ms + duration_ms;
     t->done = false;
 }
 
@@ -38,6 +40,15 @@ err_t iperf_tx_fill(struct tcp_pcb *pcb, struct iperf_tx *t)
         if (left == 0) {
             t->done = true;
             break;
+        }
+        if (t->rate_bps) {
+            /* what the rate allows by now, plus one pattern's worth of burst */
+            uint64_t allowed = (uint64_t)((unsigned __int128)t->rate_bps *
+                                          (uint32_t)(sys_now() - t->start_ms) / 8000) + PATTERN_LEN;
+            if (allowed <= t->queued)
+                break;
+            if (left > allowed - t->queued)
+                left = allowed - t->queued;
         }
         uint32_t n = tcp_sndbuf(pcb);
         if (n == 0 || tcp_sndqueuelen(pcb) >= TCP_SND_QUEUELEN)

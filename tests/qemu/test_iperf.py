@@ -506,3 +506,27 @@ def test_hostile_input(guest, tap):
     assert rows and rows[0][3] > (1 << 20), rows
     j = run_iperf3(tap, ["-t", "1", "-R"])
     assert "error" not in j, j.get("error")
+
+
+@pytest.mark.timeout(90)
+def test_paced_reverse(guest, tap):
+    """-b with -R: the guest paces what it sends to the client's rate (iperf 2: per connection
+    from the header's lRate/uRate; iperf3: per stream from "bandwidth"), within a factor that
+    leaves room for the guest's 500 ms top-up and its clock (not a speed test: the link does
+    gigabits, the rate asked is tens of megabits)."""
+    def guest_clock(run):
+        """run() and the guest's clock rate against the host's over it: the guest paces by
+        its TSC calibration, which drifts by tens of percent on a loaded host (issue 11)."""
+        s0, t0 = tap.stats(), time.monotonic()
+        out = run()
+        s1, t1 = tap.stats(), time.monotonic()
+        return out, (s1["uptime_ms"] - s0["uptime_ms"]) / 1000.0 / (t1 - t0)
+
+    rows, rate = guest_clock(lambda: run_iperf2(tap, ["-t", "2", "-R", "-b", "20M"])[0])
+    want = 20 * (1 << 20) * 2 / 8 * rate
+    assert len(rows) == 1 and 0.5 * want <= rows[0][3] <= 1.6 * want, (rows, want, rate)
+    j, rate = guest_clock(lambda: run_iperf3(tap, ["-t", "2", "-R", "-b", "30M", "-P", "2"]))
+    assert "error" not in j, j.get("error")
+    want = 30e6 * 2 / 8 * rate
+    per = [s["receiver"]["bytes"] for s in j["end"]["streams"]]
+    assert len(per) == 2 and all(0.5 * want <= b <= 1.6 * want for b in per), (per, want, rate)

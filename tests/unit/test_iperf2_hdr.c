@@ -142,6 +142,29 @@ static void test_fullduplex_peerdetect_bytes(void **st)
     every_split(h_bytes, &(struct expect){ 0, IPERF2_REVERSE, 0, 3 << 20, 0x3a99, 60, 0 });
 }
 
+static void test_rate(void **st)
+{
+    (void)st;
+    /* -R -b 10M and -R -b 5G (iperf 2's M and G are binary for -b) */
+    const char *h10 = "44010078" V1 TL "0400" "0000" "00020001" "00080003" "0000" "0000"
+                      "00a00000" "00000000" "00000000";
+    const char *h5g = "44010078" V1 TL "0400" "0000" "00020001" "00080003" "0000" "0000"
+                      "40000000" "00000100" "00000000";
+    struct iperf2_hdr_rx h;
+    uint8_t b[60];
+
+    iperf2_hdr_init(&h);
+    iperf2_hdr_feed(&h, b, unhex(h10, b));
+    assert_int_equal(h.state, IPERF2_HDR_DONE);
+    assert_int_equal(h.req.rate_bps, 10u << 20);
+    iperf2_hdr_init(&h);
+    iperf2_hdr_feed(&h, b, unhex(h5g, b));
+    assert_int_equal(h.req.rate_bps, 5ull << 30);
+    iperf2_hdr_init(&h);
+    iperf2_hdr_feed(&h, b, unhex(h_reverse, b));
+    assert_int_equal(h.req.rate_bps, 0);
+}
+
 static void test_refused(void **st)
 {
     (void)st;
@@ -206,6 +229,7 @@ int main(void)
         cmocka_unit_test(test_reverse),
         cmocka_unit_test(test_tradeoff_and_dual),
         cmocka_unit_test(test_fullduplex_peerdetect_bytes),
+        cmocka_unit_test(test_rate),
         cmocka_unit_test(test_refused),
         cmocka_unit_test(test_lengths),
         cmocka_unit_test(test_ack),

@@ -57,6 +57,12 @@ static void test_params_real(void **st)
     assert_int_equal(iperf3_params_parse(p_rev4, strlen(p_rev4), &p, &why), 0);
     assert_true(p.reverse);
     assert_int_equal(p.parallel, 4);
+    assert_int_equal(p.rate_bps, 0);
+    const char *b = "{\"tcp\":true,\"omit\":0,\"time\":3,\"num\":0,\"blockcount\":0,"
+                    "\"parallel\":2,\"reverse\":true,\"len\":131072,\"bandwidth\":50000000,"
+                    "\"pacing_timer\":1000,\"client_version\":\"3.12\"}";
+    assert_int_equal(iperf3_params_parse(b, strlen(b), &p, &why), 0);
+    assert_int_equal(p.rate_bps, 50000000);
 
     assert_int_equal(iperf3_params_parse(p_udp, strlen(p_udp), &p, &why), -1);
     assert_non_null(why);
