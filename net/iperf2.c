@@ -281,6 +281,7 @@ static err_t on_connected(void *arg, struct tcp_pcb *pcb, err_t err)
     }
     c->state = C_CLIENT;
     c->start_ms = c->last_ms = sys_now();
+    start_sending(c, &c->hdr.req);      /* the client's time counts from the connection */
     return pump(c);
 }
 
@@ -305,7 +306,7 @@ static void connect_back(struct conn *s)
     c->state = C_CONNECTING;
     ip_addr_copy(c->peer, s->peer);
     c->peer_port = s->hdr.req.port;
-    start_sending(c, &s->hdr.req);
+    c->hdr.req = s->hdr.req;
     attach(c, pcb);
     err_t err = tcp_connect(pcb, &c->peer, c->peer_port, on_connected);
     if (err != ERR_OK) {

@@ -472,6 +472,18 @@ def test_hostile_input(guest, tap):
     assert how == "reset" and not got, (got, how)
     guest.wait_for(r"iperf2: .* refused: permit key", 5, start)
     guest.wait_for(r"iperf2: .* refused: bounce-back", 5, start)
+    # -d asking the guest to connect back to a port where nothing listens: refused, freed
+    dual = bytearray(REVERSE_1S)
+    dual[0:4] = bytes.fromhex("c0010079")
+    dual[8:12] = struct.pack("!I", 9)
+    s = tap.connect(5001)
+    s.sendall(bytes(dual))
+    s.shutdown(socket.SHUT_WR)
+    s.settimeout(10)
+    assert s.recv(100)[:4] == bytes.fromhex("00000002")      # client_hdr_ack, then our FIN
+    s.close()
+    guest.wait_for(r"iperf2: connecting back to %s:9$" % re.escape(HOST_IP), 5, start)
+    guest.wait_for(r"iperf2: %s:9 connection refused" % re.escape(HOST_IP), 5, start)
     # iperf3: a length prefix beyond what it takes, JSON that is not, UDP, too many streams
     for msg, end in ((b"\xff\xff\xff\xff" + b"{" * 100, "reset"),
                      (struct.pack("!I", 5) + b"{tcp}", "closed")):
