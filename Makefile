@@ -134,7 +134,7 @@ $(BUILD)/unikernel.img: $(BUILD)/unikernel.iso
 RUN_PORT ?= 8080
 RUN_APPEND ?=
 QEMU_NET ?= -device virtio-net-pci,netdev=n0 \
-	-netdev user,id=n0,hostfwd=tcp:127.0.0.1:$(RUN_PORT)-:80,hostfwd=tcp:127.0.0.1:5001-:5001
+	-netdev user,id=n0,hostfwd=tcp:127.0.0.1:$(RUN_PORT)-:80,hostfwd=tcp:127.0.0.1:5001-:5001,hostfwd=tcp:127.0.0.1:5201-:5201
 # RUN_MACHINE=microvm boots the same ELF on QEMU's microvm (PCIe on).
 RUN_MACHINE ?= q35
 RUN_MACHINE_OPT = $(if $(filter microvm,$(RUN_MACHINE)),microvm$(comma)pcie=on,$(RUN_MACHINE))
