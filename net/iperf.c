@@ -24,7 +24,7 @@ static void iperf_report(void *arg, enum lwiperf_report_type type,
                          const ip_addr_t *remote_addr, u16_t remote_port,
                          u32_t bytes, u32_t ms, u32_t kbps)
 {
-    char remote[IP4ADDR_STRLEN_MAX];
+    char remote[IPADDR_STRLEN_MAX];
 
     (void)arg;
     (void)local_addr;
@@ -37,7 +37,8 @@ static void iperf_report(void *arg, enum lwiperf_report_type type,
 
 void iperf_server_start(void)
 {
-    if (lwiperf_start_tcp_server_default(iperf_report, NULL))
+    /* Not _default(): its IPv4 "any" address would make the pcb IPv4-only. */
+    if (lwiperf_start_tcp_server(IP_ANY_TYPE, LWIPERF_TCP_PORT_DEFAULT, iperf_report, NULL))
         log_info("iperf: listening on port %u", (unsigned)LWIPERF_TCP_PORT_DEFAULT);
     else
         log_error("iperf: could not start the server (no memory for a pcb?)");

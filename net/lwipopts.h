@@ -46,7 +46,7 @@
 
 /* ---- IPv4, ARP, ICMP, UDP, DHCP ---- */
 #define LWIP_IPV4                   1
-#define LWIP_IPV6                   0
+#include "net/lwipopts_ipv6.h"       /* LWIP_IPV6 1 and its options */
 #define LWIP_ARP                    1
 #define LWIP_ETHERNET               1
 #define ETHARP_SUPPORT_STATIC_ENTRIES 0
