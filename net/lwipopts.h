@@ -1,4 +1,4 @@
-/* lwIP 2.2.1 configuration: NO_SYS raw API, IPv4 only, one netif, called
+/* lwIP 2.2.1 configuration: NO_SYS raw API, IPv4 + IPv6, one netif, called
  * only from the main loop (never from interrupt handlers), so no locking.
  *
  * Memory budget: everything must fit a 16 MiB VM. RX data lives in the

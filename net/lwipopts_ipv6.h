@@ -39,7 +39,10 @@ int netif_ipv6_input_hook(struct pbuf *p, struct netif *inp);
 /* Next hop when no router advertisement gave one: gw6=, and the on-link
  * part of an ip6= prefix shorter than lwIP's implied /64. */
 const struct ip6_addr *netif_ipv6_next_hop_hook(struct netif *netif, const struct ip6_addr *dest);
+/* Host tests of lwIP alone (tests/unit/lwip_host.c) run without the glue. */
+#ifndef UNIT_TEST
 #define LWIP_HOOK_IP6_INPUT(p, inp)      netif_ipv6_input_hook((p), (inp))
 #define LWIP_HOOK_ND6_GET_GW(netif, dest) netif_ipv6_next_hop_hook((netif), (dest))
+#endif
 
 #endif
