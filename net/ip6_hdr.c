@@ -58,20 +58,45 @@ enum ip6_walk_result ip6_walk(const uint8_t *pkt, size_t len, struct ip6_upper *
     return IP6_WALK_TRUNCATED;
 }
 
-bool ip6_may_be_echo_request(const uint8_t *pkt, size_t len)
+/* Bytes of the upper-layer header the checks here (and RFC 7112's first
+ * fragment rule) need to see. */
+static size_t upper_header_len(uint8_t proto)
+{
+    switch (proto) {
+    case IP6_NEXT_TCP:   return 20;
+    case IP6_NEXT_UDP:   return 8;
+    case IP6_NEXT_ICMP6: return 8;
+    default:             return 0;
+    }
+}
+
+enum ip6_verdict ip6_input_verdict(const uint8_t *pkt, size_t len)
 {
     struct ip6_upper u;
     switch (ip6_walk(pkt, len, &u)) {
     case IP6_WALK_NOT_IPV6:
-        return false;
+        return IP6_PASS;          /* lwIP drops it on its own checks */
     case IP6_WALK_TRUNCATED:
-        return true;
+        return IP6_DROP_CHAIN;
     case IP6_WALK_FOUND:
         break;
     }
-    if (u.later_fragment || u.proto != IP6_NEXT_ICMP6)
-        return false;
-    return u.off >= len || pkt[u.off] == ICMP6_ECHO_REQUEST;
+    if (u.later_fragment)
+        return IP6_PASS;
+    if ((size_t)u.off + upper_header_len(u.proto) > len)
+        return u.fragment || u.proto == IP6_NEXT_ICMP6 ? IP6_DROP_CHAIN : IP6_PASS;
+    if (u.proto != IP6_NEXT_ICMP6)
+        return IP6_PASS;
+    const uint8_t *icmp = pkt + u.off;
+    if (icmp[0] == ICMP6_ECHO_REQUEST)
+        return IP6_ECHO;
+    if (icmp[0] == ICMP6_PACKET_TOO_BIG) {
+        uint32_t mtu = (uint32_t)icmp[4] << 24 | (uint32_t)icmp[5] << 16 |
+                       (uint32_t)icmp[6] << 8 | icmp[7];
+        if (mtu < IP6_MIN_MTU)
+            return IP6_DROP_PTB;
+    }
+    return IP6_PASS;
 }
 
 uint32_t ip6_flow_hash(const uint8_t *pkt, size_t len)

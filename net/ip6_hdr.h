@@ -13,6 +13,8 @@
 #define IP6_NEXT_UDP 17
 #define IP6_NEXT_ICMP6 58
 #define ICMP6_ECHO_REQUEST 128
+#define ICMP6_PACKET_TOO_BIG 2
+#define IP6_MIN_MTU 1280
 
 struct ip6_upper {
     uint8_t proto;        /* the upper-layer protocol */
@@ -31,10 +33,22 @@ enum ip6_walk_result {
  * (RFC 8200 4) up to the upper-layer header. len: bytes at pkt. */
 enum ip6_walk_result ip6_walk(const uint8_t *pkt, size_t len, struct ip6_upper *u);
 
-/* True for an ICMPv6 echo request, and for whatever may be one but hides
- * its type (truncated chains, a first fragment too short to show it):
- * those are charged to the limiter too, so no header trick skips it. */
-bool ip6_may_be_echo_request(const uint8_t *pkt, size_t len);
+/* What the input hook does with a packet before lwIP sees it. */
+enum ip6_verdict {
+    IP6_PASS,
+    IP6_ECHO,            /* an echo request: charge the rate limiter */
+    IP6_DROP_CHAIN,      /* header chain past the bytes given, too long, or a
+                          * first fragment without its whole upper-layer
+                          * header (RFC 7112): nothing legitimate looks so,
+                          * and it would hide what follows from these checks */
+    IP6_DROP_PTB,        /* Packet Too Big below the IPv6 minimum MTU: lwIP
+                          * would shrink the path MTU (and a TCP MSS derived
+                          * from it) to that; RFC 8201 4 forbids it */
+};
+
+/* len: the packet's first bytes (all of it, or at least the window the
+ * caller copies; a chain running past it is dropped). */
+enum ip6_verdict ip6_input_verdict(const uint8_t *pkt, size_t len);
 
 /* Flow hash over the addresses (and TCP/UDP ports when visible): one flow,
  * one value. 0 when not IPv6. */

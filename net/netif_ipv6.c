@@ -17,8 +17,11 @@
 #include "netif/ethernet.h"
 #include "lwip/ethip6.h"
 
-/* Headers looked at per frame: IPv6 + a few extension headers + TCP. */
+/* Headers looked at per TX frame: lwIP's own, IPv6 + TCP. */
 #define PEEK_LEN 128
+/* Per RX packet: a longer header chain is dropped (RFC 8504 5.3 lets a
+ * host limit it; nothing legitimate comes close). */
+#define INPUT_PEEK_LEN 256
 /* Built-in echo limit (Linux answers echo unlimited but rate-limits
  * errors; here a flood must not take the CPU from TCP). */
 #define ECHO_RATE_PER_S 200
@@ -58,13 +61,23 @@ static bool bucket_admit(void)
 int netif_ipv6_input_hook(struct pbuf *p, struct netif *inp)
 {
     (void)inp;
-    uint8_t hdr[PEEK_LEN];
+    uint8_t hdr[INPUT_PEEK_LEN];
     u16_t n = pbuf_copy_partial(p, hdr, sizeof(hdr), 0);
-    if (!ip6_may_be_echo_request(hdr, n))
+    switch (ip6_input_verdict(hdr, n)) {
+    case IP6_PASS:
         return 0;
-    if (echo_admit ? echo_admit() : bucket_admit())
-        return 0;
-    counters.echo_limited++;
+    case IP6_ECHO:
+        if (echo_admit ? echo_admit() : bucket_admit())
+            return 0;
+        counters.echo_limited++;
+        break;
+    case IP6_DROP_CHAIN:
+        counters.bad_header_chain++;
+        break;
+    case IP6_DROP_PTB:
+        counters.ptb_below_min_mtu++;
+        break;
+    }
     pbuf_free(p);
     return 1;
 }

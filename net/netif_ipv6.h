@@ -1,5 +1,5 @@
 /* IPv6 side of the netif glue (net/netif.c): addresses, next hop, the
- * ICMPv6 echo limiter and the IPv6 cases of TX checksum offload and queue
+ * input checks (ICMPv6 echo limiter, bad chains, tiny Packet Too Big) and the IPv6 cases of TX checksum offload and queue
  * selection. Main loop only. */
 #ifndef NET_NETIF_IPV6_H
 #define NET_NETIF_IPV6_H
@@ -13,7 +13,9 @@
 #include "lwip/pbuf.h"
 
 struct netif_ipv6_counters {
-    uint64_t echo_limited;   /* echo requests dropped by the rate limit */
+    uint64_t echo_limited;       /* echo requests dropped by the rate limit */
+    uint64_t bad_header_chain;   /* see enum ip6_verdict (net/ip6_hdr.h) */
+    uint64_t ptb_below_min_mtu;
 };
 
 /* From the netif's init callback. */

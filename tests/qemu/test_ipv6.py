@@ -312,3 +312,45 @@ def test_16M_boots_with_ipv6(qemu, tap6):
     assert d.get("received") == 3, p.stdout + p.stderr
     got = curl6(tap6, "/bytes/100000")
     assert hashlib.sha256(got).hexdigest() == pattern_sha256(100000)
+
+
+# ------------------------------------------------------ Packet Too Big ---
+
+def packet_too_big(mtu, src=GUEST_IP6, dst=HOST_IP6, proto=6):
+    """RFC 4443 3.2: ICMPv6 Packet Too Big quoting a packet the guest sent (src -> dst)."""
+    inner = struct.pack("!IHBB16s16s", 0x60000000, 20, proto, 64,
+                        ipaddress.IPv6Address(src).packed, ipaddress.IPv6Address(dst).packed)
+    inner += struct.pack("!HHII", 80, 40000, 1, 0) + b"\x50\x10\xff\xff\0\0\0\0"
+    return struct.pack("!BBHI", 2, 0, 0, mtu) + inner
+
+
+def send_icmp6(net, msg, dest=GUEST_IP6):
+    with net.inside():
+        s = socket.socket(socket.AF_INET6, socket.SOCK_RAW, socket.IPPROTO_ICMPV6)
+    try:
+        s.sendto(msg, (dest, 0))
+    finally:
+        s.close()
+
+
+@pytest.mark.timeout(90)
+def test_packet_too_big_below_minimum_mtu_ignored(qemu, tap6):
+    """A Packet Too Big with an MTU below 1280 (RFC 8201 4: never go below it) must not shrink
+    the guest's path MTU to the host: lwIP would derive a TCP MSS of 0 from MTU 40. Then a
+    valid one (1280) lowers the MSS of new connections, which still deliver byte-exact."""
+    vm = tap6.boot(qemu, append="ip6=%s/64" % GUEST_IP6)
+    wait_addr(vm, GUEST_IP6, "static")
+    assert curl6(tap6, "/bytes/1000") == qemulib_pattern(1000)   # destination cache entry
+    for mtu in (1279, 0, 1, 60, 40):
+        send_icmp6(tap6, packet_too_big(mtu))
+    got = curl6(tap6, "/bytes/200000")
+    assert hashlib.sha256(got).hexdigest() == pattern_sha256(200000)
+    send_icmp6(tap6, packet_too_big(1280))
+    got = curl6(tap6, "/bytes/200000")
+    assert hashlib.sha256(got).hexdigest() == pattern_sha256(200000)
+    assert not vm.find(r"PANIC")
+
+
+def qemulib_pattern(n):
+    import qemulib
+    return qemulib.pattern(0, n)

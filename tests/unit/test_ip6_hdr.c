@@ -62,7 +62,7 @@ static void test_not_ipv6(void **state)
     pkt[0] = 0x45;
     assert_int_equal(ip6_walk(pkt, n, &u), IP6_WALK_NOT_IPV6);
     assert_int_equal(ip6_flow_hash(pkt, n), 0);
-    assert_false(ip6_may_be_echo_request(pkt, n));
+    assert_int_equal(ip6_input_verdict(pkt, n), IP6_PASS);
 }
 
 static void test_extension_chain(void **state)
@@ -96,11 +96,12 @@ static void test_endless_chain_is_bounded(void **state)
     for (size_t off = 40; off + 8 <= n; off += 8)
         ext(off, 60, 0);
     assert_int_equal(ip6_walk(pkt, n, &u), IP6_WALK_TRUNCATED);
-    assert_true(ip6_may_be_echo_request(pkt, n));
+    assert_int_equal(ip6_input_verdict(pkt, n), IP6_DROP_CHAIN);
     /* A header length pointing far past the buffer. */
     n = ip6(0, 8);
     ext(40, IP6_NEXT_ICMP6, 255);
     assert_int_equal(ip6_walk(pkt, n, &u), IP6_WALK_TRUNCATED);
+    assert_int_equal(ip6_input_verdict(pkt, n), IP6_DROP_CHAIN);
 }
 
 static void test_fragments(void **state)
@@ -116,13 +117,16 @@ static void test_fragments(void **state)
     assert_false(u.later_fragment);
     assert_int_equal(u.proto, IP6_NEXT_ICMP6);
     assert_int_equal(u.off, 48);
-    assert_true(ip6_may_be_echo_request(pkt, n));
-    /* A first fragment too short to show the type is charged as echo. */
-    assert_true(ip6_may_be_echo_request(pkt, 48));
+    assert_int_equal(ip6_input_verdict(pkt, n), IP6_ECHO);
+    /* A first fragment without its whole ICMPv6 header hides the type
+     * (and a Packet Too Big's MTU): RFC 7112 says drop. */
+    for (size_t cut = 48; cut < 56; cut++)
+        assert_int_equal(ip6_input_verdict(pkt, cut), IP6_DROP_CHAIN);
     pkt[42] = 0x01;               /* offset 32: a later fragment */
     assert_int_equal(ip6_walk(pkt, n, &u), IP6_WALK_FOUND);
     assert_true(u.later_fragment);
-    assert_false(ip6_may_be_echo_request(pkt, n));
+    assert_int_equal(ip6_input_verdict(pkt, n), IP6_PASS);
+    assert_int_equal(ip6_input_verdict(pkt, 48), IP6_PASS);
 }
 
 static void test_echo_request_only(void **state)
@@ -130,20 +134,49 @@ static void test_echo_request_only(void **state)
     (void)state;
     size_t n = ip6(IP6_NEXT_ICMP6, 8);
     pkt[40] = ICMP6_ECHO_REQUEST;
-    assert_true(ip6_may_be_echo_request(pkt, n));
-    static const uint8_t others[] = { 1, 2, 3, 4, 129, 133, 134, 135, 136, 143 };
+    assert_int_equal(ip6_input_verdict(pkt, n), IP6_ECHO);
+    static const uint8_t others[] = { 1, 3, 4, 129, 133, 134, 135, 136, 143 };
     for (size_t i = 0; i < sizeof(others); i++) {
         pkt[40] = others[i];
-        assert_false(ip6_may_be_echo_request(pkt, n));
+        assert_int_equal(ip6_input_verdict(pkt, n), IP6_PASS);
     }
     /* Echo behind a destination-options header is still echo. */
     n = ip6(60, 8 + 8);
     ext(40, IP6_NEXT_ICMP6, 0);
     pkt[48] = ICMP6_ECHO_REQUEST;
-    assert_true(ip6_may_be_echo_request(pkt, n));
+    assert_int_equal(ip6_input_verdict(pkt, n), IP6_ECHO);
+    /* A truncated ICMPv6 header is not passed on either. */
+    assert_int_equal(ip6_input_verdict(pkt, 52), IP6_DROP_CHAIN);
     n = ip6(IP6_NEXT_TCP, 20);
     pkt[40] = ICMP6_ECHO_REQUEST;
-    assert_false(ip6_may_be_echo_request(pkt, n));
+    assert_int_equal(ip6_input_verdict(pkt, n), IP6_PASS);
+    /* A short TCP header is lwIP's to judge. */
+    assert_int_equal(ip6_input_verdict(pkt, 50), IP6_PASS);
+}
+
+static void ptb(uint32_t mtu)
+{
+    ip6(IP6_NEXT_ICMP6, 8);
+    pkt[40] = ICMP6_PACKET_TOO_BIG;
+    pkt[44] = (uint8_t)(mtu >> 24);
+    pkt[45] = (uint8_t)(mtu >> 16);
+    pkt[46] = (uint8_t)(mtu >> 8);
+    pkt[47] = (uint8_t)mtu;
+}
+
+static void test_packet_too_big_below_minimum_dropped(void **state)
+{
+    (void)state;
+    static const uint32_t bad[] = { 0, 1, 40, 60, 61, 1279 };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        ptb(bad[i]);
+        assert_int_equal(ip6_input_verdict(pkt, 48), IP6_DROP_PTB);
+    }
+    static const uint32_t ok[] = { 1280, 1400, 1500, 9000, 65535, 0xffffffffu };
+    for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+        ptb(ok[i]);
+        assert_int_equal(ip6_input_verdict(pkt, 48), IP6_PASS);
+    }
 }
 
 static void test_flow_hash(void **state)
@@ -172,6 +205,7 @@ int main(void)
         cmocka_unit_test(test_endless_chain_is_bounded),
         cmocka_unit_test(test_fragments),
         cmocka_unit_test(test_echo_request_only),
+        cmocka_unit_test(test_packet_too_big_below_minimum_dropped),
         cmocka_unit_test(test_flow_hash),
     };
     return cmocka_run_group_tests_name("ip6_hdr", tests, NULL, NULL);
