@@ -36,3 +36,16 @@ NET_WWW_FILES := net/www/index.html net/www/stats.html net/www/style.css
 
 # Extra flags for $(LWIP_SRCS) only (third-party code; see report).
 LWIP_CFLAGS :=
+
+# IPv6 (dual stack): lwIP's IPv6 core and our glue for it.
+LWIP_IPV6_SRCS := \
+	$(LWIP_DIR)/src/core/ipv6/ethip6.c \
+	$(LWIP_DIR)/src/core/ipv6/icmp6.c \
+	$(LWIP_DIR)/src/core/ipv6/inet6.c \
+	$(LWIP_DIR)/src/core/ipv6/ip6.c \
+	$(LWIP_DIR)/src/core/ipv6/ip6_addr.c \
+	$(LWIP_DIR)/src/core/ipv6/ip6_frag.c \
+	$(LWIP_DIR)/src/core/ipv6/mld6.c \
+	$(LWIP_DIR)/src/core/ipv6/nd6.c
+LWIP_SRCS += $(LWIP_IPV6_SRCS)
+NET_LWIP_PORT_SRCS += net/netif_ipv6.c net/ip6_hdr.c

@@ -23,6 +23,7 @@
 #include "lwip/prot/ethernet.h"
 #include "lwip/prot/ip4.h"
 #include "lwip/prot/tcp.h"
+#include "net/netif_ipv6.h"
 #include "netif/ethernet.h"
 
 #define TX_BACKLOG_MAX 256
@@ -158,9 +159,11 @@ static void tcp_csum_software(struct pbuf *p)
  * and single-queue devices use queue 0. */
 static unsigned select_queue(const struct pbuf *p)
 {
-    const struct ip_hdr *ip = ndev->num_queues < 2 ? NULL : frame_ipv4(p);
-    if (!ip)
+    if (ndev->num_queues < 2)
         return 0;
+    const struct ip_hdr *ip = frame_ipv4(p);
+    if (!ip)
+        return netif_ipv6_flow_hash(p) % ndev->num_queues;
     unsigned ihl = IPH_HL_BYTES(ip);
     uint32_t h = ip->src.addr ^ ip->dest.addr;
     if ((IPH_PROTO(ip) == IP_PROTO_TCP || IPH_PROTO(ip) == IP_PROTO_UDP) &&
@@ -202,7 +205,7 @@ static int try_xmit(struct pbuf *p)
     } else {
         pbuf_ref(p);
     }
-    if (ndev->tx_csum_offload && !tcp_csum_offload(send, &off))
+    if (ndev->tx_csum_offload && !netif_ipv6_tx_csum(send, &off) && !tcp_csum_offload(send, &off))
         tcp_csum_software(send);
     int r = ndev->ops->xmit(ndev, select_queue(send), sg, n, &off, send);
     if (r != 0)
@@ -353,6 +356,7 @@ static err_t glue_netif_init(struct netif *nif)
     nif->hwaddr_len = ETH_HWADDR_LEN;
     memcpy(nif->hwaddr, ndev->mac, ETH_HWADDR_LEN);
     nif->flags = NETIF_FLAG_BROADCAST | NETIF_FLAG_ETHARP | NETIF_FLAG_ETHERNET;
+    netif_ipv6_netif_init(nif);
     if (ndev->tx_csum_offload)
         checksum_flags &= (u16_t)~NETIF_CHECKSUM_GEN_TCP;
     NETIF_SET_CHECKSUM_CTRL(nif, checksum_flags);
@@ -361,8 +365,11 @@ static err_t glue_netif_init(struct netif *nif)
 
 static void glue_status_changed(struct netif *nif)
 {
-    if (ip4_addr_isany_val(*netif_ip4_addr(nif)))
+    /* Also called for IPv6 address changes: log each IPv4 address once. */
+    static u32_t logged;
+    if (ip4_addr_isany_val(*netif_ip4_addr(nif)) || ip4_addr_get_u32(netif_ip4_addr(nif)) == logged)
         return;
+    logged = ip4_addr_get_u32(netif_ip4_addr(nif));
     char ip[16], gw[16];
     ip4addr_ntoa_r(netif_ip4_addr(nif), ip, sizeof(ip));
     ip4addr_ntoa_r(netif_ip4_gw(nif), gw, sizeof(gw));
@@ -407,6 +414,7 @@ int netglue_init(struct netdev *dev, const struct kconfig *cfg, void (*on_ready)
         return -1;
     }
     netif_set_up(&netif);
+    netif_ipv6_start(&netif, cfg);
     if (dev->link_up)
         netif_set_link_up(&netif);
     if (!cfg->has_ip) {

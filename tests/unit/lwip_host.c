@@ -253,8 +253,8 @@ void lwip_host_input(const struct seg *s)
     memcpy(t + 20, opt, ol);
     memcpy(t + thl, s->data, s->len);
     ip_addr_t isrc, idst;
-    ip_addr_set_ip4_u32(&isrc, lwip_htonl(src));
-    ip_addr_set_ip4_u32(&idst, lwip_htonl(dst));
+    ip_addr_set_ip4_u32_val(isrc, lwip_htonl(src));
+    ip_addr_set_ip4_u32_val(idst, lwip_htonl(dst));
     /* checksum over the TCP part only: step the payload past the IP header */
     pbuf_remove_header(p, 20);
     u16_t tcs = ip_chksum_pseudo(p, IP_PROTO_TCP, (u16_t)(thl + s->len), &isrc, &idst);
