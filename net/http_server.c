@@ -4,8 +4,10 @@
  * poll callbacks, so /bytes/N of 1 GiB streams in a few KiB of state.
  *
  * Per connection: received bytes are parsed at once unless a response is
- * still being queued; then they are held (at most HTTP_RX_HOLD_MAX, beyond
- * that lwIP keeps them as refused data and the window closes) and parsed
+ * still being queued; then they are held (at most HTTP_RX_HOLD_MAX of heap
+ * per connection and HTTP_RX_HOLD_TOTAL for all, counted as the memory the
+ * pbufs really take, not payload bytes: a 1-byte segment costs a pbuf; beyond
+ * that lwIP keeps one segment as refused data and the window closes) and parsed
  * once the response is fully queued, which keeps pipelined requests in
  * order. tcp_recved() follows parsing, so the peer's window is our
  * back-pressure.
@@ -27,11 +29,16 @@
 
 #include "kernel/log.h"
 #include "net/http_parser.h"
+#include "net/stall_guard.h"
 #include "net/stats.h"
+#include "net/tcp_guard.h"
 #include "net/www.h"
 
 #define HTTP_POLL_TICKS   1                 /* tcp_poll interval: 500 ms */
-#define HTTP_RX_HOLD_MAX  (16 * 1024)       /* unparsed bytes held while sending */
+#define HTTP_RX_HOLD_MAX  (16 * 1024)       /* heap held per connection while sending */
+#define HTTP_RX_HOLD_TOTAL (MEM_SIZE / 4)    /* and by all connections */
+#define RXBUF_COST        2048              /* a driver buffer (custom pbuf) */
+#define MEM_OVERHEAD      16                /* lwIP's struct mem before each allocation */
 #define HDR_MAX           256
 #define JSON_MAX          4096              /* > longest /stats.json (unit test) */
 #define PATTERN_LEN       (251 * 128)       /* /bytes/N source, any start mod 251 */
@@ -54,6 +61,9 @@ struct http_conn {
     bool mem_wait;          /* tcp_write failed for lack of segments/pbufs/heap */
     struct pbuf *rx;        /* received, not yet parsed */
     uint32_t last_ms;       /* last byte received or acked: idle/linger timers */
+    uint32_t ack_ms;        /* last acknowledged progress: the send timeout */
+    uint32_t acked;         /* bytes acked since ack_ms */
+    uint32_t rx_cost;       /* heap c->rx takes (rx_cost()), as of its last change */
     uint32_t req_start_ms;  /* first byte of the current request */
     uint16_t hdr_len, hdr_off;
     uint32_t body_len, body_off;
@@ -119,6 +129,38 @@ static struct pbuf *rx_compact(struct pbuf *p)
     return q;
 }
 
+/* What a chain really takes: a heap pbuf is one allocation from its struct
+ * to the end of its payload, a custom pbuf a whole driver buffer. */
+static uint32_t rx_cost(const struct pbuf *p)
+{
+    uint32_t n = 0;
+    for (; p; p = p->next)
+        n += (p->flags & PBUF_FLAG_IS_CUSTOM)
+                 ? RXBUF_COST
+                 : (uint32_t)((const uint8_t *)p->payload + p->len - (const uint8_t *)p) +
+                       MEM_OVERHEAD;
+    return n;
+}
+
+static void rx_account(struct http_conn *c)
+{
+    c->rx_cost = rx_cost(c->rx);
+}
+
+/* May c hold n more bytes (copied into one heap pbuf)? */
+static bool rx_may_hold(struct http_conn *c, uint32_t n)
+{
+    uint32_t add = LWIP_MEM_ALIGN_SIZE(sizeof(struct pbuf)) + LWIP_MEM_ALIGN_SIZE(n) + MEM_OVERHEAD;
+    uint32_t total = add;
+
+    rx_account(c);
+    if (c->rx_cost + add > HTTP_RX_HOLD_MAX)
+        return false;
+    for (int i = 0; i < HTTP_MAX_CONNS; i++)
+        total += conns[i].state == C_FREE ? 0 : conns[i].rx_cost;
+    return total <= HTTP_RX_HOLD_TOTAL;
+}
+
 static void rx_consume(struct http_conn *c, size_t n)
 {
     if (n) {
@@ -141,6 +183,7 @@ static void rx_drop(struct http_conn *c)
         pbuf_free(c->rx);
         c->rx = NULL;
     }
+    c->rx_cost = 0;
 }
 
 /* ---- connection lifetime ---- */
@@ -206,6 +249,8 @@ static err_t conn_linger(struct http_conn *c)
  * before its request does. */
 static uint32_t conn_stall_ms(const struct http_conn *c, uint32_t now)
 {
+    if (c->state == C_SENDING)
+        return now - c->ack_ms;
     return now - (c->in_progress ? c->req_start_ms : c->last_ms);
 }
 
@@ -216,16 +261,22 @@ static struct http_conn *conn_evict(void)
 
     for (int i = 0; i < HTTP_MAX_CONNS; i++) {
         struct http_conn *c = &conns[i];
-        if (c->state != C_OPEN && c->state != C_LINGER)
-            continue;
         uint32_t age = conn_stall_ms(c, now);
+        /* a sender whose peer acknowledged nothing for a while is idle too */
+        if (c->state != C_OPEN && c->state != C_LINGER &&
+            !(c->state == C_SENDING && age >= STALL_EVICT_MS))
+            continue;
         if (!victim || (c->state == C_LINGER && victim->state != C_LINGER) ||
             (c->state == victim->state && age > victim_age)) {
             victim = c;
             victim_age = age;
         }
     }
-    if (victim) {
+    if (victim && victim->state == C_SENDING) {
+        log_debug("http: pool full, aborting a sender stalled %u ms", (unsigned)victim_age);
+        tcp_guard.stalled_closed++;
+        conn_abort(victim);     /* its unacked data would keep the pcb: RST */
+    } else if (victim) {
         log_debug("http: pool full, closing a connection stalled %u ms", (unsigned)victim_age);
         conn_close(victim);
     }
@@ -260,6 +311,10 @@ static void respond(struct http_conn *c, const struct http_request *r, const cha
     c->body = body;
     c->body_len = c->body_kind == B_NONE ? 0 : len;
     c->body_off = 0;
+    if (c->state != C_SENDING) {
+        c->ack_ms = sys_now();
+        c->acked = 0;
+    }
     c->state = C_SENDING;
 }
 
@@ -484,7 +539,7 @@ static err_t http_recv(void *arg, struct tcp_pcb *pcb, struct pbuf *p, err_t err
             pbuf_free(p);
             return ERR_OK;
         }
-        if ((c->rx ? c->rx->tot_len : 0) + p->tot_len > HTTP_RX_HOLD_MAX)
+        if (!rx_may_hold(c, p->tot_len))
             return ERR_MEM;         /* lwIP keeps p as refused data and retries */
         p = rx_compact(p);
     }
@@ -492,7 +547,10 @@ static err_t http_recv(void *arg, struct tcp_pcb *pcb, struct pbuf *p, err_t err
         pbuf_cat(c->rx, p);
     else
         c->rx = p;
-    return conn_process(c);
+    err = conn_process(c);
+    if (err == ERR_OK && c->state != C_FREE)
+        rx_account(c);
+    return err;
 }
 
 /* An ACK just returned segments, pbufs and heap to the shared pools. A
@@ -525,11 +583,16 @@ static err_t http_sent(void *arg, struct tcp_pcb *pcb, u16_t len)
     struct http_conn *c = arg;
     err_t err = ERR_OK;
 
-    (void)pcb;
-    (void)len;
     if (!c)
         return ERR_OK;
     c->last_ms = sys_now();
+    /* progress is a segment's worth acked, or everything: a peer acking a
+     * byte per window probe makes none */
+    c->acked += len;
+    if (c->acked >= tcp_mss(pcb) || tcp_sndbuf(pcb) == TCP_SND_BUF) {
+        c->ack_ms = c->last_ms;
+        c->acked = 0;
+    }
     if (c->state == C_SENDING)
         err = conn_continue(c);
     if (mem_waiters)
@@ -548,7 +611,8 @@ static err_t http_poll(void *arg, struct tcp_pcb *pcb)
     }
     switch (c->state) {
     case C_SENDING:
-        if (expired(now, c->last_ms, HTTP_SEND_TIMEOUT_MS)) {
+        /* not last_ms: lwIP's retry of refused data every poll refreshes that */
+        if (expired(now, c->ack_ms, HTTP_SEND_TIMEOUT_MS)) {
             log_debug("http: send timeout");
             return conn_abort(c);
         }
@@ -584,6 +648,7 @@ static void http_err(void *arg, err_t err)
     if (c->rx)
         pbuf_free(c->rx);   /* no tcp_recved: the pcb is gone */
     c->rx = NULL;
+    c->rx_cost = 0;
     c->pcb = NULL;
     c->state = C_FREE;
 }

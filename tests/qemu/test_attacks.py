@@ -90,3 +90,30 @@ def test_persist_window_game(qemu, tap):
             assert vm.alive, "QEMU died in round %d" % round_
             c.close()
     recovered(tap, vm, base)
+
+
+# -------------------------------------------------------------------------- iperf ---
+
+@pytest.mark.timeout(90)
+def test_iperf_one_byte_hole(qemu, tap):
+    """Port 5001: the 24-byte iperf2 header, then data past a one-byte hole, then the byte. lwIP
+    hands the server a chain whose first pbuf is 1 byte long; lwiperf's pbuf_remove_header(p, 24)
+    fails its assert (remote PANIC)."""
+    vm, base = boot(qemu, tap)
+    with rawtcp.Peer(tap, ip="192.0.2.51") as peer:
+        peer.announce()
+        for hole_at in (0, 1, 23):
+            c = peer.connect(5001)
+            c.send(b"\0" * 24)                       # settings: flags 0, a plain server test
+            at = c.snd_nxt
+            c.send(bytes(range(100)), seq=at + 1 + hole_at)
+            if hole_at:
+                c.send(b"\x01" * hole_at, seq=at + 1)
+            c.send(b"\x02", seq=at)                  # fills the hole: one in-order chain
+            c.snd_nxt = at + 101 + hole_at
+            time.sleep(0.5)
+            c.send(b"\x03" * 1000)
+            time.sleep(0.3)
+            assert vm.alive, "QEMU died (hole after %d bytes)" % hole_at
+            c.close()
+    recovered(tap, vm, base)
