@@ -398,6 +398,15 @@ static err_t conn_send(struct http_conn *c)
         const void *ptr;
         u8_t flags = 0;
         bool in_hdr = c->hdr_off < c->hdr_len;
+        /* Queue at most the peer's window and two segments more: segments
+         * are a pool all connections share, and a crowd of zero-window
+         * peers would each pin a whole send buffer's worth of them. */
+        uint32_t queued = TCP_SND_BUF - pcb->snd_buf;   /* tcp_sndbuf() clamps to 64K */
+        uint32_t cap = pcb->snd_wnd + 2u * TCP_MSS;
+        if (queued >= cap)
+            break;
+        if (room > cap - queued)
+            room = cap - queued;
 
         if (room == 0 || tcp_sndqueuelen(pcb) >= TCP_SND_QUEUELEN)
             break;
@@ -589,7 +598,7 @@ static err_t http_sent(void *arg, struct tcp_pcb *pcb, u16_t len)
     /* progress is a segment's worth acked, or everything: a peer acking a
      * byte per window probe makes none */
     c->acked += len;
-    if (c->acked >= tcp_mss(pcb) || tcp_sndbuf(pcb) == TCP_SND_BUF) {
+    if (c->acked >= tcp_mss(pcb) || (!pcb->unacked && !pcb->unsent)) {
         c->ack_ms = c->last_ms;
         c->acked = 0;
     }

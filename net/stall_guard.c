@@ -16,7 +16,6 @@
 
 #define TAB 1024                    /* power of two, > 2 * MEMP_NUM_TCP_PCB */
 #define EVICT_MAX 32                /* per sweep, while the pool is nearly full */
-#define POOL_HIGH (MEMP_NUM_TCP_PCB - MEMP_NUM_TCP_PCB / 8)
 
 struct ent {
     const struct tcp_pcb *pcb;
@@ -46,6 +45,14 @@ static bool outstanding(const struct tcp_pcb *pcb)
 static unsigned pool_used(void)
 {
     return lwip_stats.memp[MEMP_TCP_PCB]->used;
+}
+
+/* A new connection needs a pcb, a segment for its SYN-ACK and the heap. */
+static bool pools_short(unsigned pcb_margin)
+{
+    return pool_used() + pcb_margin >= MEMP_NUM_TCP_PCB ||
+           lwip_stats.memp[MEMP_TCP_SEG]->used >= MEMP_NUM_TCP_SEG - MEMP_NUM_TCP_SEG / 16 ||
+           lwip_stats.mem.used >= MEM_SIZE - MEM_SIZE / 16;
 }
 
 uint32_t stall_guard_stalled_ms(const struct tcp_pcb *pcb)
@@ -86,7 +93,7 @@ static struct tcp_pcb *longest_stalled(uint32_t min_ms, struct ent **ep)
 void stall_guard_make_room(void)
 {
     struct ent *e;
-    if (pool_used() < MEMP_NUM_TCP_PCB - 1)
+    if (!pools_short(1))
         return;
     struct tcp_pcb *pcb = longest_stalled(STALL_EVICT_MS, &e);
     if (pcb)
@@ -119,7 +126,7 @@ static void sweep(void *arg)
     /* Collected first: an abort unlinks the pcb from the list walked above. */
     for (unsigned i = 0; i < nv; i++)
         abort_stalled(victims[i], &nu[slot_of(nu, victims[i])]);
-    for (unsigned i = 0; i < EVICT_MAX && pool_used() >= POOL_HIGH; i++) {
+    for (unsigned i = 0; i < EVICT_MAX && pools_short(MEMP_NUM_TCP_PCB / 8); i++) {
         struct ent *e;
         struct tcp_pcb *pcb = longest_stalled(STALL_EVICT_MS, &e);
         if (!pcb)

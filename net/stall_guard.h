@@ -2,7 +2,8 @@
  * peer may do"): every active pcb, HTTP, iperf or other, is swept once a
  * second; one with data outstanding and under a segment acknowledged for
  * STALL_TIMEOUT_MS is aborted (RST), window zero or not. While the pcb pool
- * is nearly full, pcbs stalled for STALL_EVICT_MS go first, longest stalled
+ * (or the segment pool, or the heap) is nearly full, pcbs stalled for
+ * STALL_EVICT_MS go first, longest stalled
  * first, so stalled senders never keep new clients out. Counted in
  * tcp_guard.stalled_closed. Main loop only. */
 #ifndef NET_STALL_GUARD_H

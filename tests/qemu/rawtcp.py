@@ -86,6 +86,7 @@ class Conn:
         self.rst_seen = False
         self.fin_seen = False
         self.peer_window = 0              # the guest's last advertised window
+        self.peer_ack = None              # the guest's last ack number (its rcv_nxt)
         self.peer_mss = None
         self._ooo = {}                    # seq -> payload beyond rcv_nxt (for stream())
         self._stream = bytearray()
@@ -96,6 +97,8 @@ class Conn:
         with self._cv:
             self.segments.append(s)
             self.peer_window = s.window
+            if s.flags & ACK:
+                self.peer_ack = s.ack
             if s.flags & RST:
                 self.rst_seen = True
             if s.flags & SYN and s.flags & ACK and self.irs is None:
@@ -194,8 +197,12 @@ class Conn:
     def fin(self, **kw):
         return self.segment(b"", flags=FIN | ACK, **kw)
 
-    def rst(self):
-        return self.segment(b"", flags=RST | ACK)
+    def rst(self, seq=None):
+        """RST at seq, by default where the guest expects our next byte (its last ack), so it
+        is in its window even after segments of ours it dropped."""
+        if seq is None:
+            seq = self.peer_ack if self.peer_ack is not None else self.snd_nxt
+        return self.segment(b"", seq=seq, flags=RST | ACK)
 
     def close(self):
         """RST and forget (frees the port in the Peer)."""
