@@ -28,50 +28,18 @@
 #include "lwip/tcp.h"
 
 #include "kernel/log.h"
+#include "net/http_conn.h"
 #include "net/http_parser.h"
 #include "net/stall_guard.h"
 #include "net/stats.h"
 #include "net/tcp_guard.h"
-#include "net/www.h"
 
 #define HTTP_POLL_TICKS   1                 /* tcp_poll interval: 500 ms */
 #define HTTP_RX_HOLD_MAX  (16 * 1024)       /* heap held per connection while sending */
 #define HTTP_RX_HOLD_TOTAL (MEM_SIZE / 4)    /* and by all connections */
 #define RXBUF_COST        2048              /* a driver buffer (custom pbuf) */
 #define MEM_OVERHEAD      16                /* lwIP's struct mem before each allocation */
-#define HDR_MAX           256
-#define JSON_MAX          4096              /* > longest /stats.json (unit test) */
 #define PATTERN_LEN       (251 * 128)       /* /bytes/N source, any start mod 251 */
-
-enum conn_state {
-    C_FREE,
-    C_OPEN,     /* idle or reading a request */
-    C_SENDING,  /* a response is being queued */
-    C_LINGER,   /* our FIN is queued; discarding input until the peer's FIN */
-};
-
-enum body_kind { B_NONE, B_ROM, B_COPY, B_PATTERN };
-
-struct http_conn {
-    struct tcp_pcb *pcb;
-    uint8_t state;
-    uint8_t body_kind;
-    bool close_after;       /* end the connection once the response is queued */
-    bool in_progress;       /* mid-request (see http_parser_in_progress) */
-    bool mem_wait;          /* tcp_write failed for lack of segments/pbufs/heap */
-    struct pbuf *rx;        /* received, not yet parsed */
-    uint32_t last_ms;       /* last byte received or acked: idle/linger timers */
-    uint32_t ack_ms;        /* last acknowledged progress: the send timeout */
-    uint32_t acked;         /* bytes acked since ack_ms */
-    uint32_t rx_cost;       /* heap c->rx takes (rx_cost()), as of its last change */
-    uint32_t req_start_ms;  /* first byte of the current request */
-    uint16_t hdr_len, hdr_off;
-    uint32_t body_len, body_off;
-    const uint8_t *body;    /* B_ROM: read-only for ever, safe to send zero-copy */
-    struct http_parser parser;
-    char hdr[HDR_MAX];
-    char json[JSON_MAX];    /* B_COPY body: copied into lwIP by tcp_write */
-};
 
 static struct http_conn conns[HTTP_MAX_CONNS];
 static bool mem_waiters;    /* some conn has mem_wait set */
@@ -87,27 +55,6 @@ static err_t conn_process(struct http_conn *c);
 static bool expired(uint32_t now, uint32_t since, uint32_t ms)
 {
     return (uint32_t)(now - since) >= ms;
-}
-
-static void put(char *buf, uint16_t *pos, const char *s)
-{
-    size_t n = strlen(s);
-    if (*pos + n < HDR_MAX) {
-        memcpy(buf + *pos, s, n);
-        *pos = (uint16_t)(*pos + n);
-    }
-}
-
-static void put_u32(char *buf, uint16_t *pos, uint32_t v)
-{
-    char tmp[11];
-    int i = (int)sizeof tmp - 1;
-    tmp[i] = '\0';
-    do {
-        tmp[--i] = (char)('0' + v % 10);
-        v /= 10;
-    } while (v);
-    put(buf, pos, tmp + i);
 }
 
 /* Driver RX buffers (custom pbufs) must not stay pinned by a connection
@@ -283,106 +230,6 @@ static struct http_conn *conn_evict(void)
     return victim;
 }
 
-/* ---- responses ---- */
-
-static const char *const ctype_html = "text/html; charset=utf-8";
-static const char *const ctype_text = "text/plain; charset=utf-8";
-
-static void respond(struct http_conn *c, const struct http_request *r, const char *status,
-                    const char *ctype, uint8_t kind, const void *body, uint32_t len,
-                    const char *extra)
-{
-    uint16_t n = 0;
-
-    put(c->hdr, &n, "HTTP/1.1 ");
-    put(c->hdr, &n, status);
-    put(c->hdr, &n, "\r\nContent-Type: ");
-    put(c->hdr, &n, ctype);
-    put(c->hdr, &n, "\r\nContent-Length: ");
-    put_u32(c->hdr, &n, len);
-    put(c->hdr, &n, c->close_after ? "\r\nConnection: close\r\n" : "\r\nConnection: keep-alive\r\n");
-    if (extra)
-        put(c->hdr, &n, extra);
-    put(c->hdr, &n, "\r\n");
-
-    c->hdr_len = n;
-    c->hdr_off = 0;
-    c->body_kind = (r && r->method == HTTP_METHOD_HEAD) ? B_NONE : kind;
-    c->body = body;
-    c->body_len = c->body_kind == B_NONE ? 0 : len;
-    c->body_off = 0;
-    if (c->state != C_SENDING) {
-        c->ack_ms = sys_now();
-        c->acked = 0;
-    }
-    c->state = C_SENDING;
-}
-
-static void respond_error(struct http_conn *c, const struct http_request *r, int code)
-{
-    static const char nf[] = "Not Found\n", na[] = "Method Not Allowed\n",
-                      br[] = "Bad Request\n", ie[] = "Internal Server Error\n";
-
-    switch (code) {
-    case 404:
-        respond(c, r, "404 Not Found", ctype_text, B_ROM, nf, sizeof nf - 1, NULL);
-        break;
-    case 405:
-        respond(c, r, "405 Method Not Allowed", ctype_text, B_ROM, na, sizeof na - 1,
-                "Allow: GET, HEAD\r\n");
-        break;
-    case 500:
-        respond(c, r, "500 Internal Server Error", ctype_text, B_ROM, ie, sizeof ie - 1, NULL);
-        break;
-    default:
-        c->close_after = true;
-        respond(c, r, "400 Bad Request", ctype_text, B_ROM, br, sizeof br - 1, NULL);
-        break;
-    }
-}
-
-static bool path_is(const char *path, size_t len, const char *want)
-{
-    return strlen(want) == len && memcmp(path, want, len) == 0;
-}
-
-static void route(struct http_conn *c, const struct http_request *r)
-{
-    const char *path = r->target;
-    size_t len = strcspn(path, "?");    /* the query string selects nothing here */
-    uint32_t n;
-
-    c->close_after = !r->keep_alive;
-    if (r->method == HTTP_METHOD_OTHER) {
-        respond_error(c, r, 405);
-    } else if (r->target_too_long) {
-        respond_error(c, r, 404);
-    } else if (path_is(path, len, "/")) {
-        respond(c, r, "200 OK", ctype_html, B_ROM, www_index_html_start,
-                (uint32_t)(www_index_html_end - www_index_html_start), NULL);
-    } else if (path_is(path, len, "/stats")) {
-        respond(c, r, "200 OK", ctype_html, B_ROM, www_stats_html_start,
-                (uint32_t)(www_stats_html_end - www_stats_html_start), NULL);
-    } else if (path_is(path, len, "/style.css")) {
-        respond(c, r, "200 OK", "text/css; charset=utf-8", B_ROM, www_style_css_start,
-                (uint32_t)(www_style_css_end - www_style_css_start), NULL);
-    } else if (path_is(path, len, "/stats.json")) {
-        struct stats_snapshot s;
-        stats_snapshot(&s);
-        int jl = stats_format_json(&s, c->json, sizeof c->json);
-        if (jl < 0 || (size_t)jl >= sizeof c->json)
-            respond_error(c, r, 500);
-        else
-            respond(c, r, "200 OK", "application/json", B_COPY, c->json, (uint32_t)jl,
-                    "Cache-Control: no-store\r\n");
-    } else if (http_parse_bytes_path(path, len, &n)) {
-        respond(c, r, "200 OK", "application/octet-stream", B_PATTERN, NULL, n,
-                "Cache-Control: no-store\r\n");
-    } else {
-        respond_error(c, r, 404);
-    }
-}
-
 /* Queues as much of the response as lwIP takes now. ERR_MEM (send buffer,
  * segment or pbuf pools exhausted) is not an error: the sent callback or
  * the next poll calls again. Any other error means the pcb cannot send. */
@@ -494,7 +341,7 @@ static err_t conn_process(struct http_conn *c)
         c->in_progress = ip;
 
         if (st == HTTP_PARSE_DONE) {
-            route(c, &c->parser.req);
+            http_route(c, &c->parser.req);
             http_parser_next(&c->parser);
             if (http_parser_in_progress(&c->parser)) {  /* a body to skip */
                 c->in_progress = true;
@@ -503,7 +350,7 @@ static err_t conn_process(struct http_conn *c)
         } else if (st == HTTP_PARSE_ERROR) {
             log_debug("http: 400: %s", c->parser.error);
             rx_drop(c);
-            respond_error(c, NULL, 400);
+            http_respond_error(c, NULL, 400);
         } else {
             continue;
         }

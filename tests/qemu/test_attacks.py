@@ -374,6 +374,7 @@ def test_arp_crowd_keeps_gateway(qemu, tap):
     for _ in range(3):
         tap.http("/")
     p, d = tap.ping(count=2, interval=0.1, wait=1)     # the guest resolves the gateway
+    time.sleep(2.5)                 # and its entry is the oldest (lwIP ages entries per second)
     base = tap.stats()
     sock = tap.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(3))
     sock.bind((tap.tap, 3))
