@@ -1,8 +1,9 @@
 /* lwIP netif on top of a netdev.
  *
- * RX is zero-copy: each driver buffer becomes a PBUF_REF custom pbuf whose
- * struct lives in room the driver reserved at the front of the buffer;
- * when lwIP frees the pbuf the buffer goes back to the driver.
+ * RX is zero-copy: each driver buffer becomes a PBUF_REF custom pbuf (its
+ * struct in a glue array, never in the buffer: net/rx_guard.c, which also
+ * bounds what lwIP may keep of them); when lwIP frees the pbuf the buffer
+ * goes back to the driver.
  * TX hands the pbuf chain's pieces to the driver in place and holds a
  * reference until the device is done with them. When the ring is full the
  * frame waits in a small backlog (the driver has stopped the queue) and is
@@ -24,15 +25,12 @@
 #include "lwip/prot/ip4.h"
 #include "lwip/prot/tcp.h"
 #include "net/netif_ipv6.h"
+#include "net/arp_guard.h"
+#include "net/rx_guard.h"
+#include "net/stall_guard.h"
 #include "netif/ethernet.h"
 
 #define TX_BACKLOG_MAX 256
-
-struct rx_pbuf {
-    struct pbuf_custom pc;       /* first: lwIP hands back a struct pbuf * */
-    struct netdev *dev;
-    void *buf;
-};
 
 static struct netif netif;
 static struct netdev *ndev;
@@ -49,30 +47,17 @@ static unsigned backlog_head, backlog_len;
 struct netdev *netglue_dev(void) { return ndev; }
 const struct netglue_counters *netglue_counters(void) { return &counters; }
 
-static void rx_pbuf_free(struct pbuf *p)
-{
-    struct rx_pbuf *rp = (struct rx_pbuf *)p;
-    rp->dev->ops->rx_buf_release(rp->dev, rp->buf);
-}
+static bool is_syn(const struct pbuf *p);
 
 static void glue_rx(struct netdev *dev, const struct netdev_rx_frag *frags, unsigned nfrags,
                     unsigned flags)
 {
-    struct pbuf *head = NULL;
-    for (unsigned i = 0; i < nfrags; i++) {
-        struct rx_pbuf *rp = frags[i].upper_room;
-        rp->pc.custom_free_function = rx_pbuf_free;
-        rp->dev = dev;
-        rp->buf = frags[i].buf;
-        struct pbuf *p = pbuf_alloced_custom(PBUF_RAW, (u16_t)frags[i].len, PBUF_REF, &rp->pc,
-                                             frags[i].data, (u16_t)frags[i].len);
-        if (!head)
-            head = p;
-        else
-            pbuf_cat(head, p);
-    }
+    struct pbuf *head = rx_guard_frame(dev, frags, nfrags);
     if (!head)
         return;
+    arp_guard_seen(&netif, head);
+    if (is_syn(head))
+        stall_guard_make_room();    /* before lwIP looks for a pcb for it */
     /* lwIP's checksum checks are per netif, and NO_SYS input runs to the
      * end of TCP/UDP input synchronously: switching the L4 checks off for
      * exactly this frame is a per-packet CHECKSUM_UNNECESSARY. */
@@ -88,6 +73,7 @@ static void glue_rx(struct netdev *dev, const struct netdev_rx_frag *frags, unsi
         dev->q[0].rx_dropped++;
         pbuf_free(head);
     }
+    arp_guard_check(&netif);
 }
 
 /* With TX checksum offload lwIP leaves the TCP checksum at 0 (per-netif
@@ -103,6 +89,17 @@ static struct ip_hdr *frame_ipv4(const struct pbuf *p)
         ((const struct eth_hdr *)p->payload)->type != PP_HTONS(ETHTYPE_IP))
         return NULL;
     return (struct ip_hdr *)((uint8_t *)p->payload + SIZEOF_ETH_HDR);
+}
+
+/* A TCP SYN without ACK: someone wants a new connection. */
+static bool is_syn(const struct pbuf *p)
+{
+    const struct ip_hdr *ip = frame_ipv4(p);
+    if (!ip || IPH_PROTO(ip) != IP_PROTO_TCP || (IPH_OFFSET(ip) & PP_HTONS(IP_OFFMASK)) ||
+        p->len < SIZEOF_ETH_HDR + IPH_HL_BYTES(ip) + TCP_HLEN)
+        return false;
+    const struct tcp_hdr *tcp = (const struct tcp_hdr *)((const uint8_t *)ip + IPH_HL_BYTES(ip));
+    return (TCPH_FLAGS(tcp) & (TCP_SYN | TCP_ACK)) == TCP_SYN;
 }
 
 static bool tcp_csum_offload(struct pbuf *p, struct netdev_tx_offload *off)
@@ -385,7 +382,7 @@ int netglue_init(struct netdev *dev, const struct kconfig *cfg, void (*on_ready)
     ndev = dev;
     ready_cb = on_ready;
     dev->upper = &netif;
-    dev->rx_upper_room = sizeof(struct rx_pbuf);
+    dev->rx_upper_room = 0;     /* no glue metadata in device-visible memory */
     dev->rx = glue_rx;
     dev->tx_done = glue_tx_done;
     dev->tx_wake = glue_tx_wake;
@@ -408,6 +405,7 @@ int netglue_init(struct netdev *dev, const struct kconfig *cfg, void (*on_ready)
         return -1;
     }
     netif_set_default(&netif);
+    stall_guard_start();
     netif_set_status_callback(&netif, glue_status_changed);
     if (dev->ops->open(dev) != 0) {
         log_error("net: %s: open failed", dev->name);
@@ -431,6 +429,7 @@ void netglue_flush(void)
 {
     if (!ndev)
         return;
+    arp_guard_check(&netif);    /* after timers: an ARP query may have evicted it */
     tso_push();
     if (backlog_len)
         backlog_drain();
