@@ -103,6 +103,7 @@ debug: deps
 # --- tests ---
 UNIT_TESTS :=
 -include tests/unit/*.mk
+-include tests/fuzz/*.mk
 UNIT_CFLAGS := -std=c11 -D_DEFAULT_SOURCE -DUNIT_TEST -I. -Wall -Wextra -Werror -O2 -g \
 	-fsanitize=address,undefined -fno-sanitize-recover=all
 UNIT_BINS := $(patsubst %,$(BUILD)/unit/test_%,$(UNIT_TESTS))
@@ -123,6 +124,7 @@ qemu-test: all
 test: deps
 	@$(MAKE) --no-print-directory all
 	@$(MAKE) --no-print-directory unit-test
+	@$(MAKE) --no-print-directory fuzz-test
 	@$(MAKE) --no-print-directory qemu-test
 
 # Benchmarks report, never fail on a number (scripts/bench/).
