@@ -4,6 +4,8 @@
 # .deps/qemu-plugins/:
 #   libinsn.so      tests/plugin/insn.c: counts guest instructions (inline=on: one add
 #                   per instruction, exact); the count is printed at exit (-d plugin)
+#   libinsn_snap.so scripts/bench/insn_snap.c (ours, same API): insn.c's count, reported
+#                   on demand (see the file), so one run measures several workloads
 #   libhotblocks.so contrib/plugins/hotblocks.c: translation blocks (pc, translations,
 #                   instructions, executions), printed at exit; built with its report
 #                   limit raised from 20 to every block (it sorts by executions, not by
@@ -18,8 +20,8 @@ die() { printf 'qemu-plugins: ERROR: %s\n' "$*" >&2; exit 1; }
 
 bin_ver=$(dpkg-query -W -f='${Version}' qemu-system-x86 2>/dev/null) || die "qemu-system-x86 not installed"
 src_ver=${bin_ver%+b[0-9]*}         # a binNMU (+bN) is built from the same source
-key="qemu $src_ver insn hotblocks-all v2"
-if [[ -f $OUT/stamp && $(<"$OUT/stamp") == "$key" && -f $OUT/libinsn.so && -f $OUT/libhotblocks.so ]]; then
+key="qemu $src_ver insn insn_snap hotblocks-all v3 $(sha256sum "$ROOT/scripts/bench/insn_snap.c" | cut -c1-12)"
+if [[ -f $OUT/stamp && $(<"$OUT/stamp") == "$key" && -f $OUT/libinsn.so && -f $OUT/libinsn_snap.so && -f $OUT/libhotblocks.so ]]; then
     echo "$OUT"; exit 0
 fi
 pkg-config --exists glib-2.0 || die "glib-2.0 development files missing (apt-get install libglib2.0-dev)"
@@ -49,6 +51,7 @@ grep -q '^static guint64 limit = 20;' "$hb" || die "hotblocks.c: report limit li
 sed -i 's/^static guint64 limit = 20;/static guint64 limit = 1000000;/' "$hb"
 cflags=(-shared -fPIC -O2 -Wall -I"$tmp/include/qemu" $(pkg-config --cflags glib-2.0))
 gcc "${cflags[@]}" -o "$OUT/libinsn.so" "$tmp/tests/plugin/insn.c" $(pkg-config --libs glib-2.0)
+gcc "${cflags[@]}" -Werror -Wextra -o "$OUT/libinsn_snap.so" "$ROOT/scripts/bench/insn_snap.c" -lpthread
 gcc "${cflags[@]}" -o "$OUT/libhotblocks.so" "$tmp/contrib/plugins/hotblocks.c" $(pkg-config --libs glib-2.0)
 printf '%s\n' "$key" >"$OUT/stamp"
 echo "$OUT"
