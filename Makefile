@@ -199,6 +199,7 @@ test: deps
 	@$(MAKE) --no-print-directory unit-test
 	$(if $(TEST_EXTRA),@$(MAKE) --no-print-directory $(TEST_EXTRA))
 	@$(MAKE) --no-print-directory build-test
+	@$(MAKE) --no-print-directory fuzz-test
 	@$(MAKE) --no-print-directory qemu-test
 
 # Benchmarks report, never fail on a number (scripts/bench/).
