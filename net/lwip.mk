@@ -27,6 +27,9 @@ LWIP_SRCS := \
 
 # Our side of the port and the HTTP demo (kernel flags, -Werror clean).
 NET_LWIP_PORT_SRCS := net/sys_arch.c
+# Keyed ISNs and SYN cookies behind lwIP's hooks (net/lwip_hooks.h).
+NET_TCP_KEYED_SRCS := net/siphash.c net/tcp_isn.c net/syncookie.c net/tcp_syncookie.c
+NET_LWIP_PORT_SRCS += $(NET_TCP_KEYED_SRCS) net/entropy.c net/tcp_keys.c
 NET_HTTP_SRCS := net/http_parser.c net/http_server.c net/stats_json.c net/iperf.c
 NET_HTTP_ASM := net/www_data.S
 # .incbin inputs: gcc -MD does not see them, so list them as prerequisites
