@@ -138,8 +138,8 @@
     tcp_isn_hook(local_ip, local_port, remote_ip, remote_port)
 /* SYN cookies (net/tcp_syncookie.c, hooks added by net/lwip/patches/0002-*) */
 #define LWIP_HOOK_TCP_SYNCOOKIE_WANT(lpcb) tcp_syncookie_want(lpcb)
-#define LWIP_HOOK_TCP_SYNCOOKIE_MAKE(lpcb, lip, lport, rip, rport, peer_isn, mss, wscale) \
-    tcp_syncookie_make(lpcb, lip, lport, rip, rport, peer_isn, mss, wscale)
+#define LWIP_HOOK_TCP_SYNCOOKIE_MAKE(lpcb, lip, lport, rip, rport, peer_isn, mss, wscale, cookie) \
+    tcp_syncookie_make(lpcb, lip, lport, rip, rport, peer_isn, mss, wscale, cookie)
 #define LWIP_HOOK_TCP_SYNCOOKIE_CHECK(lpcb, lip, lport, rip, rport, peer_isn, cookie, mss, wscale) \
     tcp_syncookie_check(lpcb, lip, lport, rip, rport, peer_isn, cookie, mss, wscale)
 

@@ -9,6 +9,9 @@
 #include "kernel/clock.h"
 #include "lwip/opt.h"
 #include "lwip/debug.h"
+#include "lwip/etharp.h"
+#include "lwip/ip.h"
+#include "lwip/netif.h"
 #include "lwip/priv/tcp_priv.h"
 #include "lwip/tcp.h"
 #include "net/syncookie.h"
@@ -39,21 +42,53 @@ int tcp_syncookie_want(const struct tcp_pcb_listen *lpcb)
     return total >= TCP_SYNCOOKIE_TOTAL_THRESHOLD;
 }
 
-uint32_t tcp_syncookie_make(const struct tcp_pcb_listen *lpcb, const ip_addr_t *local_ip,
-                            uint16_t local_port, const ip_addr_t *remote_ip,
-                            uint16_t remote_port, uint32_t peer_isn, uint16_t *mss,
-                            uint8_t wscale)
+/* Spoofed SYNs from on-link addresses: sending each a SYN-ACK makes etharp
+ * take a table entry per address (and queue the SYN-ACK there), and a full
+ * table recycles its oldest *stable* entry first, so the flood evicts every
+ * real peer within microseconds and their packets wait on re-resolution. A
+ * cookie therefore goes only to a resolved next hop; for an unresolved one an
+ * ARP request goes out instead (no entry, nothing queued, no larger than the
+ * SYN-ACK would have been): a real peer's reply creates its entry, and its SYN
+ * retransmission gets the cookie. */
+static bool next_hop_resolved(const ip_addr_t *remote)
+{
+#if LWIP_ARP && LWIP_IPV4
+    struct netif *nif = ip_current_input_netif();
+    if (nif == NULL || !(nif->flags & NETIF_FLAG_ETHARP) || !IP_IS_V4(remote))
+        return true;
+    const ip4_addr_t *dst = ip_2_ip4(remote);
+    if (!ip4_addr_net_eq(dst, netif_ip4_addr(nif), netif_ip4_netmask(nif)))
+        return true;            /* via the gateway, which stays resolved */
+    struct eth_addr *eth;
+    const ip4_addr_t *ip;
+    if (etharp_find_addr(nif, dst, &eth, &ip) >= 0)
+        return true;
+    etharp_request(nif, dst);
+    return false;
+#else
+    (void)remote;
+    return true;
+#endif
+}
+
+int tcp_syncookie_make(const struct tcp_pcb_listen *lpcb, const ip_addr_t *local_ip,
+                       uint16_t local_port, const ip_addr_t *remote_ip, uint16_t remote_port,
+                       uint32_t peer_isn, uint16_t *mss, uint8_t wscale, uint32_t *cookie)
 {
     (void)lpcb;
     LWIP_ASSERT("tcp_syncookie_make: no key (tcp_keys_init not called)", key_set);
+    if (!next_hop_resolved(remote_ip)) {
+        tcp_guard.syncookies_unresolved++;
+        return 0;
+    }
     uint8_t t[TCP_TUPLE_MAX];
     size_t n = tcp_tuple_pack(t, local_ip, local_port, remote_ip, remote_port);
     uint32_t tick = syncookie_tick(clock_now_ns());
-    uint32_t cookie = syncookie_make(&cookie_key, t, n, peer_isn, tick, mss, wscale);
+    *cookie = syncookie_make(&cookie_key, t, n, peer_isn, tick, mss, wscale);
     last_sent_tick = tick;
     sent_any = true;
     tcp_guard.syncookies_sent++;
-    return cookie;
+    return 1;
 }
 
 int tcp_syncookie_check(const struct tcp_pcb_listen *lpcb, const ip_addr_t *local_ip,

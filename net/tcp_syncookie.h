@@ -21,12 +21,13 @@ void tcp_syncookie_set_key(const struct siphash_key *key);
 /* LWIP_HOOK_TCP_SYNCOOKIE_WANT: 1 = answer this SYN with a cookie. */
 int tcp_syncookie_want(const struct tcp_pcb_listen *lpcb);
 
-/* LWIP_HOOK_TCP_SYNCOOKIE_MAKE: the cookie (our ISN) for a SYN; *mss in: the
- * peer's MSS option (0 = none), out: the MSS the cookie carries. */
-uint32_t tcp_syncookie_make(const struct tcp_pcb_listen *lpcb, const ip_addr_t *local_ip,
-                            uint16_t local_port, const ip_addr_t *remote_ip,
-                            uint16_t remote_port, uint32_t peer_isn, uint16_t *mss,
-                            uint8_t wscale);
+/* LWIP_HOOK_TCP_SYNCOOKIE_MAKE: 1 = answer the SYN with *cookie as our ISN;
+ * *mss in: the peer's MSS option (0 = none), out: the MSS the cookie carries.
+ * 0 = drop the SYN: its source is on-link and not in the ARP table (an ARP
+ * request has been sent instead; a real peer answers it and retransmits). */
+int tcp_syncookie_make(const struct tcp_pcb_listen *lpcb, const ip_addr_t *local_ip,
+                       uint16_t local_port, const ip_addr_t *remote_ip, uint16_t remote_port,
+                       uint32_t peer_isn, uint16_t *mss, uint8_t wscale, uint32_t *cookie);
 
 /* LWIP_HOOK_TCP_SYNCOOKIE_CHECK: 1 = the ACK's cookie is ours and fresh;
  * *mss and *wscale (0xff = none) are what the SYN carried. Only checked while
