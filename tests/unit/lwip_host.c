@@ -81,6 +81,7 @@ uint32_t lwip_host_now_ms(void)
 #define OUT_MAX 256
 static struct seg outq[OUT_MAX];
 static size_t out_head, out_count;
+static bool out_discard;   /* while lwip_host_reset aborts everything */
 
 static bool parse_frame(const uint8_t *b, size_t n, struct seg *s)
 {
@@ -136,7 +137,7 @@ static err_t sim_output(struct netif *netif, struct pbuf *p, const ip4_addr_t *d
     static uint8_t buf[0xffff];
     u16_t n = pbuf_copy_partial(p, buf, sizeof buf, 0);
     struct seg s;
-    if (!parse_frame(buf, n, &s))
+    if (out_discard || !parse_frame(buf, n, &s))
         return ERR_OK;               /* not TCP (none expected): ignore */
     assert_true(out_count < OUT_MAX);
     outq[(out_head + out_count) % OUT_MAX] = s;
@@ -202,12 +203,14 @@ void lwip_host_init(void)
 
 void lwip_host_reset(void)
 {
+    out_discard = true;
     while (tcp_active_pcbs != NULL)
         tcp_abort(tcp_active_pcbs);
     while (tcp_tw_pcbs != NULL)
         tcp_abort(tcp_tw_pcbs);
     while (tcp_listen_pcbs.listen_pcbs != NULL)
         tcp_close((struct tcp_pcb *)tcp_listen_pcbs.listen_pcbs);
+    out_discard = false;
     out_head = out_count = 0;
     lwip_host_panics = 0;
 }

@@ -25,6 +25,7 @@
 
 static struct tcp_pcb_listen *listener;
 static int accepted;
+static err_t accept_result = ERR_OK;
 static struct tcp_pcb *last_accepted;
 static char rx[256];
 static size_t rx_len;
@@ -46,6 +47,8 @@ static err_t srv_accept(void *arg, struct tcp_pcb *pcb, err_t err)
     (void)arg;
     assert_int_equal(err, ERR_OK);
     accepted++;
+    if (accept_result != ERR_OK)
+        return accept_result;   /* lwIP aborts the pcb */
     last_accepted = pcb;
     tcp_recv(pcb, srv_recv);
     return ERR_OK;
@@ -58,6 +61,7 @@ static int setup(void **state)
     lwip_host_reset();
     memset(&tcp_guard, 0, sizeof tcp_guard);
     accepted = 0;
+    accept_result = ERR_OK;
     last_accepted = NULL;
     rx_len = 0;
     struct tcp_pcb *l = tcp_new();
@@ -258,6 +262,77 @@ static void test_stale_cookie_gets_rst(void **state)
     assert_int_equal(accepted, 1);
 }
 
+/* The third segment carries a FIN: accepted, then CLOSE_WAIT, FIN acked. */
+static void test_cookie_ack_with_fin(void **state)
+{
+    (void)state;
+    flood(TCP_SYNCOOKIE_LISTEN_THRESHOLD, 10000);
+    struct seg r = syn("192.0.2.17", 40007, 300, 1460, -1);
+    struct seg a = mkseg("192.0.2.17", 40007, TCP_ACK | TCP_FIN, 301, r.seq + 1);
+    lwip_host_input(&a);
+    assert_int_equal(tcp_guard.syncookies_validated, 1);
+    assert_int_equal(accepted, 1);
+    assert_int_equal(last_accepted->state, CLOSE_WAIT);
+    struct seg ack;
+    assert_true(lwip_host_output(&ack));
+    assert_int_equal(ack.ack, 302);
+    tcp_close(last_accepted);
+}
+
+/* The application refuses the connection: the cookie pcb is aborted (RST) and
+ * freed like any other. */
+static void test_cookie_accept_refused(void **state)
+{
+    (void)state;
+    flood(TCP_SYNCOOKIE_LISTEN_THRESHOLD, 10000);
+    u16_t used = lwip_stats.memp[MEMP_TCP_PCB]->used;
+    accept_result = ERR_MEM;
+    struct seg r = syn("192.0.2.18", 40008, 300, 1460, -1);
+    struct seg a = mkseg("192.0.2.18", 40008, TCP_ACK, 301, r.seq + 1);
+    lwip_host_input(&a);
+    assert_int_equal(accepted, 1);
+    struct seg rst;
+    assert_true(lwip_host_output(&rst));
+    assert_true(rst.flags & TCP_RST);
+    assert_int_equal(lwip_stats.memp[MEMP_TCP_PCB]->used, used);
+}
+
+/* A valid cookie but no pcb to spare: dropped without RST (the peer is
+ * established and retransmits); once a pcb is free the retransmission works. */
+static void test_cookie_ack_pool_exhausted(void **state)
+{
+    (void)state;
+    flood(TCP_SYNCOOKIE_LISTEN_THRESHOLD, 10000);
+    struct seg r = syn("192.0.2.19", 40009, 300, 1460, -1);
+    /* fill the pool with established connections (through cookies too) */
+    int n = 0;
+    while (lwip_stats.memp[MEMP_TCP_PCB]->used < MEMP_NUM_TCP_PCB) {
+        uint16_t port = (uint16_t)(20000 + n++);
+        struct seg s = mkseg("192.0.2.30", port, TCP_SYN, 7, 0), sa;
+        s.mss = 1460;
+        lwip_host_input(&s);
+        assert_true(lwip_host_output(&sa));
+        struct seg a = mkseg("192.0.2.30", port, TCP_ACK, 8, sa.seq + 1);
+        lwip_host_input(&a);
+        while (lwip_host_output(&sa))
+            ;
+    }
+    int before = accepted;
+    uint64_t v0 = tcp_guard.syncookies_validated;
+    struct seg a = mkseg("192.0.2.19", 40009, TCP_ACK | TCP_PSH, 301, r.seq + 1);
+    a.len = 4;
+    memcpy(a.data, "GET ", 4);
+    lwip_host_input(&a);
+    assert_int_equal(accepted, before);
+    assert_int_equal(lwip_host_output_count(), 0);   /* no RST */
+    assert_int_equal(tcp_guard.syncookies_validated, v0 + 1);
+    tcp_abort(last_accepted);                        /* one pcb free again */
+    lwip_host_input(&a);                             /* the peer's retransmission */
+    assert_int_equal(accepted, before + 1);
+    assert_int_equal(last_accepted->state, ESTABLISHED);
+    assert_int_equal(rx_len, 4);
+}
+
 /* Without recent cookies an ACK to the listener is not a cookie candidate. */
 static void test_no_cookie_check_when_idle(void **state)
 {
@@ -308,6 +383,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_cookie_without_window_scale, setup, teardown),
         cmocka_unit_test_setup_teardown(test_forged_cookie_gets_rst, setup, teardown),
         cmocka_unit_test_setup_teardown(test_stale_cookie_gets_rst, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_cookie_ack_with_fin, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_cookie_accept_refused, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_cookie_ack_pool_exhausted, setup, teardown),
         cmocka_unit_test_setup_teardown(test_no_cookie_check_when_idle, setup, teardown),
         cmocka_unit_test_setup_teardown(test_keyed_isn, setup, teardown),
     };
