@@ -29,6 +29,8 @@ NET_LWIP_PORT_SRCS := net/sys_arch.c
 # Keyed ISNs and SYN cookies behind lwIP's hooks (net/lwip_hooks.h).
 NET_TCP_KEYED_SRCS := net/siphash.c net/tcp_isn.c net/syncookie.c net/tcp_syncookie.c
 NET_LWIP_PORT_SRCS += $(NET_TCP_KEYED_SRCS) net/entropy.c net/tcp_keys.c
+# What a host build of lwIP with our lwipopts.h must link besides lwIP itself.
+NET_LWIP_HOOK_SRCS := $(NET_TCP_KEYED_SRCS)
 NET_IPERF_SRCS := net/iperf.c net/iperf_rx.c net/iperf_tx.c net/iperf_json.c net/iperf2_hdr.c \
 	net/iperf2.c net/iperf3_proto.c net/iperf3.c
 NET_HTTP_SRCS := net/http_parser.c net/http_server.c net/http_routes.c net/stats_json.c $(NET_IPERF_SRCS)
