@@ -80,7 +80,9 @@ def test_persist_window_game(qemu, tap):
             time.sleep(0.3)                         # the whole first flight
             first = c.wait(lambda s: s.payload, timeout=1)
             assert first is not None, "no data from the guest"
-            c.ack(ack=first.seq + len(first.payload), window=0)
+            # Part of the answer only: with TSO the first "segment" seen on the tap may be
+            # the whole flight (one super-segment the host has not cut up).
+            c.ack(ack=first.seq + min(len(first.payload), 1000), window=0)
             n0 = len(c.segments)
             # RTO: the guest resends (or probes) after its retransmission timeout
             again = c.wait(lambda s: s.payload or s.flags & FIN, timeout=8, start=n0)
