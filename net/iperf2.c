@@ -121,11 +121,19 @@ static err_t send_done(struct conn *c)
     return ERR_OK;
 }
 
+static unsigned senders(void)
+{
+    unsigned n = 0;
+    for (int i = 0; i < IPERF2_MAX_CONNS; i++)
+        n += conns[i].state != C_FREE && conns[i].sending;
+    return n;
+}
+
 static err_t pump(struct conn *c)
 {
     if (!c->sending)
         return ERR_OK;
-    if (iperf_tx_fill(c->pcb, &c->tx) != ERR_OK)
+    if (iperf_tx_fill(c->pcb, &c->tx, senders()) != ERR_OK)
         return conn_abort(c);
     return c->tx.done ? send_done(c) : ERR_OK;
 }

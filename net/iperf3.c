@@ -154,7 +154,7 @@ static err_t stream_pump(struct sconn *s)
     uint64_t before = s->tx.queued;
     if (t.tx_limit != UINT64_MAX)
         s->tx.limit = s->tx.queued + (t.tx_limit - t.tx_total);
-    err_t err = iperf_tx_fill(s->pcb, &s->tx);
+    err_t err = iperf_tx_fill(s->pcb, &s->tx, t.want_tx);
     uint64_t n = s->tx.queued - before;
     t.tx_total += n;
     s->bytes += n;
