@@ -501,18 +501,19 @@ def test_hostile_input(guest, tap):
     assert p.returncode != 0 and "not implemented" in p.stdout + p.stderr, p.stdout + p.stderr
     p = tap.run([need("iperf3"), "-c", GUEST_IP, "-P", "17", "-t", "1"], timeout=30)
     assert p.returncode != 0 and "not implemented" in p.stdout + p.stderr, p.stdout + p.stderr
-    # a control connection that never finishes its cookie holds the server 10 s at most
+    # a control connection that never finishes its cookie holds the server 10 s at most, by
+    # the guest's clock (which runs off the host's by tens of percent on a loaded machine)
+    u0 = tap.stats()["uptime_ms"]
     s = tap.connect(5201)
     try:
         s.sendall(b"abc")
-        s.settimeout(30)
-        t0 = time.monotonic()
+        s.settimeout(60)
         with pytest.raises(ConnectionResetError):
             while s.recv(100):
                 pass
-        assert time.monotonic() - t0 < 15
     finally:
         s.close()
+    assert tap.stats()["uptime_ms"] - u0 < 12000
     guest.wait_for(r"iperf3: .* timed out", 5, start)
     rows, _ = run_iperf2(tap, ["-t", "1", "-R"])
     assert rows and rows[0][3] > (1 << 20), rows
