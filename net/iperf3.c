@@ -182,7 +182,10 @@ static err_t stream_recv(void *arg, struct tcp_pcb *pcb, struct pbuf *p, err_t e
         if (s->pending) {
             stream_detach(s);
             s->used = false;
-            tcp_close(pcb);
+            if (tcp_close(pcb) != ERR_OK) {
+                tcp_abort(pcb);
+                return ERR_ABRT;
+            }
         }
         return ERR_OK;
     }
