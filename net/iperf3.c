@@ -15,6 +15,7 @@
 #include "net/iperf3_proto.h"
 #include "net/iperf_rx.h"
 #include "net/iperf_tx.h"
+#include "net/tcp_guard.h"
 
 #define IPERF3_PORT 5201
 #define MAX_CONNS (2 * IPERF3_MAX_STREAMS + 4)  /* streams + connections showing a cookie */
@@ -116,6 +117,7 @@ static void deny(struct tcp_pcb *pcb)
 {
     signed char b = IPERF3_ACCESS_DENIED;
 
+    tcp_guard.iperf_refused++;
     tcp_arg(pcb, NULL);
     tcp_recv(pcb, deny_recv);
     tcp_sent(pcb, NULL);
@@ -413,6 +415,7 @@ static bool params_done(void)
     t.msg[t.rx.have] = 0;
     if (iperf3_params_parse(t.msg, t.rx.have, &t.prm, &why) != 0) {
         log_warn("iperf3: %s:%u refused: %s", a, (unsigned)t.peer_port, why);
+        tcp_guard.iperf_refused++;
         uint8_t e[9];
         e[0] = (uint8_t)IPERF3_SERVER_ERROR;
         iperf_put_be32(e + 1, IPERF3_IEUNIMP);
@@ -447,6 +450,7 @@ static bool client_state(signed char st)
     }
     if (st == IPERF3_TEST_START || st == IPERF3_TEST_RUNNING)
         return true;    /* 3.12's client does not send these; harmless */
+    tcp_guard.iperf_refused++;
     test_end(true, "unexpected message from the client");
     return false;
 }
@@ -481,6 +485,7 @@ static bool ctrl_bytes(const uint8_t *p, size_t n)
         case T_PARAM_LEN: {
             uint32_t len = iperf_be32((const uint8_t *)t.msg);
             if (len == 0 || len > IPERF3_JSON_MAX) {
+                tcp_guard.iperf_refused++;
                 test_end(true, "parameters of a size we do not take");
                 return false;
             }
@@ -497,6 +502,7 @@ static bool ctrl_bytes(const uint8_t *p, size_t n)
         case T_RES_LEN: {
             uint32_t len = iperf_be32((const uint8_t *)t.msg);
             if (len > RESULTS_MAX) {
+                tcp_guard.iperf_refused++;
                 test_end(true, "results of a size we do not take");
                 return false;
             }
@@ -554,6 +560,7 @@ static err_t ctrl_poll(void *arg, struct tcp_pcb *pcb)
     if ((int32_t)(sys_now() - t.deadline_ms) < 0)
         return ERR_OK;
     cb_enter(pcb);
+    tcp_guard.iperf_refused++;
     test_end(true, "timed out");
     return cb_exit();
 }
