@@ -13,6 +13,7 @@
 #include "lwip/tcp.h"
 #include "net/iperf2_hdr.h"
 #include "net/iperf_tx.h"
+#include "net/tcp_guard.h"
 
 #define IPERF2_PORT 5001
 #define IPERF2_MAX_CONNS 16         /* test connections and connect-backs together */
@@ -121,11 +122,19 @@ static err_t send_done(struct conn *c)
     return ERR_OK;
 }
 
+static unsigned senders(void)
+{
+    unsigned n = 0;
+    for (int i = 0; i < IPERF2_MAX_CONNS; i++)
+        n += conns[i].state != C_FREE && conns[i].sending;
+    return n;
+}
+
 static err_t pump(struct conn *c)
 {
     if (!c->sending)
         return ERR_OK;
-    if (iperf_tx_fill(c->pcb, &c->tx) != ERR_OK)
+    if (iperf_tx_fill(c->pcb, &c->tx, senders()) != ERR_OK)
         return conn_abort(c);
     return c->tx.done ? send_done(c) : ERR_OK;
 }
@@ -208,6 +217,7 @@ static err_t on_recv(void *arg, struct tcp_pcb *pcb, struct pbuf *p, err_t err)
         char a[IPADDR_STRLEN_MAX];
         ipaddr_ntoa_r(&c->peer, a, sizeof a);
         log_warn("iperf2: %s:%u refused: %s", a, (unsigned)c->peer_port, c->hdr.why);
+        tcp_guard.iperf_refused++;
         return conn_abort(c);
     }
     tcp_recved(pcb, len);
@@ -241,6 +251,7 @@ static err_t on_poll(void *arg, struct tcp_pcb *pcb)
         ipaddr_ntoa_r(&c->peer, a, sizeof a);
         log_warn("iperf2: %s:%u idle for %u s, aborted", a, (unsigned)c->peer_port,
                  IPERF2_IDLE_MS / 1000);
+        tcp_guard.iperf_refused++;
         return conn_abort(c);
     }
     return pump(c);     /* the deadline, and a retry after ERR_MEM */
@@ -325,6 +336,7 @@ static err_t on_accept(void *arg, struct tcp_pcb *pcb, err_t err)
     struct conn *c = conn_alloc();
     if (!c) {
         log_warn("iperf2: all %d connections busy, refusing one", IPERF2_MAX_CONNS);
+        tcp_guard.iperf_refused++;
         tcp_abort(pcb);
         return ERR_ABRT;
     }

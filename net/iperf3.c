@@ -15,6 +15,7 @@
 #include "net/iperf3_proto.h"
 #include "net/iperf_rx.h"
 #include "net/iperf_tx.h"
+#include "net/tcp_guard.h"
 
 #define IPERF3_PORT 5201
 #define MAX_CONNS (2 * IPERF3_MAX_STREAMS + 4)  /* streams + connections showing a cookie */
@@ -116,6 +117,7 @@ static void deny(struct tcp_pcb *pcb)
 {
     signed char b = IPERF3_ACCESS_DENIED;
 
+    tcp_guard.iperf_refused++;
     tcp_arg(pcb, NULL);
     tcp_recv(pcb, deny_recv);
     tcp_sent(pcb, NULL);
@@ -154,7 +156,7 @@ static err_t stream_pump(struct sconn *s)
     uint64_t before = s->tx.queued;
     if (t.tx_limit != UINT64_MAX)
         s->tx.limit = s->tx.queued + (t.tx_limit - t.tx_total);
-    err_t err = iperf_tx_fill(s->pcb, &s->tx);
+    err_t err = iperf_tx_fill(s->pcb, &s->tx, t.want_tx);
     uint64_t n = s->tx.queued - before;
     t.tx_total += n;
     s->bytes += n;
@@ -182,7 +184,10 @@ static err_t stream_recv(void *arg, struct tcp_pcb *pcb, struct pbuf *p, err_t e
         if (s->pending) {
             stream_detach(s);
             s->used = false;
-            tcp_close(pcb);
+            if (tcp_close(pcb) != ERR_OK) {
+                tcp_abort(pcb);
+                return ERR_ABRT;
+            }
         }
         return ERR_OK;
     }
@@ -410,6 +415,7 @@ static bool params_done(void)
     t.msg[t.rx.have] = 0;
     if (iperf3_params_parse(t.msg, t.rx.have, &t.prm, &why) != 0) {
         log_warn("iperf3: %s:%u refused: %s", a, (unsigned)t.peer_port, why);
+        tcp_guard.iperf_refused++;
         uint8_t e[9];
         e[0] = (uint8_t)IPERF3_SERVER_ERROR;
         iperf_put_be32(e + 1, IPERF3_IEUNIMP);
@@ -444,6 +450,7 @@ static bool client_state(signed char st)
     }
     if (st == IPERF3_TEST_START || st == IPERF3_TEST_RUNNING)
         return true;    /* 3.12's client does not send these; harmless */
+    tcp_guard.iperf_refused++;
     test_end(true, "unexpected message from the client");
     return false;
 }
@@ -478,6 +485,7 @@ static bool ctrl_bytes(const uint8_t *p, size_t n)
         case T_PARAM_LEN: {
             uint32_t len = iperf_be32((const uint8_t *)t.msg);
             if (len == 0 || len > IPERF3_JSON_MAX) {
+                tcp_guard.iperf_refused++;
                 test_end(true, "parameters of a size we do not take");
                 return false;
             }
@@ -494,6 +502,7 @@ static bool ctrl_bytes(const uint8_t *p, size_t n)
         case T_RES_LEN: {
             uint32_t len = iperf_be32((const uint8_t *)t.msg);
             if (len > RESULTS_MAX) {
+                tcp_guard.iperf_refused++;
                 test_end(true, "results of a size we do not take");
                 return false;
             }
@@ -551,6 +560,7 @@ static err_t ctrl_poll(void *arg, struct tcp_pcb *pcb)
     if ((int32_t)(sys_now() - t.deadline_ms) < 0)
         return ERR_OK;
     cb_enter(pcb);
+    tcp_guard.iperf_refused++;
     test_end(true, "timed out");
     return cb_exit();
 }

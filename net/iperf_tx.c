@@ -1,5 +1,6 @@
 #include "net/iperf_tx.h"
 
+#include "lwip/memp.h"
 #include "lwip/sys.h"
 
 /* Never written after iperf_tx_init(): lwIP's ROM pbufs point into it until
@@ -26,10 +27,20 @@ void iperf_tx_start(struct iperf_tx *t, uint32_t duration_ms, uint64_t limit, ui
 
 void iperf_tx_stop(struct iperf_tx *t) { t->done = true; }
 
-err_t iperf_tx_fill(struct tcp_pcb *pcb, struct iperf_tx *t)
+/* Half the segment pool for iperf, the rest for HTTP and everyone else. */
+static unsigned queue_share(unsigned senders)
+{
+    unsigned q = MEMP_NUM_TCP_SEG / 2 / (senders ? senders : 1);
+    if (q > TCP_SND_QUEUELEN)
+        q = TCP_SND_QUEUELEN;
+    return q < 16 ? 16 : q;
+}
+
+err_t iperf_tx_fill(struct tcp_pcb *pcb, struct iperf_tx *t, unsigned senders)
 {
     bool queued = false;
     err_t err = ERR_OK;
+    unsigned qmax = queue_share(senders);
 
     while (!t->done) {
         if (t->timed && (int32_t)(sys_now() - t->end_ms) >= 0) {
@@ -51,7 +62,7 @@ err_t iperf_tx_fill(struct tcp_pcb *pcb, struct iperf_tx *t)
                 left = allowed - t->queued;
         }
         uint32_t n = tcp_sndbuf(pcb);
-        if (n == 0 || tcp_sndqueuelen(pcb) >= TCP_SND_QUEUELEN)
+        if (n == 0 || tcp_sndqueuelen(pcb) >= qmax)
             break;
         if (n > PATTERN_LEN)
             n = PATTERN_LEN;

@@ -25,7 +25,10 @@ void iperf_tx_start(struct iperf_tx *t, uint32_t duration_ms, uint64_t limit, ui
 void iperf_tx_stop(struct iperf_tx *t);
 
 /* Queues what the send buffer takes and outputs it. Returns ERR_OK (also
- * when the pools are dry: the next ACK or poll retries) or lwIP's error. */
-err_t iperf_tx_fill(struct tcp_pcb *pcb, struct iperf_tx *t);
+ * when the pools are dry: the next ACK or poll retries) or lwIP's error.
+ * `senders`: how many iperf senders share lwIP's segment pool now; each
+ * keeps to its share of it, or the first to refill on an ACK starve the
+ * others (-P 16). */
+err_t iperf_tx_fill(struct tcp_pcb *pcb, struct iperf_tx *t, unsigned senders);
 
 #endif

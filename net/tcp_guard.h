@@ -19,7 +19,8 @@
     X(stalled_closed)         /* connections closed: no acknowledged progress for too long */ \
     X(icmp_limited)           /* ICMP/ICMPv6 echo requests dropped by the rate limit */ \
     X(reass_limited)          /* fragments dropped: their source is over its reassembly share */ \
-    X(arp_gateway_kept)       /* ARP entries refused eviction because they are the gateway's */
+    X(arp_gateway_kept)       /* ARP entries refused eviction because they are the gateway's */ \
+    X(iperf_refused)          /* iperf connections turned away: bad header, stalled, iperf3 busy */
 
 struct tcp_guard_counters {
 #define TCP_GUARD_FIELD(name) uint64_t name;
