@@ -292,7 +292,9 @@ def test_icmp_echo_flood(qemu, tap):
         print("flood: %s; %d echo replies" % (res.get("sent", (0,))[:2], replies))
     p, d = tap.ping(count=3, interval=0.2, wait=1)
     assert d.get("received", 0) >= 1, p.stdout
-    recovered(tap, vm, base, "icmp_limited")
+    s = recovered(tap, vm, base, "icmp_limited")
+    print("icmp_limited %d, rx_packets %d" % (guard(s, "icmp_limited") - guard(base, "icmp_limited"),
+                                              s["net"]["rx_packets"] - base["net"]["rx_packets"]))
 
 
 # ----------------------------------------------------------------------- fragments ---
