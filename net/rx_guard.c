@@ -209,13 +209,13 @@ struct pbuf *rx_guard_frame(struct netdev *dev, const struct netdev_rx_frag *fra
     if (meta_avail < nfrags || (meta_avail < RX_LEND_LOW && total <= RX_COPYBREAK)) {
         struct pbuf *p = copy_frame(dev, frags, nfrags, total);
         if (!p)
-            dev->q[0].rx_dropped++;
+            tcp_guard.rx_guard_dropped++;
         return p;
     }
     return lend_frame(dev, frags, nfrags, -1);
 
-drop:
+drop:   /* counted by the defence that dropped it, not as rx_dropped: the driver
+         * counted the frame as received already */
     release_all(dev, frags, nfrags);
-    dev->q[0].rx_dropped++;
     return NULL;
 }
