@@ -181,6 +181,13 @@ def test_zero_window_crowd(qemu, tap):
         t.start()
         try:
             time.sleep(3)
+            # Only the server's overflow (300 - 256) is evicted this early: each of the others
+            # queues no more than its (zero) window allows, so the shared segment pool holds
+            early = sum(c.rst_seen for c in conns)
+            retried = sum(c.syn_tries > 1 for c in conns)
+            print("%d of 300 evicted in the first 3 s; %d needed a second SYN" % (early, retried))
+            assert not retried, "%d of the crowd got no SYN-ACK to their first SYN" % retried
+            assert early <= 300 - 256 + 8, "%d zero-window connections reset early" % early
             for _ in range(3):
                 served(tap, "with 300 zero-window connections")
             deadline = time.monotonic() + 45
@@ -215,8 +222,9 @@ def test_out_of_order_pins_rx_buffers(qemu, tap):
             time.sleep(0.5)
             served(tap, "with out-of-order data on 120 connections, round %d" % rnd)
         s = tap.stats()
-        assert guard(s, "ooseq_freed") > guard(base, "ooseq_freed") or \
-            guard(s, "rx_copybreak") > guard(base, "rx_copybreak"), s["tcp_guard"]
+        # both halves of the defence worked: queues freed, and small frames copied meanwhile
+        assert guard(s, "ooseq_freed") > guard(base, "ooseq_freed"), s["tcp_guard"]
+        assert guard(s, "rx_copybreak") > guard(base, "rx_copybreak"), s["tcp_guard"]
         for c in conns:
             c.close()
     recovered(tap, vm, base)
