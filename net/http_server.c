@@ -547,12 +547,12 @@ int http_server_start(uint16_t port)
     for (uint32_t i = 0; i < PATTERN_LEN; i++)
         pattern[i] = (uint8_t)(i % 251);
 
-    pcb = tcp_new_ip_type(IPADDR_TYPE_V4);
+    pcb = tcp_new_ip_type(IPADDR_TYPE_ANY);
     if (!pcb) {
         log_error("http: no memory for a pcb");
         return -1;
     }
-    err = tcp_bind(pcb, IP4_ADDR_ANY, port);
+    err = tcp_bind(pcb, IP_ANY_TYPE, port);
     if (err != ERR_OK) {
         log_error("http: bind to port %u failed (%d)", (unsigned)port, (int)err);
         tcp_close(pcb);

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "kernel/log.h"
+#include "net/tso.h"
 #include "lwip/dhcp.h"
 #include "lwip/etharp.h"
 #include "lwip/inet_chksum.h"
@@ -23,6 +24,7 @@
 #include "lwip/prot/ethernet.h"
 #include "lwip/prot/ip4.h"
 #include "lwip/prot/tcp.h"
+#include "net/netif_ipv6.h"
 #include "net/arp_guard.h"
 #include "net/rx_guard.h"
 #include "net/stall_guard.h"
@@ -37,8 +39,9 @@ static int ready_done;
 static struct netglue_counters counters;
 static u16_t checksum_flags = NETIF_CHECKSUM_ENABLE_ALL;
 
-/* FIFO of frames waiting for ring space, each holding a pbuf reference. */
-static struct pbuf *backlog[TX_BACKLOG_MAX];
+/* FIFO of frames waiting for ring space: pbufs holding a reference, or
+ * TSO super-segments (tso_is_frame). */
+static void *backlog[TX_BACKLOG_MAX];
 static unsigned backlog_head, backlog_len;
 
 struct netdev *netglue_dev(void) { return ndev; }
@@ -153,9 +156,11 @@ static void tcp_csum_software(struct pbuf *p)
  * and single-queue devices use queue 0. */
 static unsigned select_queue(const struct pbuf *p)
 {
-    const struct ip_hdr *ip = ndev->num_queues < 2 ? NULL : frame_ipv4(p);
-    if (!ip)
+    if (ndev->num_queues < 2)
         return 0;
+    const struct ip_hdr *ip = frame_ipv4(p);
+    if (!ip)
+        return netif_ipv6_flow_hash(p) % ndev->num_queues;
     unsigned ihl = IPH_HL_BYTES(ip);
     uint32_t h = ip->src.addr ^ ip->dest.addr;
     if ((IPH_PROTO(ip) == IP_PROTO_TCP || IPH_PROTO(ip) == IP_PROTO_UDP) &&
@@ -197,7 +202,7 @@ static int try_xmit(struct pbuf *p)
     } else {
         pbuf_ref(p);
     }
-    if (ndev->tx_csum_offload && !tcp_csum_offload(send, &off))
+    if (ndev->tx_csum_offload && !netif_ipv6_tx_csum(send, &off) && !tcp_csum_offload(send, &off))
         tcp_csum_software(send);
     int r = ndev->ops->xmit(ndev, select_queue(send), sg, n, &off, send);
     if (r != 0)
@@ -205,17 +210,94 @@ static int try_xmit(struct pbuf *p)
     return r;
 }
 
+/* A super-segment (TSO): the first segment's headers, every segment's
+ * payload. One segment alone goes out as itself. */
+static int tso_xmit(struct tso_frame *t)
+{
+    if (t->nseg == 1) {
+        int r = try_xmit(t->seg[0]);
+        if (r == 0)
+            tso_release(t);
+        return r;
+    }
+    struct netdev_tx_sg sg[NETDEV_TX_MAX_SG_GSO];
+    struct netdev_tx_offload off = { 0 };
+    unsigned n = tso_build(t, sg, &off);
+    if (!tcp_csum_offload(t->seg[0], &off))
+        return -2;
+    return ndev->ops->xmit(ndev, select_queue(t->seg[0]), sg, n, &off, t);
+}
+
+static int xmit_token(void *token)
+{
+    return tso_is_frame(token) ? tso_xmit(token) : try_xmit(token);
+}
+
+static void free_token(void *token)
+{
+    if (tso_is_frame(token))
+        tso_release(token);
+    else
+        pbuf_free(token);
+}
+
 static void backlog_drain(void)
 {
     while (backlog_len) {
-        struct pbuf *p = backlog[backlog_head];
-        int r = try_xmit(p);
+        void *t = backlog[backlog_head];
+        int r = xmit_token(t);
         if (r == -1)
             return;
         backlog_head = (backlog_head + 1) % TX_BACKLOG_MAX;
         backlog_len--;
-        pbuf_free(p);
+        if (r == -2) {
+            ndev->q[0].tx_dropped++;
+            if (tso_is_frame(t))
+                tso_release(t);
+        }
+        if (!tso_is_frame(t))
+            pbuf_free(t);
     }
+}
+
+/* Sends (or backlogs) token, which holds its own reference. */
+static err_t send_token(void *token)
+{
+    int r = backlog_len ? -1 : xmit_token(token);
+    if (r == 0)
+        return ERR_OK;
+    if (r == -2 || backlog_len == TX_BACKLOG_MAX) {
+        if (r == -1)
+            counters.tx_backlog_dropped++;
+        ndev->q[0].tx_dropped++;
+        if (tso_is_frame(token))
+            tso_release(token);
+        return ERR_MEM;
+    }
+    if (!tso_is_frame(token))
+        pbuf_ref(token);
+    backlog[(backlog_head + backlog_len) % TX_BACKLOG_MAX] = token;
+    backlog_len++;
+    counters.tx_backlogged++;
+    return ERR_OK;
+}
+
+/* The super-segment being gathered: the segments one tcp_output call
+ * releases reach linkoutput back to back; anything else, and the end of
+ * the batch (xmit_flush), sends it. */
+static struct tso_frame *tso_open;
+
+static void tso_push(void)
+{
+    struct tso_frame *t = tso_open;
+    if (!t)
+        return;
+    tso_open = NULL;
+    if (t->nseg > 1) {
+        tso_counters.frames++;
+        tso_counters.segments += t->nseg;
+    }
+    send_token(t);
 }
 
 static err_t glue_linkoutput(struct netif *nif, struct pbuf *p)
@@ -223,29 +305,20 @@ static err_t glue_linkoutput(struct netif *nif, struct pbuf *p)
     (void)nif;
     if (!ndev->link_up)
         return ERR_IF;
-    int r = backlog_len ? -1 : try_xmit(p);
-    if (r == 0)
-        return ERR_OK;
-    if (r == -2) {
-        ndev->q[0].tx_dropped++;
-        return ERR_MEM;
+    if (ndev->tx_tso) {
+        if (tso_open && tso_append(tso_open, p, NETDEV_TX_MAX_SG_GSO))
+            return ERR_OK;
+        tso_push();
+        if ((tso_open = tso_start(p)) != NULL)
+            return ERR_OK;
     }
-    if (backlog_len == TX_BACKLOG_MAX) {
-        counters.tx_backlog_dropped++;
-        ndev->q[0].tx_dropped++;
-        return ERR_MEM;
-    }
-    pbuf_ref(p);
-    backlog[(backlog_head + backlog_len) % TX_BACKLOG_MAX] = p;
-    backlog_len++;
-    counters.tx_backlogged++;
-    return ERR_OK;
+    return send_token(p);
 }
 
 static void glue_tx_done(struct netdev *dev, void *token)
 {
     (void)dev;
-    pbuf_free(token);
+    free_token(token);
 }
 
 static void glue_tx_wake(struct netdev *dev, unsigned queue)
@@ -253,6 +326,12 @@ static void glue_tx_wake(struct netdev *dev, unsigned queue)
     (void)dev;
     (void)queue;
     backlog_drain();
+}
+
+static void glue_tx_flush(struct netdev *dev)
+{
+    (void)dev;
+    tso_push();
 }
 
 static void glue_link_changed(struct netdev *dev)
@@ -274,6 +353,7 @@ static err_t glue_netif_init(struct netif *nif)
     nif->hwaddr_len = ETH_HWADDR_LEN;
     memcpy(nif->hwaddr, ndev->mac, ETH_HWADDR_LEN);
     nif->flags = NETIF_FLAG_BROADCAST | NETIF_FLAG_ETHARP | NETIF_FLAG_ETHERNET;
+    netif_ipv6_netif_init(nif);
     if (ndev->tx_csum_offload)
         checksum_flags &= (u16_t)~NETIF_CHECKSUM_GEN_TCP;
     NETIF_SET_CHECKSUM_CTRL(nif, checksum_flags);
@@ -282,8 +362,11 @@ static err_t glue_netif_init(struct netif *nif)
 
 static void glue_status_changed(struct netif *nif)
 {
-    if (ip4_addr_isany_val(*netif_ip4_addr(nif)))
+    /* Also called for IPv6 address changes: log each IPv4 address once. */
+    static u32_t logged;
+    if (ip4_addr_isany_val(*netif_ip4_addr(nif)) || ip4_addr_get_u32(netif_ip4_addr(nif)) == logged)
         return;
+    logged = ip4_addr_get_u32(netif_ip4_addr(nif));
     char ip[16], gw[16];
     ip4addr_ntoa_r(netif_ip4_addr(nif), ip, sizeof(ip));
     ip4addr_ntoa_r(netif_ip4_gw(nif), gw, sizeof(gw));
@@ -303,6 +386,7 @@ int netglue_init(struct netdev *dev, const struct kconfig *cfg, void (*on_ready)
     dev->rx = glue_rx;
     dev->tx_done = glue_tx_done;
     dev->tx_wake = glue_tx_wake;
+    dev->tx_flush = glue_tx_flush;
     dev->link_changed = glue_link_changed;
 
     ip4_addr_t ip, mask, gw;
@@ -328,6 +412,7 @@ int netglue_init(struct netdev *dev, const struct kconfig *cfg, void (*on_ready)
         return -1;
     }
     netif_set_up(&netif);
+    netif_ipv6_start(&netif, cfg);
     if (dev->link_up)
         netif_set_link_up(&netif);
     if (!cfg->has_ip) {
@@ -345,6 +430,7 @@ void netglue_flush(void)
     if (!ndev)
         return;
     arp_guard_check(&netif);    /* after timers: an ARP query may have evicted it */
+    tso_push();
     if (backlog_len)
         backlog_drain();
     ndev->ops->xmit_flush(ndev);
