@@ -80,11 +80,12 @@ def test_persist_window_game(qemu, tap):
             time.sleep(0.3)                         # the whole first flight
             first = c.wait(lambda s: s.payload, timeout=1)
             assert first is not None, "no data from the guest"
-            c.ack(ack=first.seq + len(first.payload), window=0)
+            # one MSS: the first segment, or part of one TSO super-segment
+            c.ack(ack=first.seq + min(1460, len(first.payload)), window=0)
             n0 = len(c.segments)
-            # RTO: the guest resends (or probes) after its retransmission timeout
-            again = c.wait(lambda s: s.payload or s.flags & FIN, timeout=8, start=n0)
-            assert again is not None, "no retransmission within 8 s"
+            # the retransmission timeout: lwIP 2.1.3 resends within it; 2.2.1 holds back
+            # data beyond a zero window. Either way the ACK below comes after the RTO.
+            c.wait(lambda s: s.payload or s.flags & FIN, timeout=6, start=n0)
             c.ack(ack=c.highest_seq_end(), window=65535)
             time.sleep(1.5)                         # two tcp_slowtmr ticks
             assert vm.alive, "QEMU died in round %d" % round_
