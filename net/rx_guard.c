@@ -10,6 +10,7 @@
 #include "lwip/prot/icmp.h"
 #include "lwip/prot/ip4.h"
 #include "lwip/stats.h"
+#include "lwip/sys.h"
 #include "lwip/tcp.h"
 #include "net/frag_guard.h"
 #include "net/icmp_limit.h"
@@ -126,7 +127,7 @@ static bool heap_short(void)
  * out-of-order queues are dropped, pcb idle longest first (the peer
  * retransmits them). Also run when the heap runs short, since copied
  * frames held out of order cost heap instead. */
-static void reclaim(void)
+static void reclaim_now(void)
 {
     for (struct tcp_pcb *pcb = tcp_active_pcbs; pcb; pcb = pcb->next) {
         if (pcb->refused_data && has_custom(pcb->refused_data)) {
@@ -150,6 +151,19 @@ static void reclaim(void)
         tcp_free_ooseq(victim);
         tcp_guard.ooseq_freed++;
     }
+}
+
+/* A reclaim walks every pcb: under a flood that keeps the buffers low, once
+ * a millisecond, unless this very frame finds none left. */
+static void reclaim(unsigned need)
+{
+    static uint32_t last_ms;
+    uint32_t now = sys_now();
+
+    if (now == last_ms && meta_avail >= need)
+        return;
+    last_ms = now;
+    reclaim_now();
 }
 
 /* IPv4 header of the frame's first piece (14-byte Ethernet header, no VLAN:
@@ -195,7 +209,7 @@ struct pbuf *rx_guard_frame(struct netdev *dev, const struct netdev_rx_frag *fra
         /* Reassembly holds fragments for seconds: they must be lent (their
          * free is how the share is returned) or not taken at all. */
         if (meta_avail < nfrags + RX_LEND_LOW / 2)
-            reclaim();
+            reclaim(nfrags);
         frag_slot = meta_avail < nfrags ? -1
                     : frag_guard_admit(&frags_held, ip->src.addr, IPH_ID(ip), nfrags);
         if (frag_slot < 0) {
@@ -205,17 +219,17 @@ struct pbuf *rx_guard_frame(struct netdev *dev, const struct netdev_rx_frag *fra
         return lend_frame(dev, frags, nfrags, frag_slot);
     }
     if (meta_avail < RX_LEND_LOW || heap_short())
-        reclaim();
+        reclaim(nfrags);
     if (meta_avail < nfrags || (meta_avail < RX_LEND_LOW && total <= RX_COPYBREAK)) {
         struct pbuf *p = copy_frame(dev, frags, nfrags, total);
         if (!p)
-            dev->q[0].rx_dropped++;
+            tcp_guard.rx_guard_dropped++;
         return p;
     }
     return lend_frame(dev, frags, nfrags, -1);
 
-drop:
+drop:   /* counted by the defence that dropped it, not as rx_dropped: the driver
+         * counted the frame as received already */
     release_all(dev, frags, nfrags);
-    dev->q[0].rx_dropped++;
     return NULL;
 }

@@ -92,9 +92,12 @@ static struct tcp_pcb *longest_stalled(uint32_t min_ms, struct ent **ep)
 
 void stall_guard_make_room(void)
 {
+    static uint32_t last_ms;
     struct ent *e;
-    if (!pools_short(1))
+    /* a walk of every pcb: under a SYN flood, once a millisecond */
+    if (!pools_short(1) || sys_now() == last_ms)
         return;
+    last_ms = sys_now();
     struct tcp_pcb *pcb = longest_stalled(STALL_EVICT_MS, &e);
     if (pcb)
         abort_stalled(pcb, e);

@@ -20,7 +20,8 @@
     X(icmp_limited)           /* ICMP/ICMPv6 echo requests dropped by the rate limit */ \
     X(reass_limited)          /* fragments dropped: their source is over its reassembly share */ \
     X(arp_gateway_kept)       /* ARP entries refused eviction because they are the gateway's */ \
-    X(iperf_refused)          /* iperf connections turned away: bad header, stalled, iperf3 busy */
+    X(iperf_refused)          /* iperf connections turned away: bad header, stalled, iperf3 busy */ \
+    X(rx_guard_dropped)       /* frames dropped: no RX buffer left to lend, no heap to copy */
 
 struct tcp_guard_counters {
 #define TCP_GUARD_FIELD(name) uint64_t name;

@@ -85,6 +85,7 @@ class Conn:
         self.segments = []                # every Segment the guest sent us, in arrival order
         self.rst_seen = False
         self.fin_seen = False
+        self.syn_tries = 0                # SYNs connect() sent before the SYN-ACK
         self.peer_window = 0              # the guest's last advertised window
         self.peer_ack = None              # the guest's last ack number (its rcv_nxt)
         self.peer_mss = None
@@ -348,6 +349,7 @@ class Peer:
         """Three-way handshake; returns the Conn (irs recorded) or raises TimeoutError."""
         c = self.open(dport, sport, isn, window, auto_ack)
         for _ in range(retries + 1):
+            c.syn_tries += 1
             self.syn(c, mss, wscale)
             s = c.wait(lambda s: s.flags & (SYN | ACK) == SYN | ACK or s.flags & RST, timeout)
             if s is not None:

@@ -80,13 +80,12 @@ def test_persist_window_game(qemu, tap):
             time.sleep(0.3)                         # the whole first flight
             first = c.wait(lambda s: s.payload, timeout=1)
             assert first is not None, "no data from the guest"
-            # Part of the answer only: with TSO the first "segment" seen on the tap may be
-            # the whole flight (one super-segment the host has not cut up).
-            c.ack(ack=first.seq + min(len(first.payload), 1000), window=0)
+            # one MSS: the first segment, or part of one TSO super-segment
+            c.ack(ack=first.seq + min(1460, len(first.payload)), window=0)
             n0 = len(c.segments)
-            # RTO: the guest resends (or probes) after its retransmission timeout
-            again = c.wait(lambda s: s.payload or s.flags & FIN, timeout=8, start=n0)
-            assert again is not None, "no retransmission within 8 s"
+            # the retransmission timeout: lwIP 2.1.3 resends within it; 2.2.1 holds back
+            # data beyond a zero window. Either way the ACK below comes after the RTO.
+            c.wait(lambda s: s.payload or s.flags & FIN, timeout=6, start=n0)
             c.ack(ack=c.highest_seq_end(), window=65535)
             time.sleep(1.5)                         # two tcp_slowtmr ticks
             assert vm.alive, "QEMU died in round %d" % round_
@@ -183,6 +182,13 @@ def test_zero_window_crowd(qemu, tap):
         t.start()
         try:
             time.sleep(3)
+            # Only the server's overflow (300 - 256) is evicted this early: each of the others
+            # queues no more than its (zero) window allows, so the shared segment pool holds
+            early = sum(c.rst_seen for c in conns)
+            retried = sum(c.syn_tries > 1 for c in conns)
+            print("%d of 300 evicted in the first 3 s; %d needed a second SYN" % (early, retried))
+            assert not retried, "%d of the crowd got no SYN-ACK to their first SYN" % retried
+            assert early <= 300 - 256 + 8, "%d zero-window connections reset early" % early
             for _ in range(3):
                 served(tap, "with 300 zero-window connections")
             deadline = time.monotonic() + 45
@@ -217,8 +223,9 @@ def test_out_of_order_pins_rx_buffers(qemu, tap):
             time.sleep(0.5)
             served(tap, "with out-of-order data on 120 connections, round %d" % rnd)
         s = tap.stats()
-        assert guard(s, "ooseq_freed") > guard(base, "ooseq_freed") or \
-            guard(s, "rx_copybreak") > guard(base, "rx_copybreak"), s["tcp_guard"]
+        # both halves of the defence worked: queues freed, and small frames copied meanwhile
+        assert guard(s, "ooseq_freed") > guard(base, "ooseq_freed"), s["tcp_guard"]
+        assert guard(s, "rx_copybreak") > guard(base, "rx_copybreak"), s["tcp_guard"]
         for c in conns:
             c.close()
     recovered(tap, vm, base)
@@ -294,7 +301,9 @@ def test_icmp_echo_flood(qemu, tap):
         print("flood: %s; %d echo replies" % (res.get("sent", (0,))[:2], replies))
     p, d = tap.ping(count=3, interval=0.2, wait=1)
     assert d.get("received", 0) >= 1, p.stdout
-    recovered(tap, vm, base, "icmp_limited")
+    s = recovered(tap, vm, base, "icmp_limited")
+    print("icmp_limited %d, rx_packets %d" % (guard(s, "icmp_limited") - guard(base, "icmp_limited"),
+                                              s["net"]["rx_packets"] - base["net"]["rx_packets"]))
 
 
 # ----------------------------------------------------------------------- fragments ---
