@@ -1,4 +1,4 @@
-/* lwIP 2.1.3 configuration: NO_SYS raw API, IPv4 only, one netif, called
+/* lwIP 2.2.1 configuration: NO_SYS raw API, IPv4 + IPv6, one netif, called
  * only from the main loop (never from interrupt handlers), so no locking.
  *
  * Memory budget: everything must fit a 16 MiB VM. RX data lives in the
@@ -46,7 +46,7 @@
 
 /* ---- IPv4, ARP, ICMP, UDP, DHCP ---- */
 #define LWIP_IPV4                   1
-#define LWIP_IPV6                   0
+#include "net/lwipopts_ipv6.h"       /* LWIP_IPV6 1 and its options */
 #define LWIP_ARP                    1
 #define LWIP_ETHERNET               1
 #define ETHARP_SUPPORT_STATIC_ENTRIES 0
@@ -59,7 +59,10 @@
 #define LWIP_RAW                    0
 #define LWIP_UDP                    1
 #define LWIP_DHCP                   1
-#define DHCP_DOES_ARP_CHECK         0   /* saves ~0.5 s of boot; user-net never conflicts */
+/* No address conflict detection (2.2's ACD module, which replaced 2.1's
+ * DHCP_DOES_ARP_CHECK): it costs seconds of boot and user-net never conflicts. */
+#define LWIP_DHCP_DOES_ACD_CHECK    0
+#define LWIP_ACD                    0
 #define LWIP_AUTOIP                 0
 #define LWIP_IGMP                   0
 #define LWIP_DNS                    0

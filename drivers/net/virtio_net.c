@@ -37,6 +37,7 @@ static const struct {
     { VIRTIO_NET_F_CSUM, "CSUM" }, { VIRTIO_NET_F_GUEST_CSUM, "GUEST_CSUM" },
     { VIRTIO_NET_F_MTU, "MTU" }, { VIRTIO_NET_F_MAC, "MAC" },
     { VIRTIO_NET_F_GUEST_TSO4, "GUEST_TSO4" }, { VIRTIO_NET_F_HOST_TSO4, "HOST_TSO4" },
+    { VIRTIO_NET_F_GUEST_TSO6, "GUEST_TSO6" },
     { VIRTIO_NET_F_MRG_RXBUF, "MRG_RXBUF" }, { VIRTIO_NET_F_STATUS, "STATUS" },
     { VIRTIO_NET_F_CTRL_VQ, "CTRL_VQ" }, { VIRTIO_NET_F_MQ, "MQ" },
     { VIRTIO_F_INDIRECT_DESC, "INDIRECT_DESC" }, { VIRTIO_F_EVENT_IDX, "EVENT_IDX" },
@@ -325,10 +326,10 @@ struct netdev *virtio_net_probe(enum net_mode mode, unsigned max_pairs, const ch
      * up to 64 KiB (already one frame, as Linux GRO would build it) spread
      * over merged buffers. Only with MRG_RXBUF (our buffers are 2 KiB) and
      * GUEST_CSUM (the spec requires it; such frames come NEEDS_CSUM). */
-    const uint64_t tso_rx = (1ull << VIRTIO_NET_F_GUEST_TSO4);
+    const uint64_t tso_rx = (1ull << VIRTIO_NET_F_GUEST_TSO4) | (1ull << VIRTIO_NET_F_GUEST_TSO6);
     const uint64_t tso_rx_needs = (1ull << VIRTIO_NET_F_MRG_RXBUF) | (1ull << VIRTIO_NET_F_GUEST_CSUM);
-    if ((offered & tso_rx) && (vn->features & tso_rx_needs) == tso_rx_needs)
-        vn->features |= tso_rx;
+    if ((vn->features & tso_rx_needs) == tso_rx_needs)
+        vn->features |= offered & tso_rx;
     /* Segmentation offload (5.1.3.1: HOST_TSO4 requires CSUM): we hand the
      * device TCP super-segments to cut up. No HOST_ECN: we send no ECN. */
     const uint64_t tso_tx = 1ull << VIRTIO_NET_F_HOST_TSO4;
