@@ -80,7 +80,8 @@ def test_persist_window_game(qemu, tap):
             time.sleep(0.3)                         # the whole first flight
             first = c.wait(lambda s: s.payload, timeout=1)
             assert first is not None, "no data from the guest"
-            c.ack(ack=first.seq + len(first.payload), window=0)
+            # One MSS: with TSO the first frame may be a super-segment of several.
+            c.ack(ack=first.seq + min(len(first.payload), 1460), window=0)
             n0 = len(c.segments)
             # RTO: the guest resends (or probes) after its retransmission timeout
             again = c.wait(lambda s: s.payload or s.flags & FIN, timeout=8, start=n0)
