@@ -106,7 +106,7 @@ bool tso_append(struct tso_frame *t, struct pbuf *p, unsigned max_pieces)
      * for the sequence number, the IP length/ID/checksum and PSH. */
     uint32_t ip_len = (uint32_t)v.hdr_len - SIZEOF_ETH_HDR + t->payload + v.payload;
     if (v.hdr_len != t->hdr_len || v.payload > t->gso_size ||
-        t->payload != (uint32_t)t->gso_size * t->nseg || t->push ||
+        t->payload != (uint32_t)t->gso_size * t->nseg ||
         lwip_ntohl(v.tcp->seqno) != t->next_seq || ip_len > TSO_MAX_IP_LEN)
         return false;
     if (memcmp(p->payload, t->seg[0]->payload, SIZEOF_ETH_HDR) != 0 ||
@@ -124,7 +124,9 @@ bool tso_append(struct tso_frame *t, struct pbuf *p, unsigned max_pieces)
     t->pieces += pieces;
     t->payload += v.payload;
     t->next_seq += v.payload;
-    t->push = (uint8_t)(TCPH_FLAGS(v.tcp) & TCP_PSH);
+    /* PSH ends a write, not a segment train: the device keeps it for the
+     * last segment only (as Linux's GSO clears it on the others). */
+    t->push |= (uint8_t)(TCPH_FLAGS(v.tcp) & TCP_PSH);
     return true;
 }
 
@@ -136,7 +138,7 @@ unsigned tso_build(struct tso_frame *t, struct netdev_tx_sg *sg, struct netdev_t
     IPH_LEN_SET(ip, lwip_htons((u16_t)(IP_HLEN + l4_hdr + t->payload)));
     IPH_CHKSUM_SET(ip, 0);
     IPH_CHKSUM_SET(ip, inet_chksum(ip, IP_HLEN));
-    /* PSH where the last segment had it (the device puts it on the last). */
+    /* PSH if any segment had it (the device puts it on the last only). */
     TCPH_FLAGS_SET(t->tcp0, t->flags0 | t->push);
 
     unsigned n = 0;

@@ -39,7 +39,7 @@ struct tso_frame {
     uint32_t next_seq;               /* what the next segment must start at */
     struct tcp_hdr *tcp0;            /* the first segment's TCP header */
     uint8_t flags0;                  /* ... its flags, as lwIP wrote them */
-    uint8_t push;                    /* PSH of the segments after the first */
+    uint8_t push;                    /* PSH of any segment after the first */
     bool in_use;
 };
 

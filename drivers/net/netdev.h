@@ -60,6 +60,7 @@ struct netdev_queue_counters {
     uint64_t irq_rx, irq_tx;
     uint64_t rx_kicks, tx_kicks;   /* notifications the device asked for */
     uint64_t tx_tso_frames, tx_tso_bytes;   /* super-segments the device cut up */
+    uint64_t tx_reclaim_irq_armed;  /* reclaim timer found no progress: TX interrupt on */
 };
 
 struct netdev_counters {

@@ -21,6 +21,9 @@
 #define VNET_RX_BUF_SIZE     2048
 #define VNET_RX_UPPER_ROOM   128
 #define VNET_RX_REFILL_RETRY_NS (10 * 1000 * 1000)
+/* Reaping what the device finished, when nothing else does: well inside
+ * lwIP's RTO (1 s at least), and 1 wake-up per quiet period. */
+#define VNET_TX_RECLAIM_NS (1000 * 1000)
 #define VNET_MAX_FRAME       65535u  /* lwIP's pbuf length is 16 bits */
 /* A maximal frame's worth of buffers; num_buffers above this is a device
  * bug (or a jumbo frame no stack here could take). */
@@ -62,7 +65,8 @@ struct vnet_txq {
     struct napi napi;                /* TX completions (Linux napi_tx) */
     struct vnet_tx_slot *slots, *free_slots;
     bool kick_pending;
-    bool need_arm;                   /* posted since the last flush: arm the interrupt */
+    bool need_arm;                   /* posted since the last flush: cover it */
+    struct ktimer reclaim_timer;
     bool in_xmit;                    /* suppresses the tx_wake upcall */
 };
 
@@ -114,8 +118,7 @@ int vnet_xmit(struct netdev *dev, unsigned queue, const struct netdev_tx_sg *sg,
 void vnet_xmit_flush(struct netdev *dev);
 /* Frees what the device finished; wakes a stopped queue. Main loop. */
 unsigned vnet_tx_reclaim(struct vnet_txq *tq);
-/* Reclaim with the interrupt masked, then re-arm it (delayed) for what is
- * still outstanding: the RX poll's TX cleaning. */
+/* Reclaim, then make sure what is left will be: the RX poll's TX cleaning. */
 void vnet_tx_clean(struct vnet_txq *tq);
 int vnet_tx_poll(struct napi *n, int budget);
 void vnet_tx_irq(void *ctx);     /* interrupt context */

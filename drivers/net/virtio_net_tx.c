@@ -1,12 +1,15 @@
-/* virtio-net transmit, after Linux virtio_net with napi_tx. Main loop only
- * (lwIP linkoutput, NAPI poll), except vnet_tx_irq.
+/* virtio-net transmit. Main loop only (lwIP linkoutput, NAPI poll, the
+ * reclaim timer), except vnet_tx_irq.
  *
- * Completions are reaped within a bounded time whatever the traffic: while
- * buffers are outstanding the TX interrupt is armed (delayed to 3/4 of them
- * with event index) or the queue's TX NAPI entry is scheduled. Reclaim also
- * runs in xmit and in the RX poll, with the interrupt masked meanwhile, so on
- * a busy link the interrupt rarely fires. lwIP needs this: it will not
- * retransmit a segment whose pbuf the driver still holds.
+ * Completions are reaped within a bounded time whatever the traffic: lwIP
+ * will not retransmit a segment whose pbuf the driver still holds. Reclaim
+ * runs in xmit and in the RX poll (Linux virtnet_poll_cleantx); whenever
+ * buffers are still outstanding after a batch, a reclaim timer is armed
+ * (VNET_TX_RECLAIM_NS). On a busy link the main loop runs it without any
+ * interrupt; on a quiet one it costs one timer wake-up. If a timer run
+ * finds the device made no progress, the TX interrupt takes over (delayed
+ * to 3/4 of the outstanding buffers with event index) and its TX NAPI entry
+ * reclaims. A stopped queue always waits on that interrupt.
  *
  * The queue is stopped right after a post that leaves less room than a
  * worst-case frame (Linux check_sq_full_and_disable), so an xmit on a
@@ -72,25 +75,60 @@ unsigned vnet_tx_reclaim(struct vnet_txq *tq)
     return n;
 }
 
-/* Reclaim with the interrupt masked, so vq_get_buf does not move the event
- * to the very next buffer, then ask again for one at 3/4 of what is left
- * (Linux virtnet_poll_cleantx, start_xmit). A queue whose NAPI entry is
- * scheduled is left to it: its completion re-arms. */
-static void tx_clean(struct vnet_txq *tq)
+static void tx_timer_fn(void *ctx);
+
+static void tx_kick(struct vnet_txq *tq)
 {
-    bool irq = tq->vn->mode != NET_MODE_POLL &&
-               !(READ_ONCE(tq->napi.state) & NAPI_STATE_SCHED);
-    for (;;) {
-        vq_disable_cb(tq->vq);
-        vnet_tx_reclaim(tq);
-        if (!irq || !tx_outstanding(tq) || vq_enable_cb_delayed(tq->vq))
-            return;
+    if (tq->kick_pending) {
+        tq->kick_pending = false;
+        if (vq_kick(tq->vq))
+            tq->vn->dev.q[tq->index].tx_kicks++;
     }
+}
+
+/* After any reclaim or batch: make sure what is outstanding will be reaped.
+ * Running queue: interrupt off (so vq_get_buf does not move the event to
+ * every next buffer), reclaim timer on. Stopped queue: the interrupt, or
+ * the NAPI entry if the device already got there. */
+static void tx_cover(struct vnet_txq *tq)
+{
+    struct vnet *vn = tq->vn;
+    if (vn->mode == NET_MODE_POLL)
+        return;          /* poll_all reclaims on every pass */
+    if (vn->dev.tx_stopped[tq->index]) {
+        if (!vq_enable_cb_delayed(tq->vq))
+            vnet_napi_schedule(&tq->napi, tq->vq);
+        return;
+    }
+    if (!tx_outstanding(tq))
+        return;
+    vq_disable_cb(tq->vq);
+    if (!tq->reclaim_timer.armed)
+        ktimer_arm(&tq->reclaim_timer, VNET_TX_RECLAIM_NS, tx_timer_fn, tq);
+}
+
+static void tx_timer_fn(void *ctx)
+{
+    struct vnet_txq *tq = ctx;
+    struct netdev *dev = &tq->vn->dev;
+    unsigned n = vnet_tx_reclaim(tq);
+    vnet_xmit_flush(dev);          /* what a wake sent; re-covers if it posted */
+    if (dev->tx_stopped[tq->index] || !tx_outstanding(tq) || tq->reclaim_timer.armed)
+        return;
+    if (n) {
+        ktimer_arm(&tq->reclaim_timer, VNET_TX_RECLAIM_NS, tx_timer_fn, tq);
+        return;
+    }
+    /* The device is slow: let it say when it is done. */
+    dev->q[tq->index].tx_reclaim_irq_armed++;
+    if (!vq_enable_cb_delayed(tq->vq))
+        vnet_napi_schedule(&tq->napi, tq->vq);
 }
 
 void vnet_tx_clean(struct vnet_txq *tq)
 {
-    tx_clean(tq);
+    vnet_tx_reclaim(tq);
+    tx_cover(tq);
 }
 
 /* Stop, and have the interrupt (or the NAPI entry, if the device already
@@ -147,8 +185,13 @@ static int tx_post(struct vnet_txq *tq, const struct netdev_tx_sg *sg, unsigned 
                    const struct netdev_tx_offload *off, void *token)
 {
     struct netdev *dev = &tq->vn->dev;
-    if (tx_outstanding(tq))
-        tx_clean(tq);
+    if (tx_outstanding(tq)) {
+        /* A running queue's interrupt stays off (the batch's end covers
+         * what is outstanding); a stopped one's must stay on. */
+        if (!dev->tx_stopped[tq->index])
+            vq_disable_cb(tq->vq);
+        vnet_tx_reclaim(tq);
+    }
     if (dev->tx_stopped[tq->index])
         return -1;
     uint32_t len = 0;
@@ -211,15 +254,6 @@ int vnet_xmit(struct netdev *dev, unsigned queue, const struct netdev_tx_sg *sg,
     return r;
 }
 
-static void tx_kick(struct vnet_txq *tq)
-{
-    if (tq->kick_pending) {
-        tq->kick_pending = false;
-        if (vq_kick(tq->vq))
-            tq->vn->dev.q[tq->index].tx_kicks++;
-    }
-}
-
 void vnet_xmit_flush(struct netdev *dev)
 {
     struct vnet *vn = dev->priv;
@@ -230,32 +264,26 @@ void vnet_xmit_flush(struct netdev *dev)
     }
     for (unsigned i = 0; i < vn->pairs; i++) {
         struct vnet_txq *tq = &vn->txq[i];
-        /* What was posted (and reclaimed with the interrupt masked) since
-         * the last flush must be covered by an interrupt. First: the wake
-         * inside may post more, which the kick then carries. */
+        tx_kick(tq);
         if (tq->need_arm) {
             tq->need_arm = false;
-            tx_clean(tq);
+            tx_cover(tq);
         }
-        tx_kick(tq);
     }
 }
 
-/* TX NAPI (Linux virtnet_poll_tx): no packet budget, so it reports no work
- * and always completes, re-arming for the very next used buffer. */
+/* TX NAPI (Linux virtnet_poll_tx), run after a TX interrupt: no packet
+ * budget, so it reports no work and always completes. */
 int vnet_tx_poll(struct napi *n, int budget)
 {
     (void)budget;
     struct vnet_txq *tq = (struct vnet_txq *)((char *)n - offsetof(struct vnet_txq, napi));
     vnet_tx_reclaim(tq);
     tx_kick(tq);   /* what a wake sent */
-    unsigned opaque = vq_enable_cb_prepare(tq->vq);
-    if (napi_complete_done(n, 0)) {
-        if (vq_poll(tq->vq, opaque))
-            vnet_napi_schedule(n, tq->vq);
-    } else {
+    if (napi_complete_done(n, 0))
+        tx_cover(tq);
+    else
         vq_disable_cb(tq->vq);
-    }
     return 0;
 }
 
@@ -283,6 +311,7 @@ int vnet_tx_init(struct vnet_txq *tq)
     }
     tq->kick_pending = false;
     tq->need_arm = false;
+    tq->reclaim_timer.armed = false;
     napi_add(&tq->napi, vnet_tx_poll, napi_config.weight);
     vq_disable_cb(tq->vq);     /* armed once something is outstanding */
     return 0;
