@@ -1,7 +1,6 @@
 /* The interrupt handlers' contract, on the real handlers: drivers/net/
- * virtio_net.c is linked as is and probed through a stand-in transport (the
- * virtio_pci_* functions below), which records each queue's interrupt
- * callback. sim_device.c plays the device on the real rings and "raises" an
+ * virtio_net.c is linked as is and probed through a stand-in transport
+ * (vnet_fake_pci.c), which records each queue's interrupt callback. sim_device.c plays the device on the real rings and "raises" an
  * interrupt by calling that callback with interrupts off, as the CPU would.
  *
  * Contract (virtio_net.c, kernel/napi.h):
@@ -32,84 +31,9 @@
 #include "kernel/timer.h"
 #include "tests/unit/sim_device.h"
 #include "tests/unit/test_support.h"
+#include "tests/unit/vnet_fake_pci.h"
 
-/* ---- the stand-in transport ---- */
-
-static uint64_t offered;
-static struct virtio_pci_vq_info qinfo[4];
-static unsigned nq;
 static struct sim_device dev_rx, dev_tx;
-static unsigned long notifies[4];
-static unsigned errors_logged;
-
-struct pci_dev *virtio_pci_find(unsigned device_type, struct pci_dev *from)
-{
-    static char fake;
-    (void)device_type;
-    return from ? NULL : (struct pci_dev *)(void *)&fake;
-}
-int virtio_pci_init(struct virtio_pci_dev *vdev, struct pci_dev *pci, const char **reason)
-{
-    (void)vdev, (void)pci, (void)reason;
-    return 0;
-}
-uint64_t virtio_pci_get_features(struct virtio_pci_dev *vdev) { (void)vdev; return offered; }
-void virtio_pci_set_features(struct virtio_pci_dev *vdev, uint64_t f) { (void)vdev, (void)f; }
-int virtio_pci_features_ok(struct virtio_pci_dev *vdev) { (void)vdev; return 0; }
-void virtio_pci_driver_ok(struct virtio_pci_dev *vdev) { (void)vdev; }
-void virtio_pci_fail(struct virtio_pci_dev *vdev) { (void)vdev; }
-void virtio_pci_teardown(struct virtio_pci_dev *vdev) { (void)vdev; }
-int virtio_pci_read_config(struct virtio_pci_dev *vdev, uint32_t off, void *buf, uint32_t len)
-{
-    (void)vdev, (void)off;
-    memset(buf, 0, len);
-    return 0;
-}
-uint16_t virtio_pci_queue_max_size(struct virtio_pci_dev *vdev, uint16_t idx)
-{
-    (void)vdev;
-    return idx < 2 ? 16 : 0;
-}
-const char *virtio_pci_irq_mode_name(enum virtio_pci_irq_mode mode) { (void)mode; return "msix"; }
-void virtio_pci_notify(struct virtio_pci_dev *vdev, uint16_t idx)
-{
-    (void)vdev;
-    if (idx < 4)
-        notifies[idx]++;
-}
-int virtio_pci_setup_queues(struct virtio_pci_dev *vdev, unsigned nvqs,
-                            const struct virtio_pci_vq_info *vqs, irq_handler_t config_cb,
-                            void *config_ctx, enum virtio_pci_irq_mode first_mode,
-                            const char **reason)
-{
-    (void)config_cb, (void)config_ctx, (void)reason;
-    assert_true(nvqs <= 4);
-    nq = nvqs;
-    memcpy(qinfo, vqs, nvqs * sizeof(*vqs));
-    vdev->irq_mode = first_mode;
-    for (unsigned i = 0; i < nvqs; i++)
-        vdev->vq[i].vector = 0x40 + (int)i;
-    return 0;
-}
-
-/* ---- other kernel services ---- */
-
-void klog(enum log_level level, const char *fmt, ...)
-{
-    if (level == LOG_ERROR)
-        errors_logged++;
-    (void)fmt;
-}
-void ktimer_arm(struct ktimer *t, uint64_t delay_ns, void (*fn)(void *ctx), void *ctx)
-{
-    t->deadline_ns = delay_ns;
-    t->fn = fn;
-    t->ctx = ctx;
-    t->armed = true;
-}
-void ktimer_cancel(struct ktimer *t) { t->armed = false; }
-void lapic_self_ipi(int vector) { (void)vector; }
-const char *net_mode_name(enum net_mode m) { return m == NET_MODE_NAPI ? "napi" : "other"; }
 
 /* ---- the upper layer ---- */
 
@@ -135,11 +59,8 @@ static unsigned long rx_irqs, tx_irqs;
 
 static void raise_irq(unsigned q)
 {
-    assert_true(q < nq && qinfo[q].callback);
-    bool was = test_irq_enabled();
-    test_irq_set(false);
-    qinfo[q].callback(qinfo[q].ctx);
-    test_irq_set(was);
+    assert_true(q < fake_pci.nq && fake_pci.q[q].callback);
+    fake_pci_irq(q);
 }
 static void dev_irq(void *ctx)
 {
@@ -155,18 +76,18 @@ static struct vnet *vn(void) { return dev->priv; }
 
 static void probe(bool event_idx)
 {
-    offered = (1ull << VIRTIO_F_VERSION_1) | (event_idx ? 1ull << VIRTIO_F_EVENT_IDX : 0);
-    memset(notifies, 0, sizeof(notifies));
+    memset(&fake_pci, 0, sizeof(fake_pci));
+    fake_pci.offered = (1ull << VIRTIO_F_VERSION_1) | (event_idx ? 1ull << VIRTIO_F_EVENT_IDX : 0);
+    fake_pci.queue_max[0] = fake_pci.queue_max[1] = 16;
     frames_up = tx_done_calls = tx_wakes = 0;
     rx_irqs = tx_irqs = 0;
-    errors_logged = 0;
     napi_init();
     const char *reason = NULL;
     dev = virtio_net_probe(NET_MODE_NAPI, 1, &reason);
     assert_non_null(dev);
-    assert_int_equal(nq, 2);
-    assert_ptr_equal(qinfo[0].ctx, &vn()->rxq[0]);
-    assert_ptr_equal(qinfo[1].ctx, &vn()->txq[0]);
+    assert_int_equal(fake_pci.nq, 2);
+    assert_ptr_equal(fake_pci.q[0].ctx, &vn()->rxq[0]);
+    assert_ptr_equal(fake_pci.q[1].ctx, &vn()->txq[0]);
     sim_attach(&dev_rx, vn()->rxq[0].vq, event_idx);
     sim_attach(&dev_tx, vn()->txq[0].vq, event_idx);
     dev_rx.irq = dev_irq;
@@ -203,7 +124,7 @@ static void finish(void)
     sim_detach(&dev_tx);
     assert_null(dev_rx.error);
     assert_null(dev_tx.error);
-    assert_int_equal(errors_logged, 0);
+    assert_int_equal(fake_pci.errors_logged, 0);
 }
 
 /* One Ethernet frame's worth into the next posted RX buffer. */
