@@ -240,9 +240,28 @@ static void tx_irq_raises_tx_work(bool event_idx)
 static void test_tx_irq_flags(void **state) { (void)state; tx_irq_raises_tx_work(false); }
 static void test_tx_irq_event_idx(void **state) { (void)state; tx_irq_raises_tx_work(true); }
 
+/* Found by tests/fuzz: a device offering a queue size the driver cannot
+ * use (not a power of 2) after the RX queue was made: the probe fails and
+ * gives back the rings it had allocated. */
+static void test_probe_failure_frees_queues(void **state)
+{
+    (void)state;
+    long base = test_dma_outstanding();
+    memset(&fake_pci, 0, sizeof(fake_pci));
+    fake_pci.offered = 1ull << VIRTIO_F_VERSION_1;
+    fake_pci.queue_max[0] = 16;
+    fake_pci.queue_max[1] = 3;
+    napi_init();
+    const char *reason = NULL;
+    assert_null(virtio_net_probe(NET_MODE_NAPI, 1, &reason));
+    assert_non_null(reason);
+    assert_int_equal(test_dma_outstanding(), base);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_probe_failure_frees_queues),
         cmocka_unit_test(test_rx_irq_flags),
         cmocka_unit_test(test_rx_irq_event_idx),
         cmocka_unit_test(test_tx_irq_flags),
