@@ -22,7 +22,9 @@ $(FUZZ_BIN): $(FUZZ_SRCS) $(wildcard drivers/net/*.h drivers/virtio/*.h kernel/*
 
 fuzz-test: $(FUZZ_BIN)
 	@$(FUZZ_BIN) -runs=0 tests/fuzz/regress >/dev/null 2>&1 || $(FUZZ_BIN) -runs=0 tests/fuzz/regress
-	@cd $(BUILD)/fuzz && ./fuzz_device $(FUZZ_FLAGS) -max_total_time=$(FUZZ_TEST_SECONDS) \
-		-print_final_stats=1 corpus 2>&1 | tail -n 3
+	@cd $(BUILD)/fuzz && { ./fuzz_device $(FUZZ_FLAGS) -max_total_time=$(FUZZ_TEST_SECONDS) \
+		corpus >fuzz-test.log 2>&1; rc=$$?; tail -n 1 fuzz-test.log; \
+		[ $$rc -eq 0 ] || { grep -m5 -E 'ERROR|invariant|SUMMARY|Test unit' fuzz-test.log; \
+		echo "fuzz-test: FAILED (see $(BUILD)/fuzz/fuzz-test.log)"; exit 1; }; }
 fuzz: $(FUZZ_BIN)
 	cd $(BUILD)/fuzz && ./fuzz_device $(FUZZ_FLAGS) -max_total_time=$(FUZZ_SECONDS) corpus
