@@ -281,15 +281,10 @@ static void teardown(void)
     for (unsigned i = 0; i < vn->pairs; i++) {
         struct vnet_rxq *rq = &vn->rxq[i];
         struct vnet_txq *tq = &vn->txq[i];
-        void *b;
         if (rq->vq) {
-            while ((b = vq_detach_unused_buf(rq->vq)) != NULL)
-                dma_free(b);
+            vnet_rx_free_bufs(rq);
+            CHECK(rq->allocated == 0);   /* none lost, none freed twice */
             vq_destroy(rq->vq);
-        }
-        while ((b = rq->free_list) != NULL) {
-            rq->free_list = rq->free_list->next_free;
-            dma_free(b);
         }
         if (tq->vq) {
             while (vq_detach_unused_buf(tq->vq))

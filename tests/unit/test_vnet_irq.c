@@ -108,13 +108,7 @@ static void finish(void)
 {
     struct vnet_rxq *rq = &vn()->rxq[0];
     struct vnet_txq *tq = &vn()->txq[0];
-    void *b;
-    while ((b = vq_detach_unused_buf(rq->vq)) != NULL)
-        dma_free(b);
-    while ((b = rq->free_list) != NULL) {
-        rq->free_list = rq->free_list->next_free;
-        dma_free(b);
-    }
+    vnet_rx_free_bufs(rq);
     while (vq_detach_unused_buf(tq->vq))
         ;
     dma_free(tq->slots);
