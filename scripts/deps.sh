@@ -37,7 +37,8 @@ stamp_set() { printf '%s\n' "$2" >"$DEPS/stamp-$1"; }
 # ---------------------------------------------------------------------------
 PACKAGES=(qemu-system-x86 qemu-utils grub-pc-bin grub-common xorriso mtools
           python3-pytest libcmocka-dev newlib-source iperf iputils-ping curl wrk
-          iproute2 arping dpkg-dev gcc make binutils)
+          iproute2 arping dpkg-dev gcc make binutils
+          spin clang libclang-rt-14-dev)
 
 missing_packages() {
     # One dpkg-query call; unknown packages are absent from the output (and
