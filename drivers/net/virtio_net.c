@@ -221,6 +221,19 @@ static int create_queues(struct vnet *vn, const char **reason)
     return 0;
 }
 
+/* After a failed create_queues and the device reset (it no longer reads
+ * the rings): give back what was allocated. */
+static void destroy_queues(struct vnet *vn)
+{
+    for (unsigned i = 0; i < vn->pairs; i++) {
+        dma_free(vn->txq[i].slots);
+        vq_destroy(vn->rxq[i].vq);
+        vq_destroy(vn->txq[i].vq);
+    }
+    vq_destroy(vn->ctrlq);
+    vn->ctrlq = NULL;
+}
+
 /* One control command, waited for by polling (boot only, after DRIVER_OK;
  * 5.1.6.5). Returns the device's ack, or -1 when it did not answer. */
 static int ctrl_command(struct vnet *vn, uint8_t class, uint8_t cmd, const void *data,
@@ -371,6 +384,7 @@ struct netdev *virtio_net_probe(enum net_mode mode, unsigned max_pairs, const ch
     softirq_register(SOFTIRQ_NET_TX, vnet_tx_softirq);
     if (create_queues(vn, reason) != 0) {
         virtio_pci_teardown(&vn->vpci);
+        destroy_queues(vn);
         return NULL;
     }
     virtio_pci_driver_ok(&vn->vpci);

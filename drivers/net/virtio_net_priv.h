@@ -14,10 +14,11 @@
 #include "kernel/napi.h"
 #include "kernel/timer.h"
 
-/* One RX buffer: driver bookkeeping, the upper layer's room (its pbuf),
- * then the part the device writes: virtio_net_hdr_v1 + frame. 2 KiB holds
- * a full 1514-byte frame (we take no GSO), so mergeable chains are rare
- * but handled. */
+/* One RX buffer. The device writes only data[] (virtio_net_hdr_v1 +
+ * frame), its own dma_alloc block; the bookkeeping and the upper layer's
+ * room (its pbuf, with a function pointer) are in ordinary memory, where
+ * the device cannot reach them. 2 KiB holds a full 1514-byte frame; larger
+ * ones (GUEST_TSO4) come as mergeable chains. */
 #define VNET_RX_BUF_SIZE     2048
 #define VNET_RX_UPPER_ROOM   128
 #define VNET_RX_REFILL_RETRY_NS (10 * 1000 * 1000)
@@ -25,6 +26,7 @@
  * lwIP's RTO (1 s at least), and 1 wake-up per quiet period. */
 #define VNET_TX_RECLAIM_NS (1000 * 1000)
 #define VNET_MAX_FRAME       65535u  /* lwIP's pbuf length is 16 bits */
+#define VNET_RX_DATA_LEN     ((uint32_t)VNET_RX_BUF_SIZE)
 /* A maximal frame's worth of buffers; num_buffers above this is a device
  * bug (or a jumbo frame no stack here could take). */
 #define VNET_MAX_MERGE       ((VNET_MAX_FRAME + VNET_RX_DATA_LEN - 1) / VNET_RX_DATA_LEN + 1)
@@ -32,11 +34,9 @@
 struct vnet_rx_buf {
     struct vnet_rx_buf *next_free;
     struct vnet_rxq *rq;
+    uint8_t *data;                   /* VNET_RX_DATA_LEN bytes, written by device */
     uint8_t upper[VNET_RX_UPPER_ROOM] __attribute__((aligned(16)));
-    uint8_t data[] __attribute__((aligned(64)));   /* written by device */
 };
-
-#define VNET_RX_DATA_LEN (VNET_RX_BUF_SIZE - (uint32_t)sizeof(struct vnet_rx_buf))
 
 struct vnet_rxq {
     struct vnet *vn;
@@ -110,6 +110,9 @@ void vnet_rx_buf_release(struct netdev *dev, void *buf);
  * was armed (vnet_open). */
 int vnet_rx_open(struct vnet_rxq *rq);
 void vnet_rx_irq(void *ctx);     /* interrupt context */
+/* After device reset: frees every buffer not held by the upper layer (in
+ * the ring or on the free list); returns how many. */
+unsigned vnet_rx_free_bufs(struct vnet_rxq *rq);
 
 /* virtio_net_tx.c */
 int vnet_tx_init(struct vnet_txq *tq);

@@ -3,6 +3,7 @@
  * poll mode from the idle loop, the refill timer); the interrupt handler in
  * virtio_net.c only masks the queue and schedules the poll. */
 #include <stddef.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "drivers/net/virtio_net_priv.h"
@@ -22,9 +23,14 @@ static struct vnet_rx_buf *rx_buf_get(struct vnet_rxq *rq)
     }
     if (rq->allocated >= rq->max_bufs)
         return NULL;
-    b = dma_alloc(VNET_RX_BUF_SIZE, 64);
+    b = calloc(1, sizeof(*b));
     if (!b)
         return NULL;
+    b->data = dma_alloc(VNET_RX_DATA_LEN, 64);
+    if (!b->data) {
+        free(b);
+        return NULL;
+    }
     b->rq = rq;
     rq->allocated++;
     return b;
@@ -34,6 +40,29 @@ static void rx_buf_put(struct vnet_rxq *rq, struct vnet_rx_buf *b)
 {
     b->next_free = rq->free_list;
     rq->free_list = b;
+}
+
+static void rx_buf_free(struct vnet_rxq *rq, struct vnet_rx_buf *b)
+{
+    dma_free(b->data);
+    free(b);
+    rq->allocated--;
+}
+
+unsigned vnet_rx_free_bufs(struct vnet_rxq *rq)
+{
+    unsigned n = 0;
+    struct vnet_rx_buf *b;
+    while ((b = vq_detach_unused_buf(rq->vq)) != NULL) {
+        rx_buf_free(rq, b);
+        n++;
+    }
+    while ((b = rq->free_list) != NULL) {
+        rq->free_list = b->next_free;
+        rx_buf_free(rq, b);
+        n++;
+    }
+    return n;
 }
 
 static void refill_timer_fn(void *ctx)
@@ -156,6 +185,16 @@ static void rx_one(struct vnet_rxq *rq, struct vnet_rx_buf *first, uint32_t len)
     /* Longer than any Ethernet frame carrying an IPv4 packet can be: the
      * stack's frame length is 16 bits. */
     if (total > VNET_MAX_FRAME) {
+        rx_drop(rq, bufs, n);
+        return;
+    }
+    /* 5.1.6.4: a segment only of a kind we negotiated. GUEST_TSO4 means
+     * TCPV4 without ECN (GUEST_ECN is never taken), with a segment size, and
+     * the device must then set NEEDS_CSUM (5.1.6.4.1). Anything else is a
+     * device out of spec: a frame the stack would take for what it is not. */
+    if (hdr.gso_type != VIRTIO_NET_HDR_GSO_NONE &&
+        (hdr.gso_type != VIRTIO_NET_HDR_GSO_TCPV4 || !vnet_has(vn, VIRTIO_NET_F_GUEST_TSO4) ||
+         hdr.gso_size == 0 || !(hdr.flags & VIRTIO_NET_HDR_F_NEEDS_CSUM))) {
         rx_drop(rq, bufs, n);
         return;
     }

@@ -9,6 +9,7 @@
 #include "kernel/dma.h"
 
 #include <stddef.h>
+#include <stdlib.h>
 
 /* Driver-private view of one descriptor chain, indexed by its head. */
 struct vq_desc_state {
@@ -51,6 +52,7 @@ void (*vq_warn_hook)(struct virtqueue *vq, const char *why);
 
 static void set_broken(struct virtqueue *vq, const char *why)
 {
+    vq->stats.device_errors++;
     if (vq->broken)
         return;
     WRITE_ONCE(vq->broken, true);
@@ -82,10 +84,12 @@ struct virtqueue *vq_create(uint16_t index, unsigned num, bool event_idx, bool i
     if (num == 0 || num > VIRTQ_MAX_SIZE || (num & (num - 1)) || !notify)
         return NULL;
 
-    /* Private state too comes from dma_alloc: the one allocator kernel/
-     * promises (zeroed), and it keeps this file free of libc. */
+    /* Private state (free-list links, tokens, lengths) in ordinary memory,
+     * never in dma_alloc's: that is what a device may write (with a
+     * confidential VM, the pages shared with the host), and the device must
+     * not be able to redirect a free or a token. */
     size_t priv = sizeof(struct virtqueue) + num * sizeof(struct vq_desc_state);
-    struct virtqueue *vq = dma_alloc(priv + num * sizeof(uint16_t), 64);
+    struct virtqueue *vq = calloc(1, priv + num * sizeof(uint16_t));
     if (!vq)
         return NULL;
     vq->next = (uint16_t *)((char *)vq + priv);
@@ -132,7 +136,7 @@ void vq_destroy(struct virtqueue *vq)
     free_if(vq->used);
     free_if(vq->avail);
     free_if(vq->desc);
-    dma_free(vq);
+    free(vq);
 }
 
 /* Fill one descriptor per segment into table t starting at index i. The

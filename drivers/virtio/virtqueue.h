@@ -13,9 +13,11 @@
  * (§2.7.7: "The driver MUST handle spurious notifications").
  *
  * A misbehaving device (bad used id or len) marks the queue broken: sticky,
- * reported once through vq_warn_hook, after which vq_get_buf returns NULL and
- * vq_add_sgs VQ_EIO, so the driver stops touching the rings instead of
- * corrupting memory. */
+ * counted (stats.device_errors), reported once through vq_warn_hook, after
+ * which vq_get_buf returns NULL and vq_add_sgs VQ_EIO, so the driver stops
+ * touching the rings instead of corrupting memory. Nothing the driver relies
+ * on lives in memory the device can write: the free list, tokens and lengths
+ * are private; the rings are only read for indices and ids it checks. */
 #ifndef DRIVERS_VIRTIO_VIRTQUEUE_H
 #define DRIVERS_VIRTIO_VIRTQUEUE_H
 
@@ -50,6 +52,7 @@ struct vq_stats {
     uint64_t notify_suppressed;/* kicks the device said it did not need */
     uint64_t indirect;         /* buffers posted through an indirect table */
     uint64_t reentered;        /* debug builds: overlapping calls detected */
+    uint64_t device_errors;    /* violations that broke (or found broken) the queue */
 };
 
 /* Called once per queue when it becomes broken (main-loop context). The

@@ -102,7 +102,7 @@ if [[ $secs -gt 0 ]]; then
         m=$(known_match "$c.log")
         if [[ -n $m ]]; then
             key="known: $m"
-        elif ! grep -qE 'LWIP_ASSERT:|LEAK:|DOUBLE FREE:|PANIC:|ERROR: (Addr|Undef)|runtime error:' "$c.log"; then
+        elif ! grep -qE 'LWIP_ASSERT:|LEAK:|DOUBLE FREE:|PANIC:|ERROR: (Addr|Undef)|runtime error:|invariant broken:' "$c.log"; then
             key="does not reproduce alone"
         else
             # one line per bug: the signature without addresses and pids

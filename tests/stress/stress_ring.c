@@ -386,6 +386,13 @@ static unsigned drv_check_lost(unsigned fired)
         if (dd > dr.target[q] && !(atomic_load(&irq_word) & (1u << q))) {
             lost_irq[q]++;
             lost |= 1u << q;
+            if (getenv("STRESS_DEBUG") && lost_irq[q] < 5)   /* the first few, for a human */
+                fprintf(stderr, "lost irq q%d: target %llu decided %llu used %llu posted %llu "
+                        "used_event %u used idx %u\n", q, (unsigned long long)dr.target[q],
+                        (unsigned long long)dd, (unsigned long long)dr.used[q],
+                        (unsigned long long)dr.posted[q],
+                        READ_ONCE(*virtq_used_event(dq[q].avail, QSIZE)),
+                        READ_ONCE(dq[q].used->idx));
             if (opt_first)
                 atomic_store(&stop, true);
         }

@@ -16,11 +16,18 @@ static void fail(struct sim_device *d, const char *why)
 
 void sim_attach(struct sim_device *d, struct virtqueue *vq, bool event_idx)
 {
+    sim_attach_rings(d, vq_desc_addr(vq), vq_avail_addr(vq), vq_used_addr(vq), vq_num(vq),
+                     event_idx);
+}
+
+void sim_attach_rings(struct sim_device *d, uint64_t desc, uint64_t avail, uint64_t used,
+                      unsigned num, bool event_idx)
+{
     memset(d, 0, sizeof(*d));
-    d->desc = (struct virtq_desc *)(uintptr_t)vq_desc_addr(vq);
-    d->avail = (struct virtq_avail *)(uintptr_t)vq_avail_addr(vq);
-    d->used = (struct virtq_used *)(uintptr_t)vq_used_addr(vq);
-    d->num = vq_num(vq);
+    d->desc = (struct virtq_desc *)(uintptr_t)desc;
+    d->avail = (struct virtq_avail *)(uintptr_t)avail;
+    d->used = (struct virtq_used *)(uintptr_t)used;
+    d->num = num;
     d->event_idx = event_idx;
     d->inflight = calloc(d->num, sizeof(*d->inflight));
     d->fill = 0xa5;

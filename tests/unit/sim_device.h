@@ -53,6 +53,9 @@ struct sim_device {
 
 /* Point the device at vq's rings; wants notifications initially. */
 void sim_attach(struct sim_device *d, struct virtqueue *vq, bool event_idx);
+/* The same from the addresses a transport was given (queue_desc etc.). */
+void sim_attach_rings(struct sim_device *d, uint64_t desc, uint64_t avail, uint64_t used,
+                      unsigned num, bool event_idx);
 void sim_detach(struct sim_device *d);
 /* The vq notify callback: pass it to vq_create with the sim_device as ctx. */
 void sim_notify_cb(struct virtqueue *vq);

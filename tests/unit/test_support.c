@@ -44,12 +44,13 @@ bool test_irq_enabled(void) { return irq_on; }
 void test_irq_set(bool enabled) { irq_on = enabled; }
 unsigned long test_irq_save_calls(void) { return save_calls; }
 
-static uint64_t now_ns;
+static uint64_t now_ns, tick_ns;
 
 void clock_init(void) {}
-uint64_t clock_now_ns(void) { return now_ns; }
-uint64_t clock_now_us(void) { return now_ns / 1000; }
-uint64_t clock_now_ms(void) { return now_ns / 1000000; }
+uint64_t clock_now_ns(void) { return now_ns += tick_ns; }
+uint64_t clock_now_us(void) { return (now_ns += tick_ns) / 1000; }
+uint64_t clock_now_ms(void) { return (now_ns += tick_ns) / 1000000; }
+void test_clock_set_tick_ns(uint64_t ns) { tick_ns = ns; }
 uint64_t clock_tsc_hz(void) { return 1000000000ull; }
 void clock_delay_us(uint64_t us) { now_ns += us * 1000; }
 void test_clock_set_us(uint64_t us) { now_ns = us * 1000; }

@@ -20,6 +20,9 @@ void test_irq_set_hooks(void (*on_save)(void), void (*on_enable)(void));
 /* Fake monotonic clock; clock_now_* read it, clock_delay_us advances it. */
 void test_clock_set_us(uint64_t us);
 void test_clock_advance_us(uint64_t us);
+/* Every clock read advances the clock by ns (0, the default: it stands
+ * still): for code that busy-waits on a deadline. */
+void test_clock_set_tick_ns(uint64_t ns);
 
 /* dma_alloc'ed blocks not yet freed (leak checks). */
 long test_dma_outstanding(void);

@@ -394,18 +394,9 @@ static void fx_close(void)
     check_rx_accounting();
     release_held();
 
-    unsigned freed = 0;
-    struct vnet_rx_buf *b;
-    while ((b = vq_detach_unused_buf(F->rq->vq)) != NULL) {
-        dma_free(b);
-        freed++;
-    }
-    while ((b = F->rq->free_list) != NULL) {
-        F->rq->free_list = b->next_free;
-        dma_free(b);
-        freed++;
-    }
-    assert_int_equal(freed, F->rq->allocated);
+    unsigned allocated = F->rq->allocated;
+    assert_int_equal(vnet_rx_free_bufs(F->rq), allocated);
+    assert_int_equal(F->rq->allocated, 0);
     while (vq_detach_unused_buf(F->tq->vq))
         ;
     dma_free(F->tq->slots);
@@ -754,6 +745,7 @@ static void run_big_frame(uint32_t frame_len, bool expect_delivered)
     struct fx_cfg c = DEFAULT_CFG;
     c.rx_num = 64;
     fx_open(&c);
+    F->vn.features |= 1ull << VIRTIO_NET_F_GUEST_TSO4;
     fx_start();
     static uint8_t frame[70000], img[VNET_MAX_MERGE][VNET_RX_DATA_LEN];
     struct sim_data items[VNET_MAX_MERGE];
@@ -979,6 +971,43 @@ static void test_needs_csum_bad_offsets_dropped(void **s)
     assert_int_equal(F->vn.dev.c.rx_bad_frames, 3);
     assert_int_equal(F->vn.dev.c.rx_csum_offloaded, 2);
     assert_int_equal(F->rx[1].flags, NETDEV_RX_CSUM_UNNECESSARY);
+    check_rx_accounting();
+}
+
+/* gso_type is device-written too: only a segment of a kind negotiated
+ * (GUEST_TSO4: TCPV4, no ECN, a segment size, NEEDS_CSUM) goes up. */
+static void test_gso_fields_checked(void **s)
+{
+    (void)s;
+    fx_open(&DEFAULT_CFG);
+    fx_start();
+    static uint8_t frame[256], img[6][300];
+    uint16_t ref;
+    uint32_t ps;
+    uint32_t len = build_tcp_ipv4(frame, &ref, &ps);
+    struct { uint8_t type; uint16_t size; bool csum; bool tso4; } c[6] = {
+        { VIRTIO_NET_HDR_GSO_TCPV4, 1448, true, false },  /* not negotiated */
+        { VIRTIO_NET_HDR_GSO_TCPV4 | VIRTIO_NET_HDR_GSO_ECN, 1448, true, true },
+        { 4 /* TCPV6 */, 1448, true, true },
+        { VIRTIO_NET_HDR_GSO_TCPV4, 0, true, true },       /* no segment size */
+        { VIRTIO_NET_HDR_GSO_TCPV4, 1448, false, true },   /* no partial checksum */
+        { VIRTIO_NET_HDR_GSO_TCPV4, 1448, true, true },    /* the good one */
+    };
+    for (unsigned i = 0; i < 6; i++) {
+        F->vn.features = c[i].tso4 ? F->vn.features | 1ull << VIRTIO_NET_F_GUEST_TSO4
+                                   : F->vn.features & ~(1ull << VIRTIO_NET_F_GUEST_TSO4);
+        uint32_t l = put_csum_frame(img[i], frame, len, TCP_AT, 16);
+        struct virtio_net_hdr_v1 *h = (struct virtio_net_hdr_v1 *)img[i];
+        h->gso_type = c[i].type;
+        h->gso_size = c[i].size;
+        if (!c[i].csum)
+            h->flags = 0;
+        struct sim_data item = { img[i], l };
+        dev_rx(&item, 1);
+        run_softirqs();
+        assert_int_equal(F->nrx, i == 5 ? 1 : 0);
+        assert_int_equal(F->vn.dev.c.rx_bad_frames, i < 5 ? i + 1 : 5);
+    }
     check_rx_accounting();
 }
 
@@ -1809,6 +1838,7 @@ int main(void)
         T(test_needs_csum_passed_up_unverified),
         T(test_data_valid_and_plain_frames_flags),
         T(test_needs_csum_bad_offsets_dropped),
+        T(test_gso_fields_checked),
         T(test_napi_poll_over_weight_stays_scheduled_flags),
         T(test_napi_poll_over_weight_stays_scheduled_event_idx),
         T(test_napi_recheck_race_after_enable_cb_prepare_flags),
