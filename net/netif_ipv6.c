@@ -208,6 +208,27 @@ static void tcp6_csum_software(struct pbuf *p, unsigned l4, u16_t l4_len, const 
     pbuf_add_header(p, l4);
 }
 
+void netif_ipv6_frag_hook(struct pbuf *p, struct netif *netif)
+{
+    if (NETIF_CHECKSUM_ENABLED(netif, NETIF_CHECKSUM_GEN_TCP))
+        return;   /* lwIP's TCP computed it */
+    uint8_t hdr[PEEK_LEN];
+    u16_t n = pbuf_copy_partial(p, hdr, sizeof(hdr), 0);
+    struct ip6_upper u;
+    if (ip6_walk(hdr, n, &u) != IP6_WALK_FOUND || u.proto != IP6_NEXTH_TCP || u.fragment)
+        return;
+    uint32_t plen = (uint32_t)hdr[4] << 8 | hdr[5];
+    if (IP6_HLEN + plen < (uint32_t)u.off + TCP_HLEN || IP6_HLEN + plen > p->tot_len)
+        return;
+    ip6_addr_t src, dst;
+    memcpy(src.addr, hdr + 8, 16);
+    memcpy(dst.addr, hdr + 24, 16);
+    ip6_addr_clear_zone(&src);
+    ip6_addr_clear_zone(&dst);
+    counters.tx_tcp_fragmented++;
+    tcp6_csum_software(p, u.off, (u16_t)(IP6_HLEN + plen - u.off), &src, &dst);
+}
+
 bool netif_ipv6_tx_csum(struct pbuf *p, struct netdev_tx_offload *off)
 {
     uint8_t hdr[SIZEOF_ETH_HDR + PEEK_LEN];

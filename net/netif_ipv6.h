@@ -16,6 +16,7 @@ struct netif_ipv6_counters {
     uint64_t echo_limited;       /* echo requests dropped by the rate limit */
     uint64_t bad_header_chain;   /* see enum ip6_verdict (net/ip6_hdr.h) */
     uint64_t ptb_below_min_mtu;
+    uint64_t tx_tcp_fragmented;  /* TCP segments over the path MTU, checksummed here */
 };
 
 /* From the netif's init callback. */
