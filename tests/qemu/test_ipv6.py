@@ -379,6 +379,14 @@ def test_path_mtu_drop_mid_download(qemu, tap6):
         while len(got) < (1 << 20):
             got += s.recv(65536)
         send_icmp6(tap6, packet_too_big(1280))
+        while len(got) < (2 << 20):
+            got += s.recv(65536)
+        # A second trip through ip6_frag for segments already fragmented once: a second of
+        # link down loses a window of them and TCP's retransmission timer sends them again.
+        tap6.run(["sysctl", "-qw", "net.ipv6.conf.%s.keep_addr_on_down=1" % tap6.tap], check=True)
+        tap6.run(["ip", "link", "set", tap6.tap, "down"], check=True)
+        time.sleep(1.0)
+        tap6.run(["ip", "link", "set", tap6.tap, "up"], check=True)
         while len(got) < n:
             d = s.recv(1 << 20)
             if not d:
