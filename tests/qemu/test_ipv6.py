@@ -314,6 +314,43 @@ def test_16M_boots_with_ipv6(qemu, tap6):
     assert hashlib.sha256(got).hexdigest() == pattern_sha256(100000)
 
 
+def neighbour_advertisement(target, mac, flags=0x20000000):
+    """RFC 4861 4.4: NA (override flag by default) with a target link-layer address option."""
+    return struct.pack("!BBHI16s", 136, 0, 0, flags, ipaddress.IPv6Address(target).packed) + \
+        struct.pack("!BB6s", 2, 1, bytes(int(x, 16) for x in mac.split(":")))
+
+
+def send_nd(net, msg, dest="ff02::1"):
+    ll = host_linklocal(net)
+    with net.inside():
+        idx = socket.if_nametoindex(net.tap)
+        s = socket.socket(socket.AF_INET6, socket.SOCK_RAW, socket.IPPROTO_ICMPV6)
+    try:
+        s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_MULTICAST_HOPS, 255)
+        s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_UNICAST_HOPS, 255)
+        s.bind((ll, 0, 0, idx))
+        s.sendto(msg, (dest, 0, 0, idx))
+    finally:
+        s.close()
+
+
+@pytest.mark.timeout(60)
+def test_unsolicited_na_for_our_address_ignored(qemu, tap6):
+    """Anyone may send an unsolicited NA naming the guest's addresses (ND has no
+    authentication): once past DAD, the guest keeps them (RFC 4862 5.4.4)."""
+    vm = tap6.boot(qemu, append="ip6=%s/64" % GUEST_IP6)
+    wait_addr(vm, GUEST_IP6, "static")
+    wait_addr(vm, GUEST_LL, "link-local")
+    for target in (GUEST_IP6, GUEST_LL):
+        send_nd(tap6, neighbour_advertisement(target, "02:00:00:00:00:66"))
+    time.sleep(0.5)
+    p, d = ping6(tap6, GUEST_IP6, count=2)
+    assert d.get("received") == 2, p.stdout + p.stderr
+    p, d = ping6(tap6, "%s%%%s" % (GUEST_LL, tap6.tap), count=2)
+    assert d.get("received") == 2, p.stdout + p.stderr
+    assert not vm.find(r"duplicate address detected")
+
+
 # ------------------------------------------------------ Packet Too Big ---
 
 def packet_too_big(mtu, src=GUEST_IP6, dst=HOST_IP6, proto=6):
