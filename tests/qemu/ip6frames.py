@@ -59,6 +59,10 @@ def tcp6(src, dst, sport, dport, seq=0, ack=0, flags=0x02, win=65535, options=b"
     return bytes(seg)
 
 
+def ip6_is_linklocal(addr):
+    return ipaddress.IPv6Address(addr).is_link_local
+
+
 def solicited_node_mac(addr):
     b = a6(addr)
     return "33:33:ff:%02x:%02x:%02x" % (b[13], b[14], b[15])
@@ -72,6 +76,7 @@ class Malformed6:
         self.hm, self.gm = host_mac, guest_mac
         self.hll, self.hip, self.gll, self.gip = host_ll, host_ip, guest_ll, guest_ip
         self.cats = [n[4:] for n in dir(self) if n.startswith("gen_")]
+        self.ra_sources = set()     # routers the guest may now hold on to (see withdraw_routers)
 
     def rb(self, n):
         return bytes(self.r.getrandbits(8) for _ in range(max(0, n)))
@@ -178,6 +183,8 @@ class Malformed6:
                                 a6(self.r.choice([self.hip, "2001:db8::9", "ff02::1"])))
         else:
             fixed = b"\0\0\0\0"
+        if typ == 134 and ip6_is_linklocal(src):
+            self.ra_sources.add(src)
         body = fixed + self.nd_options()
         if self.r.random() < 0.1:
             body = body[:self.r.randrange(len(body) + 1)]
@@ -236,6 +243,16 @@ class Malformed6:
         if self.r.random() < 0.3:
             pkt = pkt[:self.r.randrange(0, 40)]
         return self.e(pkt, dst=self.r.choice([self.gm, "33:33:00:00:00:01", "ff:ff:ff:ff:ff:ff"]))
+
+    def withdraw_routers(self):
+        """RAs with router lifetime 0 (RFC 4861 6.3.4) from every router the barrage advertised:
+        a router that never answers stays in lwIP's default router list, probed and holding the
+        packets queued for it, until its lifetime ends (at most 18 h): bounded, and released
+        here so the pools can be checked for leaks."""
+        for src in sorted(self.ra_sources):
+            ra = icmp6(src, "ff02::1", 134, 0, struct.pack("!BBHII", 64, 0, 0, 0, 0))
+            yield "withdraw", self.e(ipv6(src, "ff02::1", ICMP6, ra, hlim=255),
+                                     dst="33:33:00:00:00:01")
 
     def frames(self, n):
         for i in range(n):
