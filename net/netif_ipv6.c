@@ -14,6 +14,7 @@
 #include "lwip/prot/tcp.h"
 #include "lwip/sys.h"
 #include "net/ip6_hdr.h"
+#include "net/tcp_guard.h"
 #include "netif/ethernet.h"
 #include "lwip/ethip6.h"
 
@@ -27,7 +28,6 @@
 #define ECHO_RATE_PER_S 200
 #define ECHO_BURST 50
 
-static struct netif_ipv6_counters counters;
 static bool (*echo_admit)(void);
 static uint32_t bucket_milli = ECHO_BURST * 1000u;   /* tokens * 1000 */
 static uint32_t bucket_ms;
@@ -40,8 +40,6 @@ static unsigned static_prefix;
 static unsigned static_idx;
 
 NETIF_DECLARE_EXT_CALLBACK(ext_cb)
-
-const struct netif_ipv6_counters *netif_ipv6_counters(void) { return &counters; }
 
 void netif_ipv6_set_echo_limiter(bool (*admit)(void)) { echo_admit = admit; }
 
@@ -69,13 +67,13 @@ int netif_ipv6_input_hook(struct pbuf *p, struct netif *inp)
     case IP6_ECHO:
         if (echo_admit ? echo_admit() : bucket_admit())
             return 0;
-        counters.echo_limited++;
+        tcp_guard.icmp_limited++;
         break;
     case IP6_DROP_CHAIN:
-        counters.bad_header_chain++;
+        tcp_guard.ip6_bad_chain++;
         break;
     case IP6_DROP_PTB:
-        counters.ptb_below_min_mtu++;
+        tcp_guard.ip6_ptb_below_min++;
         break;
     }
     pbuf_free(p);
@@ -225,7 +223,6 @@ void netif_ipv6_frag_hook(struct pbuf *p, struct netif *netif)
     memcpy(dst.addr, hdr + 24, 16);
     ip6_addr_clear_zone(&src);
     ip6_addr_clear_zone(&dst);
-    counters.tx_tcp_fragmented++;
     tcp6_csum_software(p, u.off, (u16_t)(IP6_HLEN + plen - u.off), &src, &dst);
 }
 

@@ -12,13 +12,6 @@
 #include "lwip/netif.h"
 #include "lwip/pbuf.h"
 
-struct netif_ipv6_counters {
-    uint64_t echo_limited;       /* echo requests dropped by the rate limit */
-    uint64_t bad_header_chain;   /* see enum ip6_verdict (net/ip6_hdr.h) */
-    uint64_t ptb_below_min_mtu;
-    uint64_t tx_tcp_fragmented;  /* TCP segments over the path MTU, checksummed here */
-};
-
 /* From the netif's init callback. */
 void netif_ipv6_netif_init(struct netif *nif);
 /* After netif_add: link-local address, ip6= or SLAAC, gw6=. */
@@ -35,7 +28,5 @@ uint32_t netif_ipv6_flow_hash(const struct pbuf *p);
 /* The ICMP rate limiter plugs in here: admit returns false to drop an
  * echo request. NULL restores the built-in token bucket. */
 void netif_ipv6_set_echo_limiter(bool (*admit)(void));
-
-const struct netif_ipv6_counters *netif_ipv6_counters(void);
 
 #endif

@@ -267,6 +267,7 @@ def test_echo_flood_rate_limited(qemu, tap6):
     wait_addr(vm, GUEST_IP6, "static")
     p, d = ping6(tap6, GUEST_IP6, count=1)      # neighbours resolved both ways
     assert d.get("received") == 1, p.stdout
+    limited0 = tap6.stats()["tcp_guard"]["icmp_limited"]
     with tap6.inside():
         s = socket.socket(socket.AF_INET6, socket.SOCK_RAW, socket.IPPROTO_ICMPV6)
     ident, n = 0x6a6a, 3000
@@ -296,6 +297,9 @@ def test_echo_flood_rate_limited(qemu, tap6):
     bound = 50 + 200 * (flood + 2.0) + 20
     print("%d requests in %.2f s, %d replies (bound %d)" % (n, flood, replies, bound))
     assert 1 <= replies <= bound, (replies, bound)
+    limited = tap6.stats()["tcp_guard"]["icmp_limited"] - limited0
+    print("guest: %d echo requests limited" % limited)
+    assert limited >= n // 2 and limited + replies <= n, (limited, replies)
     t = time.monotonic()
     assert tap6.http("/", host=GUEST_IP6, timeout=5).status == 200
     assert time.monotonic() - t < 2.0
@@ -378,10 +382,12 @@ def test_packet_too_big_below_minimum_mtu_ignored(qemu, tap6):
     vm = tap6.boot(qemu, append="ip6=%s/64" % GUEST_IP6)
     wait_addr(vm, GUEST_IP6, "static")
     assert curl6(tap6, "/bytes/1000") == qemulib_pattern(1000)   # destination cache entry
+    ptb0 = tap6.stats()["tcp_guard"]["ip6_ptb_below_min"]
     for mtu in (1279, 0, 1, 60, 40):
         send_icmp6(tap6, packet_too_big(mtu))
     got = curl6(tap6, "/bytes/200000")
     assert hashlib.sha256(got).hexdigest() == pattern_sha256(200000)
+    assert tap6.stats()["tcp_guard"]["ip6_ptb_below_min"] - ptb0 == 5
     send_icmp6(tap6, packet_too_big(1280))
     got = curl6(tap6, "/bytes/200000")
     assert hashlib.sha256(got).hexdigest() == pattern_sha256(200000)
