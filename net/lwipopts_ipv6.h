@@ -33,8 +33,8 @@
 struct pbuf;
 struct netif;
 struct ip6_addr;
-/* ICMPv6 echo admission (rate limit), before lwIP looks at the packet;
- * non-zero: the hook freed it. */
+/* Checks before lwIP looks at the packet (echo rate limit, see
+ * net/ip6_hdr.h's enum ip6_verdict); non-zero: the hook freed it. */
 int netif_ipv6_input_hook(struct pbuf *p, struct netif *inp);
 /* Next hop when no router advertisement gave one: gw6=, and the on-link
  * part of an ip6= prefix shorter than lwIP's implied /64. */

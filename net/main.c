@@ -21,6 +21,9 @@
 #include "net/stats.h"
 
 static const struct kconfig *config;
+static uint64_t idle_ns;
+
+uint64_t main_loop_idle_ns(void) { return idle_ns; }
 
 static void on_ready(uint32_t ip)
 {
@@ -84,6 +87,8 @@ void app_main(const struct kconfig *cfg)
         uint64_t deadline = sleep_ms == SYS_TIMEOUTS_SLEEPTIME_INFINITE
                                 ? UINT64_MAX
                                 : clock_now_ns() + (uint64_t)sleep_ms * 1000000ull;
+        uint64_t t0 = clock_now_ns();
         kernel_idle(deadline);
+        idle_ns += clock_now_ns() - t0;
     }
 }

@@ -1,36 +1,29 @@
-/* IPv6 for the netif glue: link-local + SLAAC or ip6=/gw6=, the ICMPv6
- * echo limiter, and IPv6 frames in TX checksum offload and queue hashing.
+/* IPv6 for the netif glue: link-local + SLAAC or ip6=/gw6=, checks before
+ * lwIP's IPv6 input (echo rate limit, bad chains, tiny Packet Too Big), and
+ * IPv6 frames in TX checksum offload, fragmentation and queue hashing.
  * lwIP does ND, MLD, DAD and ICMPv6; this file only configures and hooks. */
 #include "net/netif_ipv6.h"
 
 #include <string.h>
 
 #include "kernel/log.h"
+#include "lwip/ethip6.h"
 #include "lwip/inet_chksum.h"
 #include "lwip/ip6_addr.h"
 #include "lwip/ip_addr.h"
 #include "lwip/prot/ethernet.h"
 #include "lwip/prot/ip6.h"
 #include "lwip/prot/tcp.h"
-#include "lwip/sys.h"
+#include "net/icmp_limit.h"
 #include "net/ip6_hdr.h"
 #include "net/tcp_guard.h"
 #include "netif/ethernet.h"
-#include "lwip/ethip6.h"
 
 /* Headers looked at per TX frame: lwIP's own, IPv6 + TCP. */
 #define PEEK_LEN 128
 /* Per RX packet: a longer header chain is dropped (RFC 8504 5.3 lets a
  * host limit it; nothing legitimate comes close). */
 #define INPUT_PEEK_LEN 256
-/* Built-in echo limit (Linux answers echo unlimited but rate-limits
- * errors; here a flood must not take the CPU from TCP). */
-#define ECHO_RATE_PER_S 200
-#define ECHO_BURST 50
-
-static bool (*echo_admit)(void);
-static uint32_t bucket_milli = ECHO_BURST * 1000u;   /* tokens * 1000 */
-static uint32_t bucket_ms;
 
 static bool has_gw6;
 static ip6_addr_t gw6;
@@ -41,21 +34,6 @@ static unsigned static_idx;
 
 NETIF_DECLARE_EXT_CALLBACK(ext_cb)
 
-void netif_ipv6_set_echo_limiter(bool (*admit)(void)) { echo_admit = admit; }
-
-static bool bucket_admit(void)
-{
-    uint32_t now = sys_now();
-    uint32_t dt = now - bucket_ms;
-    bucket_ms = now;
-    uint64_t b = (uint64_t)bucket_milli + (uint64_t)dt * ECHO_RATE_PER_S;
-    bucket_milli = b > ECHO_BURST * 1000u ? ECHO_BURST * 1000u : (uint32_t)b;
-    if (bucket_milli < 1000)
-        return false;
-    bucket_milli -= 1000;
-    return true;
-}
-
 int netif_ipv6_input_hook(struct pbuf *p, struct netif *inp)
 {
     (void)inp;
@@ -65,9 +43,8 @@ int netif_ipv6_input_hook(struct pbuf *p, struct netif *inp)
     case IP6_PASS:
         return 0;
     case IP6_ECHO:
-        if (echo_admit ? echo_admit() : bucket_admit())
+        if (icmp_echo_allow())     /* the stack's one bucket, IPv4 and IPv6 */
             return 0;
-        tcp_guard.icmp_limited++;
         break;
     case IP6_DROP_CHAIN:
         tcp_guard.ip6_bad_chain++;

@@ -25,8 +25,4 @@ bool netif_ipv6_tx_csum(struct pbuf *p, struct netdev_tx_offload *off);
 /* Flow hash of an IPv6 frame (Ethernet header first), 0 when not IPv6. */
 uint32_t netif_ipv6_flow_hash(const struct pbuf *p);
 
-/* The ICMP rate limiter plugs in here: admit returns false to drop an
- * echo request. NULL restores the built-in token bucket. */
-void netif_ipv6_set_echo_limiter(bool (*admit)(void));
-
 #endif

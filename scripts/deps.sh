@@ -37,8 +37,8 @@ stamp_set() { printf '%s\n' "$2" >"$DEPS/stamp-$1"; }
 # 1. Debian packages
 # ---------------------------------------------------------------------------
 PACKAGES=(qemu-system-x86 qemu-utils grub-pc-bin grub-common xorriso mtools
-          python3-pytest libcmocka-dev newlib-source iperf iputils-ping curl wrk
-          iproute2 arping dpkg-dev patch gcc make binutils)
+          python3-pytest libcmocka-dev newlib-source iperf iperf3 iputils-ping curl wrk
+          iproute2 arping dpkg-dev patch gcc make binutils ovmf grub-efi-amd64-bin chromium)
 
 missing_packages() {
     # One dpkg-query call; unknown packages are absent from the output (and
