@@ -26,13 +26,30 @@ LWIP_SRCS := \
 
 # Our side of the port and the HTTP demo (kernel flags, -Werror clean).
 NET_LWIP_PORT_SRCS := net/sys_arch.c
+# Keyed ISNs and SYN cookies behind lwIP's hooks (net/lwip_hooks.h).
+NET_TCP_KEYED_SRCS := net/siphash.c net/tcp_isn.c net/syncookie.c net/tcp_syncookie.c
+NET_LWIP_PORT_SRCS += $(NET_TCP_KEYED_SRCS) net/entropy.c net/tcp_keys.c
+# What a host build of lwIP with our lwipopts.h must link besides lwIP itself.
+NET_LWIP_HOOK_SRCS := $(NET_TCP_KEYED_SRCS)
 NET_IPERF_SRCS := net/iperf.c net/iperf_rx.c net/iperf_tx.c net/iperf_json.c net/iperf2_hdr.c \
 	net/iperf2.c net/iperf3_proto.c net/iperf3.c
-NET_HTTP_SRCS := net/http_parser.c net/http_server.c net/stats_json.c $(NET_IPERF_SRCS)
+NET_HTTP_SRCS := net/http_parser.c net/http_server.c net/http_routes.c net/stats_json.c $(NET_IPERF_SRCS)
 NET_HTTP_ASM := net/www_data.S
 # .incbin inputs: gcc -MD does not see them, so list them as prerequisites
 # of the object built from net/www_data.S.
 NET_WWW_FILES := net/www/index.html net/www/stats.html net/www/style.css
+
+# The tree must be the one `make deps` made from the current patch series: a
+# series or patch newer than the stamp (edited, or merged in) stops the build
+# here instead of compiling a stale or missing tree (goals that run deps
+# first check in their sub-make).
+ifeq ($(filter deps clean distclean run debug test bench soak,$(MAKECMDGOALS)),)
+LWIP_STALE := $(shell [ -f $(DEPS_DIR)/stamp-lwip ] && \
+	[ -z "$$(find net/lwip/patches -newer $(DEPS_DIR)/stamp-lwip -print -quit)" ] || echo y)
+ifneq ($(LWIP_STALE),)
+$(error lwIP in $(LWIP_DIR) is missing or older than net/lwip/patches: run `make deps`)
+endif
+endif
 
 # Extra flags for $(LWIP_SRCS) only (third-party code; see report).
 LWIP_CFLAGS :=

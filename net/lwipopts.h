@@ -92,7 +92,9 @@
 #define TCP_OOSEQ_MAX_BYTES         (16 * TCP_MSS)
 #define LWIP_TCP_TIMESTAMPS         0
 #define LWIP_TCP_SACK_OUT           0
-#define TCP_LISTEN_BACKLOG          0
+/* Counts each listener's half-open pcbs (accepts_pending), which decides when
+ * SYN cookies take over (net/tcp_syncookie.h); the backlog itself stays 255. */
+#define TCP_LISTEN_BACKLOG          1
 /* TIME_WAIT lasts 2 * TCP_MSL: 30 s instead of lwIP's 2 minutes (Linux: 60 s).
  * Such pcbs are reclaimed on demand anyway; this keeps the pool's idle level
  * honest a short while after a connection storm. */
@@ -128,6 +130,18 @@
 #define UDP_STATS                   1
 #define TCP_STATS                   1
 #define SYS_STATS                   0
+
+/* ---- hooks: functions declared in net/lwip_hooks.h ---- */
+#define LWIP_HOOK_FILENAME          "net/lwip_hooks.h"
+/* RFC 6528 keyed ISNs (net/tcp_isn.c) */
+#define LWIP_HOOK_TCP_ISN(local_ip, local_port, remote_ip, remote_port) \
+    tcp_isn_hook(local_ip, local_port, remote_ip, remote_port)
+/* SYN cookies (net/tcp_syncookie.c, hooks added by net/lwip/patches/0002-*) */
+#define LWIP_HOOK_TCP_SYNCOOKIE_WANT(lpcb) tcp_syncookie_want(lpcb)
+#define LWIP_HOOK_TCP_SYNCOOKIE_MAKE(lpcb, lip, lport, rip, rport, peer_isn, mss, wscale, cookie) \
+    tcp_syncookie_make(lpcb, lip, lport, rip, rport, peer_isn, mss, wscale, cookie)
+#define LWIP_HOOK_TCP_SYNCOOKIE_CHECK(lpcb, lip, lport, rip, rport, peer_isn, cookie, mss, wscale) \
+    tcp_syncookie_check(lpcb, lip, lport, rip, rport, peer_isn, cookie, mss, wscale)
 
 /* ---- apps ---- */
 #define LWIPERF_CHECK_RX_DATA       0

@@ -19,6 +19,7 @@
 #include "net/iperf.h"
 #include "net/netif.h"
 #include "net/stats.h"
+#include "net/tcp_keys.h"
 
 static const struct kconfig *config;
 static uint64_t idle_ns;
@@ -61,6 +62,7 @@ void app_main(const struct kconfig *cfg)
     napi_warn_hook = napi_warn;
     stats_set_mode(net_mode_name(cfg->net_mode));
     lwip_init();
+    tcp_keys_init();
 
     pci_init();
     const char *reason = "not found";

@@ -273,6 +273,11 @@ step_lwip() {
     phash=$(cd "$LWIP_PATCH_DIR" 2>/dev/null && cat series "${patches[@]}" 2>/dev/null | sha256sum | cut -c1-16) || phash=none
     local key="$LWIP_SRC_KEY patches=$phash"
     if stamp_ok lwip "$key" && [[ -f $LWIP_DIR/src/include/lwip/init.h ]]; then
+        # Same bytes, newer files (a checkout or merge): mark the tree current
+        # for net/lwip.mk's staleness check.
+        if [[ -n $(find "$LWIP_PATCH_DIR" -newer "$DEPS/stamp-lwip" -print -quit 2>/dev/null) ]]; then
+            touch "$DEPS/stamp-lwip"
+        fi
         return 0
     fi
     rm -f "$DEPS/stamp-lwip"

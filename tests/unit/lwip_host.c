@@ -19,6 +19,8 @@
 #include "lwip/prot/ip4.h"
 #include "lwip/prot/tcp.h"
 #include "lwip/timeouts.h"
+#include "net/tcp_isn.h"
+#include "net/tcp_syncookie.h"
 
 int lwip_host_panics;
 char lwip_host_last_panic[256];
@@ -52,10 +54,22 @@ uint32_t lwip_port_rand(void)
 }
 
 static uint32_t now_ms;
+/* Boot is not at t=0 on a real machine either (clock_now_ns counts from reset). */
+static uint64_t now_ns = 3000000000ull;
 
 u32_t sys_now(void)
 {
     return now_ms;
+}
+
+uint64_t clock_now_ns(void)
+{
+    return now_ns;
+}
+
+void lwip_host_advance_ns(uint64_t ns)
+{
+    now_ns += ns;
 }
 
 uint32_t lwip_host_now_ms(void)
@@ -67,6 +81,7 @@ uint32_t lwip_host_now_ms(void)
 #define OUT_MAX 256
 static struct seg outq[OUT_MAX];
 static size_t out_head, out_count;
+static bool out_discard;   /* while lwip_host_reset aborts everything */
 
 static bool parse_frame(const uint8_t *b, size_t n, struct seg *s)
 {
@@ -122,7 +137,7 @@ static err_t sim_output(struct netif *netif, struct pbuf *p, const ip4_addr_t *d
     static uint8_t buf[0xffff];
     u16_t n = pbuf_copy_partial(p, buf, sizeof buf, 0);
     struct seg s;
-    if (!parse_frame(buf, n, &s))
+    if (out_discard || !parse_frame(buf, n, &s))
         return ERR_OK;               /* not TCP (none expected): ignore */
     assert_true(out_count < OUT_MAX);
     outq[(out_head + out_count) % OUT_MAX] = s;
@@ -172,6 +187,11 @@ void lwip_host_init(void)
         return;
     done = true;
     lwip_init();
+    /* fixed keys: runs are reproducible */
+    const struct siphash_key isn_key = { 0x0706050403020100ull, 0x0f0e0d0c0b0a0908ull };
+    const struct siphash_key cookie_key = { 0x1716151413121110ull, 0x1f1e1d1c1b1a1918ull };
+    tcp_isn_set_key(&isn_key);
+    tcp_syncookie_set_key(&cookie_key);
     ip4_addr_t ip, mask, gw;
     ip4_addr_set_u32(&ip, lwip_htonl(ip_from_str(HOST_LOCAL_IP)));
     ip4_addr_set_u32(&mask, lwip_htonl(0xffffff00u));
@@ -183,12 +203,14 @@ void lwip_host_init(void)
 
 void lwip_host_reset(void)
 {
+    out_discard = true;
     while (tcp_active_pcbs != NULL)
         tcp_abort(tcp_active_pcbs);
     while (tcp_tw_pcbs != NULL)
         tcp_abort(tcp_tw_pcbs);
     while (tcp_listen_pcbs.listen_pcbs != NULL)
         tcp_close((struct tcp_pcb *)tcp_listen_pcbs.listen_pcbs);
+    out_discard = false;
     out_head = out_count = 0;
     lwip_host_panics = 0;
 }
@@ -197,6 +219,7 @@ void lwip_host_advance(uint32_t ms)
 {
     for (uint32_t t = 0; t < ms; t += TCP_TMR_INTERVAL) {
         now_ms += TCP_TMR_INTERVAL;
+        now_ns += TCP_TMR_INTERVAL * 1000000ull;
         tcp_tmr();
     }
 }

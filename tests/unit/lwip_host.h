@@ -32,6 +32,7 @@ void lwip_host_init(void);            /* once per process: lwip_init + netif */
 void lwip_host_reset(void);           /* abort every pcb, drop captured frames */
 uint32_t lwip_host_now_ms(void);
 void lwip_host_advance(uint32_t ms);  /* step time by 250 ms ticks, running tcp_tmr */
+void lwip_host_advance_ns(uint64_t ns);  /* clock_now_ns only, no timers */
 
 /* Injects s as an IPv4 frame from s->src_ip (default HOST_PEER_IP if 0). */
 void lwip_host_input(const struct seg *s);
