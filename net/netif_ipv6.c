@@ -203,40 +203,71 @@ void netif_ipv6_frag_hook(struct pbuf *p, struct netif *netif)
     tcp6_csum_software(p, u.off, (u16_t)(IP6_HLEN + plen - u.off), &src, &dst);
 }
 
-bool netif_ipv6_tx_csum(struct pbuf *p, struct netdev_tx_offload *off)
+/* The TCP header's offset in an IPv6 frame, src/dst and the TCP length the
+ * payload length says, when the frame is an unfragmented TCP/IPv6 segment;
+ * else 0. */
+static unsigned tcp6_layout(const struct pbuf *p, ip6_addr_t *src, ip6_addr_t *dst,
+                            u16_t *l4_len, bool *is_ipv6)
 {
     uint8_t hdr[SIZEOF_ETH_HDR + PEEK_LEN];
     u16_t n = pbuf_copy_partial(p, hdr, sizeof(hdr), 0);
-    if (n < SIZEOF_ETH_HDR + IP6_HLEN ||
-        ((const struct eth_hdr *)hdr)->type != PP_HTONS(ETHTYPE_IPV6))
-        return false;
+    *is_ipv6 = n >= SIZEOF_ETH_HDR + IP6_HLEN &&
+               ((const struct eth_hdr *)hdr)->type == PP_HTONS(ETHTYPE_IPV6);
+    if (!*is_ipv6)
+        return 0;
     const uint8_t *ip = hdr + SIZEOF_ETH_HDR;
     struct ip6_upper u;
-    /* Only lwIP's own TCP segments reach here: no extension headers, never
-     * fragmented below a path MTU the segment was sized for. */
+    /* Only lwIP's own TCP segments reach here: no extension headers; a
+     * fragmented one was checksummed whole (netif_ipv6_frag_hook). */
     if (ip6_walk(ip, n - SIZEOF_ETH_HDR, &u) != IP6_WALK_FOUND || u.proto != IP6_NEXTH_TCP ||
         u.fragment)
-        return true;
-    unsigned l4 = SIZEOF_ETH_HDR + u.off;
+        return 0;
     uint32_t plen = (uint32_t)ip[4] << 8 | ip[5];
-    if (IP6_HLEN + plen < (uint32_t)u.off + TCP_HLEN || SIZEOF_ETH_HDR + IP6_HLEN + plen > p->tot_len)
-        return true;
-    u16_t l4_len = (u16_t)(IP6_HLEN + plen - u.off);
-    ip6_addr_t src, dst;
-    memcpy(src.addr, ip + 8, 16);
-    memcpy(dst.addr, ip + 24, 16);
-    ip6_addr_clear_zone(&src);
-    ip6_addr_clear_zone(&dst);
-    if (p->len < l4 + TCP_HLEN) {
-        tcp6_csum_software(p, l4, l4_len, &src, &dst);
-        return true;
-    }
+    if (IP6_HLEN + plen < (uint32_t)u.off + TCP_HLEN)
+        return 0;
+    *l4_len = (u16_t)(IP6_HLEN + plen - u.off);
+    memcpy(src->addr, ip + 8, 16);
+    memcpy(dst->addr, ip + 24, 16);
+    ip6_addr_clear_zone(src);
+    ip6_addr_clear_zone(dst);
+    return SIZEOF_ETH_HDR + u.off;
+}
+
+/* The device folds the payload into the uncomplemented partial sum. */
+static void tcp6_partial(struct pbuf *p, unsigned l4, u16_t l4_len, const ip6_addr_t *src,
+                         const ip6_addr_t *dst, struct netdev_tx_offload *off)
+{
     struct tcp_hdr *tcp = (struct tcp_hdr *)((uint8_t *)p->payload + l4);
-    /* The device folds the payload into the uncomplemented partial sum. */
-    tcp->chksum = (u16_t)~ip6_chksum_pseudo_partial(NULL, IP6_NEXTH_TCP, l4_len, 0, &src, &dst);
+    tcp->chksum = (u16_t)~ip6_chksum_pseudo_partial(NULL, IP6_NEXTH_TCP, l4_len, 0, src, dst);
     off->csum_partial = true;
     off->csum_start = (uint16_t)l4;
     off->csum_offset = 16;     /* offsetof(struct tcp_hdr, chksum) */
+}
+
+bool netif_ipv6_tx_csum(struct pbuf *p, struct netdev_tx_offload *off)
+{
+    ip6_addr_t src, dst;
+    u16_t l4_len;
+    bool is_ipv6;
+    unsigned l4 = tcp6_layout(p, &src, &dst, &l4_len, &is_ipv6);
+    if (!l4 || l4 + l4_len > p->tot_len)
+        return is_ipv6;
+    if (p->len < l4 + TCP_HLEN)
+        tcp6_csum_software(p, l4, l4_len, &src, &dst);
+    else
+        tcp6_partial(p, l4, l4_len, &src, &dst, off);
+    return true;
+}
+
+bool netif_ipv6_tso_csum(struct pbuf *p0, struct netdev_tx_offload *off)
+{
+    ip6_addr_t src, dst;
+    u16_t l4_len;
+    bool is_ipv6;
+    unsigned l4 = tcp6_layout(p0, &src, &dst, &l4_len, &is_ipv6);
+    if (!l4 || p0->len < l4 + TCP_HLEN)
+        return false;
+    tcp6_partial(p0, l4, l4_len, &src, &dst, off);
     return true;
 }
 

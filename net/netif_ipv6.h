@@ -22,6 +22,11 @@ void netif_ipv6_start(struct netif *nif, const struct kconfig *cfg);
  * the device cannot) and returns true; false when p is not IPv6. */
 bool netif_ipv6_tx_csum(struct pbuf *p, struct netdev_tx_offload *off);
 
+/* The same for a TSO super-segment's first frame (net/tso.c), whose IPv6
+ * payload length already covers the whole super-segment: the device wants
+ * the pseudo-header sum over that length. False if p0 is not TCP/IPv6. */
+bool netif_ipv6_tso_csum(struct pbuf *p0, struct netdev_tx_offload *off);
+
 /* Flow hash of an IPv6 frame (Ethernet header first), 0 when not IPv6. */
 uint32_t netif_ipv6_flow_hash(const struct pbuf *p);
 

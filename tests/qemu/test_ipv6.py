@@ -223,7 +223,7 @@ def test_http_over_ipv6(qemu, tap6):
 
 
 def _iperf_total(out):
-    m = re.findall(r"\[\s*\d+\]\s+[\d.]+-\s*[\d.]+ sec\s+(\d+) Bytes", out)
+    m = re.findall(r"\[\s*\*?\d+\]\s+[\d.]+-\s*[\d.]+ sec\s+(\d+) Bytes", out)
     return int(m[-1]) if m else 0
 
 
@@ -251,6 +251,30 @@ def test_iperf_over_ipv6(qemu, tap6):
     assert rx / max(pk, 1) > 1514, "no frame larger than the MTU: receive offload not used"
     assert "GUEST_TSO6" in feats.group(0), feats.group(0)
     assert vm.wait_for(r"iperf2: \S+ received \d+ bytes", timeout=15)
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(120)
+def test_iperf_reverse_over_ipv6_with_tso6(qemu, tap6):
+    """iperf -V -c -R: the guest sends over IPv6; with HOST_TSO6 its TCP segments leave as
+    super-segments the device cuts up (tx_tso_frames grows), and the host gets every byte."""
+    iperf = need("iperf")
+    vm = tap6.boot(qemu, append="ip6=%s/64" % GUEST_IP6)
+    wait_addr(vm, GUEST_IP6, "static")
+    feats = vm.find(r"virtio-net: features accepted .*").group(0)
+    s0 = tap6.stats(host=GUEST_IP6)
+    p = tap6.run([iperf, "-V", "-c", GUEST_IP6, "-R", "-t", "3", "-f", "b"], timeout=60)
+    print(p.stdout, p.stderr)
+    assert p.returncode == 0, p.stdout + p.stderr
+    got = _iperf_total(p.stdout)
+    assert got > (1 << 20), p.stdout
+    s1 = tap6.stats(host=GUEST_IP6)
+    frames = s1["net"]["tx_tso_frames"] - s0["net"]["tx_tso_frames"]
+    tso_bytes = s1["net"]["tx_tso_bytes"] - s0["net"]["tx_tso_bytes"]
+    print("features:", feats, "%d super-segments, %d bytes" % (frames, tso_bytes))
+    assert "HOST_TSO6" in feats, feats
+    assert frames > 0 and tso_bytes > 0, (frames, tso_bytes)
+    assert s1["net"]["tx_bytes"] - s0["net"]["tx_bytes"] >= got
 
 
 # -------------------------------------------------------------- ICMPv6 ---
