@@ -255,6 +255,24 @@ def test_iperf_over_ipv6(qemu, tap6):
 
 @pytest.mark.slow
 @pytest.mark.timeout(120)
+@pytest.mark.parametrize("reverse", [False, True], ids=["host_sends", "guest_sends"])
+def test_iperf3_over_ipv6(qemu, tap6, reverse):
+    """iperf3 -6 -c (and -R): the iperf3 server on 5201 over IPv6, both directions."""
+    import json
+    iperf3 = need("iperf3")
+    vm = tap6.boot(qemu, append="ip6=%s/64" % GUEST_IP6)
+    wait_addr(vm, GUEST_IP6, "static")
+    argv = [iperf3, "-6", "-c", GUEST_IP6, "-t", "2", "-J"] + (["-R"] if reverse else [])
+    p = tap6.run(argv, timeout=60)
+    assert p.returncode == 0, p.stdout[-2000:] + p.stderr
+    end = json.loads(p.stdout)["end"]
+    got = end["sum_received"]["bytes"]
+    print("iperf3 -6%s: %d bytes received" % (" -R" if reverse else "", got))
+    assert got > (1 << 20), end
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(120)
 def test_iperf_reverse_over_ipv6_with_tso6(qemu, tap6):
     """iperf -V -c -R: the guest sends over IPv6; with HOST_TSO6 its TCP segments leave as
     super-segments the device cuts up (tx_tso_frames grows), and the host gets every byte."""
