@@ -31,7 +31,7 @@
 #define MEMP_NUM_TCP_PCB_LISTEN     8
 #define MEMP_NUM_TCP_SEG            3072  /* unsent + unacked + ooseq, all pcbs together */
 #define MEMP_NUM_REASSDATA          8
-#define MEMP_NUM_FRAG_PBUF          16
+#define MEMP_NUM_FRAG_PBUF          512  /* IPv6 fragments of TCP segments in the TX ring (2-3 each) */
 #define MEMP_NUM_ARP_QUEUE          32
 /* room for the kernel's own sys_timeout users (driver refill retry etc.) */
 #define MEMP_NUM_SYS_TIMEOUT        (LWIP_NUM_SYS_TIMEOUT_INTERNAL + 8)

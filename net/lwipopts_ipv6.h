@@ -33,15 +33,19 @@
 struct pbuf;
 struct netif;
 struct ip6_addr;
-/* ICMPv6 echo admission (rate limit), before lwIP looks at the packet;
- * non-zero: the hook freed it. */
+/* Checks before lwIP looks at the packet (echo rate limit, see
+ * net/ip6_hdr.h's enum ip6_verdict); non-zero: the hook freed it. */
 int netif_ipv6_input_hook(struct pbuf *p, struct netif *inp);
 /* Next hop when no router advertisement gave one: gw6=, and the on-link
  * part of an ip6= prefix shorter than lwIP's implied /64. */
 const struct ip6_addr *netif_ipv6_next_hop_hook(struct netif *netif, const struct ip6_addr *dest);
 /* Host tests of lwIP alone (tests/unit/lwip_host.c) run without the glue. */
 #ifndef UNIT_TEST
+/* A datagram about to be cut into fragments (net/lwip/patches/0602): a TCP
+ * checksum left to the device is computed here, as no fragment can carry it. */
+void netif_ipv6_frag_hook(struct pbuf *p, struct netif *netif);
 #define LWIP_HOOK_IP6_INPUT(p, inp)      netif_ipv6_input_hook((p), (inp))
+#define LWIP_HOOK_IP6_FRAG(p, netif)     netif_ipv6_frag_hook((p), (netif))
 #define LWIP_HOOK_ND6_GET_GW(netif, dest) netif_ipv6_next_hop_hook((netif), (dest))
 #endif
 

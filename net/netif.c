@@ -223,7 +223,7 @@ static int tso_xmit(struct tso_frame *t)
     struct netdev_tx_sg sg[NETDEV_TX_MAX_SG_GSO];
     struct netdev_tx_offload off = { 0 };
     unsigned n = tso_build(t, sg, &off);
-    if (!tcp_csum_offload(t->seg[0], &off))
+    if (!(t->ipv6 ? netif_ipv6_tso_csum(t->seg[0], &off) : tcp_csum_offload(t->seg[0], &off)))
         return -2;
     return ndev->ops->xmit(ndev, select_queue(t->seg[0]), sg, n, &off, t);
 }
@@ -305,11 +305,15 @@ static err_t glue_linkoutput(struct netif *nif, struct pbuf *p)
     (void)nif;
     if (!ndev->link_up)
         return ERR_IF;
-    if (ndev->tx_tso) {
+    if (ndev->tx_tso || ndev->tx_tso6) {
         if (tso_open && tso_append(tso_open, p, NETDEV_TX_MAX_SG_GSO))
             return ERR_OK;
         tso_push();
-        if ((tso_open = tso_start(p)) != NULL)
+        if ((tso_open = tso_start(p)) != NULL && !(tso_open->ipv6 ? ndev->tx_tso6 : ndev->tx_tso)) {
+            tso_release(tso_open);      /* that family's segmentation is not offered */
+            tso_open = NULL;
+        }
+        if (tso_open)
             return ERR_OK;
     }
     return send_token(p);

@@ -1,36 +1,29 @@
-/* IPv6 for the netif glue: link-local + SLAAC or ip6=/gw6=, the ICMPv6
- * echo limiter, and IPv6 frames in TX checksum offload and queue hashing.
+/* IPv6 for the netif glue: link-local + SLAAC or ip6=/gw6=, checks before
+ * lwIP's IPv6 input (echo rate limit, bad chains, tiny Packet Too Big), and
+ * IPv6 frames in TX checksum offload, fragmentation and queue hashing.
  * lwIP does ND, MLD, DAD and ICMPv6; this file only configures and hooks. */
 #include "net/netif_ipv6.h"
 
 #include <string.h>
 
 #include "kernel/log.h"
+#include "lwip/ethip6.h"
 #include "lwip/inet_chksum.h"
 #include "lwip/ip6_addr.h"
 #include "lwip/ip_addr.h"
 #include "lwip/prot/ethernet.h"
 #include "lwip/prot/ip6.h"
 #include "lwip/prot/tcp.h"
-#include "lwip/sys.h"
+#include "net/icmp_limit.h"
 #include "net/ip6_hdr.h"
+#include "net/tcp_guard.h"
 #include "netif/ethernet.h"
-#include "lwip/ethip6.h"
 
 /* Headers looked at per TX frame: lwIP's own, IPv6 + TCP. */
 #define PEEK_LEN 128
 /* Per RX packet: a longer header chain is dropped (RFC 8504 5.3 lets a
  * host limit it; nothing legitimate comes close). */
 #define INPUT_PEEK_LEN 256
-/* Built-in echo limit (Linux answers echo unlimited but rate-limits
- * errors; here a flood must not take the CPU from TCP). */
-#define ECHO_RATE_PER_S 200
-#define ECHO_BURST 50
-
-static struct netif_ipv6_counters counters;
-static bool (*echo_admit)(void);
-static uint32_t bucket_milli = ECHO_BURST * 1000u;   /* tokens * 1000 */
-static uint32_t bucket_ms;
 
 static bool has_gw6;
 static ip6_addr_t gw6;
@@ -41,23 +34,6 @@ static unsigned static_idx;
 
 NETIF_DECLARE_EXT_CALLBACK(ext_cb)
 
-const struct netif_ipv6_counters *netif_ipv6_counters(void) { return &counters; }
-
-void netif_ipv6_set_echo_limiter(bool (*admit)(void)) { echo_admit = admit; }
-
-static bool bucket_admit(void)
-{
-    uint32_t now = sys_now();
-    uint32_t dt = now - bucket_ms;
-    bucket_ms = now;
-    uint64_t b = (uint64_t)bucket_milli + (uint64_t)dt * ECHO_RATE_PER_S;
-    bucket_milli = b > ECHO_BURST * 1000u ? ECHO_BURST * 1000u : (uint32_t)b;
-    if (bucket_milli < 1000)
-        return false;
-    bucket_milli -= 1000;
-    return true;
-}
-
 int netif_ipv6_input_hook(struct pbuf *p, struct netif *inp)
 {
     (void)inp;
@@ -67,15 +43,14 @@ int netif_ipv6_input_hook(struct pbuf *p, struct netif *inp)
     case IP6_PASS:
         return 0;
     case IP6_ECHO:
-        if (echo_admit ? echo_admit() : bucket_admit())
+        if (icmp_echo_allow())     /* the stack's one bucket, IPv4 and IPv6 */
             return 0;
-        counters.echo_limited++;
         break;
     case IP6_DROP_CHAIN:
-        counters.bad_header_chain++;
+        tcp_guard.ip6_bad_chain++;
         break;
     case IP6_DROP_PTB:
-        counters.ptb_below_min_mtu++;
+        tcp_guard.ip6_ptb_below_min++;
         break;
     }
     pbuf_free(p);
@@ -208,40 +183,91 @@ static void tcp6_csum_software(struct pbuf *p, unsigned l4, u16_t l4_len, const 
     pbuf_add_header(p, l4);
 }
 
-bool netif_ipv6_tx_csum(struct pbuf *p, struct netdev_tx_offload *off)
+void netif_ipv6_frag_hook(struct pbuf *p, struct netif *netif)
+{
+    if (NETIF_CHECKSUM_ENABLED(netif, NETIF_CHECKSUM_GEN_TCP))
+        return;   /* lwIP's TCP computed it */
+    uint8_t hdr[PEEK_LEN];
+    u16_t n = pbuf_copy_partial(p, hdr, sizeof(hdr), 0);
+    struct ip6_upper u;
+    if (ip6_walk(hdr, n, &u) != IP6_WALK_FOUND || u.proto != IP6_NEXTH_TCP || u.fragment)
+        return;
+    uint32_t plen = (uint32_t)hdr[4] << 8 | hdr[5];
+    if (IP6_HLEN + plen < (uint32_t)u.off + TCP_HLEN || IP6_HLEN + plen > p->tot_len)
+        return;
+    ip6_addr_t src, dst;
+    memcpy(src.addr, hdr + 8, 16);
+    memcpy(dst.addr, hdr + 24, 16);
+    ip6_addr_clear_zone(&src);
+    ip6_addr_clear_zone(&dst);
+    tcp6_csum_software(p, u.off, (u16_t)(IP6_HLEN + plen - u.off), &src, &dst);
+}
+
+/* The TCP header's offset in an IPv6 frame, src/dst and the TCP length the
+ * payload length says, when the frame is an unfragmented TCP/IPv6 segment;
+ * else 0. */
+static unsigned tcp6_layout(const struct pbuf *p, ip6_addr_t *src, ip6_addr_t *dst,
+                            u16_t *l4_len, bool *is_ipv6)
 {
     uint8_t hdr[SIZEOF_ETH_HDR + PEEK_LEN];
     u16_t n = pbuf_copy_partial(p, hdr, sizeof(hdr), 0);
-    if (n < SIZEOF_ETH_HDR + IP6_HLEN ||
-        ((const struct eth_hdr *)hdr)->type != PP_HTONS(ETHTYPE_IPV6))
-        return false;
+    *is_ipv6 = n >= SIZEOF_ETH_HDR + IP6_HLEN &&
+               ((const struct eth_hdr *)hdr)->type == PP_HTONS(ETHTYPE_IPV6);
+    if (!*is_ipv6)
+        return 0;
     const uint8_t *ip = hdr + SIZEOF_ETH_HDR;
     struct ip6_upper u;
-    /* Only lwIP's own TCP segments reach here: no extension headers, never
-     * fragmented below a path MTU the segment was sized for. */
+    /* Only lwIP's own TCP segments reach here: no extension headers; a
+     * fragmented one was checksummed whole (netif_ipv6_frag_hook). */
     if (ip6_walk(ip, n - SIZEOF_ETH_HDR, &u) != IP6_WALK_FOUND || u.proto != IP6_NEXTH_TCP ||
         u.fragment)
-        return true;
-    unsigned l4 = SIZEOF_ETH_HDR + u.off;
+        return 0;
     uint32_t plen = (uint32_t)ip[4] << 8 | ip[5];
-    if (IP6_HLEN + plen < (uint32_t)u.off + TCP_HLEN || SIZEOF_ETH_HDR + IP6_HLEN + plen > p->tot_len)
-        return true;
-    u16_t l4_len = (u16_t)(IP6_HLEN + plen - u.off);
-    ip6_addr_t src, dst;
-    memcpy(src.addr, ip + 8, 16);
-    memcpy(dst.addr, ip + 24, 16);
-    ip6_addr_clear_zone(&src);
-    ip6_addr_clear_zone(&dst);
-    if (p->len < l4 + TCP_HLEN) {
-        tcp6_csum_software(p, l4, l4_len, &src, &dst);
-        return true;
-    }
+    if (IP6_HLEN + plen < (uint32_t)u.off + TCP_HLEN)
+        return 0;
+    *l4_len = (u16_t)(IP6_HLEN + plen - u.off);
+    memcpy(src->addr, ip + 8, 16);
+    memcpy(dst->addr, ip + 24, 16);
+    ip6_addr_clear_zone(src);
+    ip6_addr_clear_zone(dst);
+    return SIZEOF_ETH_HDR + u.off;
+}
+
+/* The device folds the payload into the uncomplemented partial sum. */
+static void tcp6_partial(struct pbuf *p, unsigned l4, u16_t l4_len, const ip6_addr_t *src,
+                         const ip6_addr_t *dst, struct netdev_tx_offload *off)
+{
     struct tcp_hdr *tcp = (struct tcp_hdr *)((uint8_t *)p->payload + l4);
-    /* The device folds the payload into the uncomplemented partial sum. */
-    tcp->chksum = (u16_t)~ip6_chksum_pseudo_partial(NULL, IP6_NEXTH_TCP, l4_len, 0, &src, &dst);
+    tcp->chksum = (u16_t)~ip6_chksum_pseudo_partial(NULL, IP6_NEXTH_TCP, l4_len, 0, src, dst);
     off->csum_partial = true;
     off->csum_start = (uint16_t)l4;
     off->csum_offset = 16;     /* offsetof(struct tcp_hdr, chksum) */
+}
+
+bool netif_ipv6_tx_csum(struct pbuf *p, struct netdev_tx_offload *off)
+{
+    ip6_addr_t src, dst;
+    u16_t l4_len;
+    bool is_ipv6;
+    unsigned l4 = tcp6_layout(p, &src, &dst, &l4_len, &is_ipv6);
+    if (!l4 || l4 + l4_len > p->tot_len)
+        return is_ipv6;
+    if (p->len < l4 + TCP_HLEN)
+        tcp6_csum_software(p, l4, l4_len, &src, &dst);
+    else
+        tcp6_partial(p, l4, l4_len, &src, &dst, off);
+    return true;
+}
+
+bool netif_ipv6_tso_csum(struct pbuf *p0, struct netdev_tx_offload *off)
+{
+    ip6_addr_t src, dst;
+    u16_t l4_len;
+    bool is_ipv6;
+    unsigned l4 = tcp6_layout(p0, &src, &dst, &l4_len, &is_ipv6);
+    if (!l4 || p0->len < l4 + TCP_HLEN)
+        return false;
+    tcp6_partial(p0, l4, l4_len, &src, &dst, off);
     return true;
 }
 

@@ -12,12 +12,6 @@
 #include "lwip/netif.h"
 #include "lwip/pbuf.h"
 
-struct netif_ipv6_counters {
-    uint64_t echo_limited;       /* echo requests dropped by the rate limit */
-    uint64_t bad_header_chain;   /* see enum ip6_verdict (net/ip6_hdr.h) */
-    uint64_t ptb_below_min_mtu;
-};
-
 /* From the netif's init callback. */
 void netif_ipv6_netif_init(struct netif *nif);
 /* After netif_add: link-local address, ip6= or SLAAC, gw6=. */
@@ -28,13 +22,12 @@ void netif_ipv6_start(struct netif *nif, const struct kconfig *cfg);
  * the device cannot) and returns true; false when p is not IPv6. */
 bool netif_ipv6_tx_csum(struct pbuf *p, struct netdev_tx_offload *off);
 
+/* The same for a TSO super-segment's first frame (net/tso.c), whose IPv6
+ * payload length already covers the whole super-segment: the device wants
+ * the pseudo-header sum over that length. False if p0 is not TCP/IPv6. */
+bool netif_ipv6_tso_csum(struct pbuf *p0, struct netdev_tx_offload *off);
+
 /* Flow hash of an IPv6 frame (Ethernet header first), 0 when not IPv6. */
 uint32_t netif_ipv6_flow_hash(const struct pbuf *p);
-
-/* The ICMP rate limiter plugs in here: admit returns false to drop an
- * echo request. NULL restores the built-in token bucket. */
-void netif_ipv6_set_echo_limiter(bool (*admit)(void));
-
-const struct netif_ipv6_counters *netif_ipv6_counters(void);
 
 #endif

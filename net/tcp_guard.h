@@ -17,6 +17,8 @@
     X(ooseq_freed)            /* out-of-order queues freed because RX buffers ran low */ \
     X(rx_copybreak)           /* frames copied out of a device buffer so the ring can refill */ \
     X(stalled_closed)         /* connections closed: no acknowledged progress for too long */ \
+    X(ip6_bad_chain)          /* IPv6: header chain too long, or a first fragment without its upper header */ \
+    X(ip6_ptb_below_min)      /* IPv6: Packet Too Big below 1280 bytes (RFC 8201), ignored */ \
     X(icmp_limited)           /* ICMP/ICMPv6 echo requests dropped by the rate limit */ \
     X(reass_limited)          /* fragments dropped: their source is over its reassembly share */ \
     X(arp_gateway_kept)       /* ARP entries refused eviction because they are the gateway's */ \

@@ -9,6 +9,7 @@
 #include "lwip/ip.h"
 #include "lwip/prot/ethernet.h"
 #include "lwip/prot/ip4.h"
+#include "lwip/prot/ip6.h"
 #include "lwip/prot/tcp.h"
 
 /* In flight on the rings plus waiting in the glue's backlog; when none is
@@ -19,18 +20,51 @@ struct tso_counters tso_counters;
 static struct tso_frame pool[TSO_POOL];
 
 struct seg_view {
-    struct ip_hdr *ip;
+    struct ip_hdr *ip;          /* one of ip and ip6 */
+    struct ip6_hdr *ip6;
     struct tcp_hdr *tcp;
     uint16_t hdr_len, payload;
 };
+
+/* Data with ACK, maybe PSH: never SYN, FIN, RST or URG, whose meaning
+ * the device's copy of the header onto every segment would change. */
+static bool data_segment(const struct seg_view *v)
+{
+    return v->payload > 0 && (TCPH_FLAGS(v->tcp) & ~TCP_PSH) == TCP_ACK;
+}
+
+/* The same for TCP/IPv6: the TCP header right after the IPv6 header (lwIP
+ * adds no extension headers to TCP; a fragment is not TCP here). */
+static bool view6(struct pbuf *p, struct seg_view *v)
+{
+    if (p->len < SIZEOF_ETH_HDR + IP6_HLEN + TCP_HLEN)
+        return false;
+    v->ip = NULL;
+    v->ip6 = (struct ip6_hdr *)((uint8_t *)p->payload + SIZEOF_ETH_HDR);
+    if (IP6H_V(v->ip6) != 6 || IP6H_NEXTH(v->ip6) != IP6_NEXTH_TCP)
+        return false;
+    v->tcp = (struct tcp_hdr *)((uint8_t *)v->ip6 + IP6_HLEN);
+    unsigned thl = TCPH_HDRLEN_BYTES(v->tcp);
+    unsigned plen = IP6H_PLEN(v->ip6);
+    v->hdr_len = (uint16_t)(SIZEOF_ETH_HDR + IP6_HLEN + thl);
+    if (thl < TCP_HLEN || p->len < v->hdr_len || plen < thl ||
+        p->tot_len < SIZEOF_ETH_HDR + IP6_HLEN + plen)
+        return false;
+    v->payload = (uint16_t)(plen - thl);
+    return data_segment(v);
+}
 
 /* The headers of a TCP/IPv4 data segment lwIP built (all in the first
  * pbuf, no IP options, not a fragment), if it is one TSO can carry. */
 static bool view(struct pbuf *p, struct seg_view *v)
 {
+    if (p->len >= SIZEOF_ETH_HDR &&
+        ((const struct eth_hdr *)p->payload)->type == PP_HTONS(ETHTYPE_IPV6))
+        return view6(p, v);
     if (p->len < SIZEOF_ETH_HDR + IP_HLEN + TCP_HLEN ||
         ((const struct eth_hdr *)p->payload)->type != PP_HTONS(ETHTYPE_IP))
         return false;
+    v->ip6 = NULL;
     v->ip = (struct ip_hdr *)((uint8_t *)p->payload + SIZEOF_ETH_HDR);
     if (IPH_V(v->ip) != 4 || IPH_HL_BYTES(v->ip) != IP_HLEN || IPH_PROTO(v->ip) != IP_PROTO_TCP ||
         (IPH_OFFSET(v->ip) & PP_HTONS(IP_OFFMASK | IP_MF)))
@@ -43,9 +77,19 @@ static bool view(struct pbuf *p, struct seg_view *v)
         p->tot_len < SIZEOF_ETH_HDR + iplen)
         return false;
     v->payload = (uint16_t)(iplen - IP_HLEN - thl);
-    /* Data with ACK, maybe PSH: never SYN, FIN, RST or URG, whose meaning
-     * the device's copy of the header onto every segment would change. */
-    return v->payload > 0 && (TCPH_FLAGS(v->tcp) & ~TCP_PSH) == TCP_ACK;
+    return data_segment(v);
+}
+
+/* Same network header but for the lengths (and IPv4's ID and checksum). */
+static bool same_ip(const struct seg_view *v, const struct seg_view *f)
+{
+    if (v->ip6 || f->ip6)
+        return v->ip6 && f->ip6 && memcmp(v->ip6, f->ip6, 4) == 0 &&   /* version, class, flow */
+               IP6H_HOPLIM(v->ip6) == IP6H_HOPLIM(f->ip6) &&
+               memcmp(&v->ip6->src, &f->ip6->src, 32) == 0;
+    return v->ip->src.addr == f->ip->src.addr && v->ip->dest.addr == f->ip->dest.addr &&
+           IPH_TOS(v->ip) == IPH_TOS(f->ip) && IPH_TTL(v->ip) == IPH_TTL(f->ip) &&
+           IPH_OFFSET(v->ip) == IPH_OFFSET(f->ip);
 }
 
 /* Pieces of p after skip bytes (the headers of a segment after the first). */
@@ -94,6 +138,7 @@ struct tso_frame *tso_start(struct pbuf *p)
     t->flags0 = (uint8_t)TCPH_FLAGS(v.tcp);
     t->tcp0 = v.tcp;
     t->push = 0;
+    t->ipv6 = v.ip6 != NULL;
     return t;
 }
 
@@ -109,12 +154,11 @@ bool tso_append(struct tso_frame *t, struct pbuf *p, unsigned max_pieces)
         t->payload != (uint32_t)t->gso_size * t->nseg ||
         lwip_ntohl(v.tcp->seqno) != t->next_seq || ip_len > TSO_MAX_IP_LEN)
         return false;
-    if (memcmp(p->payload, t->seg[0]->payload, SIZEOF_ETH_HDR) != 0 ||
-        v.ip->src.addr != f.ip->src.addr || v.ip->dest.addr != f.ip->dest.addr ||
-        IPH_TOS(v.ip) != IPH_TOS(f.ip) || IPH_TTL(v.ip) != IPH_TTL(f.ip) ||
-        IPH_OFFSET(v.ip) != IPH_OFFSET(f.ip) || v.tcp->src != f.tcp->src ||
+    unsigned l3 = v.ip6 ? IP6_HLEN : IP_HLEN;
+    if (memcmp(p->payload, t->seg[0]->payload, SIZEOF_ETH_HDR) != 0 || !same_ip(&v, &f) ||
+        v.tcp->src != f.tcp->src ||
         v.tcp->dest != f.tcp->dest || v.tcp->ackno != f.tcp->ackno || v.tcp->wnd != f.tcp->wnd ||
-        memcmp(v.tcp + 1, f.tcp + 1, v.hdr_len - SIZEOF_ETH_HDR - IP_HLEN - TCP_HLEN) != 0)
+        memcmp(v.tcp + 1, f.tcp + 1, v.hdr_len - SIZEOF_ETH_HDR - l3 - TCP_HLEN) != 0)
         return false;
     unsigned pieces = count_pieces(p, v.hdr_len);
     if (t->pieces + pieces > max_pieces)
@@ -133,11 +177,17 @@ bool tso_append(struct tso_frame *t, struct pbuf *p, unsigned max_pieces)
 unsigned tso_build(struct tso_frame *t, struct netdev_tx_sg *sg, struct netdev_tx_offload *off)
 {
     struct pbuf *p0 = t->seg[0];
-    struct ip_hdr *ip = (struct ip_hdr *)((uint8_t *)p0->payload + SIZEOF_ETH_HDR);
-    uint32_t l4_hdr = (uint32_t)t->hdr_len - SIZEOF_ETH_HDR - IP_HLEN;
-    IPH_LEN_SET(ip, lwip_htons((u16_t)(IP_HLEN + l4_hdr + t->payload)));
-    IPH_CHKSUM_SET(ip, 0);
-    IPH_CHKSUM_SET(ip, inet_chksum(ip, IP_HLEN));
+    void *l3 = (uint8_t *)p0->payload + SIZEOF_ETH_HDR;
+    if (t->ipv6) {
+        uint32_t l4_hdr = (uint32_t)t->hdr_len - SIZEOF_ETH_HDR - IP6_HLEN;
+        IP6H_PLEN_SET((struct ip6_hdr *)l3, (u16_t)(l4_hdr + t->payload));
+    } else {
+        struct ip_hdr *ip = l3;
+        uint32_t l4_hdr = (uint32_t)t->hdr_len - SIZEOF_ETH_HDR - IP_HLEN;
+        IPH_LEN_SET(ip, lwip_htons((u16_t)(IP_HLEN + l4_hdr + t->payload)));
+        IPH_CHKSUM_SET(ip, 0);
+        IPH_CHKSUM_SET(ip, inet_chksum(ip, IP_HLEN));
+    }
     /* PSH if any segment had it (the device puts it on the last only). */
     TCPH_FLAGS_SET(t->tcp0, t->flags0 | t->push);
 
@@ -156,7 +206,7 @@ unsigned tso_build(struct tso_frame *t, struct netdev_tx_sg *sg, struct netdev_t
             skip = 0;
         }
     }
-    off->gso_type = NETDEV_GSO_TCPV4;
+    off->gso_type = t->ipv6 ? NETDEV_GSO_TCPV6 : NETDEV_GSO_TCPV4;
     off->gso_size = t->gso_size;
     off->hdr_len = t->hdr_len;
     return n;

@@ -25,7 +25,8 @@
 
 struct tcp_hdr;
 
-/* 44 x 1460 = 64240 payload bytes: under lwIP's and IPv4's 16-bit lengths. */
+/* 44 x 1460 = 64240 payload bytes: under lwIP's and IPv4's 16-bit lengths
+ * (and IPv6's payload length). */
 #define TSO_MAX_SEGS 44
 #define TSO_MAX_IP_LEN 65535u
 
@@ -40,6 +41,7 @@ struct tso_frame {
     struct tcp_hdr *tcp0;            /* the first segment's TCP header */
     uint8_t flags0;                  /* ... its flags, as lwIP wrote them */
     uint8_t push;                    /* PSH of any segment after the first */
+    bool ipv6;                       /* TCP/IPv6 (NETDEV_GSO_TCPV6) */
     bool in_use;
 };
 

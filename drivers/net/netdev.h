@@ -96,6 +96,7 @@ struct netdev {
     bool link_up;
     bool tx_csum_offload;          /* xmit honours netdev_tx_offload */
     bool tx_tso;                   /* ... including NETDEV_GSO_TCPV4 */
+    bool tx_tso6;                  /* ... including NETDEV_GSO_TCPV6 */
     unsigned num_queues;
     bool tx_stopped[NETDEV_MAX_QUEUES];
     const struct netdev_ops *ops;

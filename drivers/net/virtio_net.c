@@ -37,7 +37,7 @@ static const struct {
     { VIRTIO_NET_F_CSUM, "CSUM" }, { VIRTIO_NET_F_GUEST_CSUM, "GUEST_CSUM" },
     { VIRTIO_NET_F_MTU, "MTU" }, { VIRTIO_NET_F_MAC, "MAC" },
     { VIRTIO_NET_F_GUEST_TSO4, "GUEST_TSO4" }, { VIRTIO_NET_F_HOST_TSO4, "HOST_TSO4" },
-    { VIRTIO_NET_F_GUEST_TSO6, "GUEST_TSO6" },
+    { VIRTIO_NET_F_GUEST_TSO6, "GUEST_TSO6" }, { VIRTIO_NET_F_HOST_TSO6, "HOST_TSO6" },
     { VIRTIO_NET_F_MRG_RXBUF, "MRG_RXBUF" }, { VIRTIO_NET_F_STATUS, "STATUS" },
     { VIRTIO_NET_F_CTRL_VQ, "CTRL_VQ" }, { VIRTIO_NET_F_MQ, "MQ" },
     { VIRTIO_F_INDIRECT_DESC, "INDIRECT_DESC" }, { VIRTIO_F_EVENT_IDX, "EVENT_IDX" },
@@ -343,11 +343,12 @@ struct netdev *virtio_net_probe(enum net_mode mode, unsigned max_pairs, const ch
     const uint64_t tso_rx_needs = (1ull << VIRTIO_NET_F_MRG_RXBUF) | (1ull << VIRTIO_NET_F_GUEST_CSUM);
     if ((vn->features & tso_rx_needs) == tso_rx_needs)
         vn->features |= offered & tso_rx;
-    /* Segmentation offload (5.1.3.1: HOST_TSO4 requires CSUM): we hand the
-     * device TCP super-segments to cut up. No HOST_ECN: we send no ECN. */
-    const uint64_t tso_tx = 1ull << VIRTIO_NET_F_HOST_TSO4;
-    if ((offered & tso_tx) && vnet_has(vn, VIRTIO_NET_F_CSUM))
-        vn->features |= tso_tx;
+    /* Segmentation offload (5.1.3.1: HOST_TSO4 and HOST_TSO6 require CSUM):
+     * we hand the device TCP super-segments to cut up. No HOST_ECN: we send
+     * no ECN. */
+    const uint64_t tso_tx = (1ull << VIRTIO_NET_F_HOST_TSO4) | (1ull << VIRTIO_NET_F_HOST_TSO6);
+    if (vnet_has(vn, VIRTIO_NET_F_CSUM))
+        vn->features |= offered & tso_tx;
     /* net.mode=irq is the unmitigated baseline: without the event index the
      * device interrupts for every used buffer while the queue is armed,
      * which irq mode never stops doing (the pre-NAPI behaviour). */
@@ -369,6 +370,7 @@ struct netdev *virtio_net_probe(enum net_mode mode, unsigned max_pairs, const ch
     dev->mtu = 1500;
     dev->tx_csum_offload = vnet_has(vn, VIRTIO_NET_F_CSUM);
     dev->tx_tso = vnet_has(vn, VIRTIO_NET_F_HOST_TSO4);
+    dev->tx_tso6 = vnet_has(vn, VIRTIO_NET_F_HOST_TSO6);
     dev->irq_spurious = &vn->vpci.intx_spurious;
     if (vnet_has(vn, VIRTIO_NET_F_MAC)) {
         virtio_pci_read_config(&vn->vpci, offsetof(struct virtio_net_config, mac), dev->mac, 6);

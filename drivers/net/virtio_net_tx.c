@@ -29,7 +29,7 @@
  * that runs one frame at a time. */
 static unsigned tx_max_sg(const struct vnet *vn)
 {
-    return vn->dev.tx_tso ? NETDEV_TX_MAX_SG_GSO : NETDEV_TX_MAX_SG;
+    return vn->dev.tx_tso || vn->dev.tx_tso6 ? NETDEV_TX_MAX_SG_GSO : NETDEV_TX_MAX_SG;
 }
 
 static unsigned tx_room_needed(const struct vnet_txq *tq)
