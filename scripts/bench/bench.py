@@ -793,7 +793,23 @@ def build_summary(rec, guests):
     for g in guests:
         runs = rec.runs.get(g, {})
         summary[g] = {key: summ(path_values(runs, key)) for key, *_ in ROWS}
+        for s in summary[g].values():
+            if s and s["n"] > 1 and s["median"]:
+                s["spread_pct"] = round((s["max"] - s["min"]) / 2 / abs(s["median"]) * 100, 1)
     return summary
+
+
+def wide_spreads(summary, guests, limit=10.0):
+    """Timed metrics whose run-to-run spread (half the range over the median) is over limit%."""
+    out = []
+    for key, label, _, better in ROWS:
+        if better is None:
+            continue
+        for g in guests:
+            s = summary.get(g, {}).get(key)
+            if s and s.get("spread_pct", 0) > limit:
+                out.append("%s %s ±%.0f%%" % (g, key, s["spread_pct"]))
+    return out
 
 
 def med(summary, g, key):
@@ -955,6 +971,12 @@ def print_table(summary, static, guests, checks, meta, notes=()):
                                                       ("  (" + c["note"] + ")") if c["note"] else ""))
     for n in notes:
         print("  note: " + n)
+    wide = wide_spreads(summary, cols)
+    if wide:
+        print("  spread over 10%% (lengthen with BENCH_WRK_SECONDS/BENCH_IPERF_SECONDS or BENCH_RUNS): %s"
+              % ", ".join(wide))
+    elif meta["runs"] > 1:
+        print("  every timed metric's run-to-run spread is within 10%")
 
 
 # ---------------------------------------------------------------------- SVG --

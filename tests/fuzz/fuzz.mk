@@ -42,7 +42,10 @@ $(BUILD)/fuzz/lwip_tcp: $(FUZZ_LWIP_TCP_OBJS)
 	@$(FUZZ_CC) $(FUZZ_SAN) -fsanitize=fuzzer -Wl,--wrap=memp_malloc,--wrap=memp_free -o $@ $^
 
 .PHONY: fuzz fuzz-test fuzz-one fuzz-build
-fuzz-build: $(patsubst %,$(BUILD)/fuzz/%,$(FUZZ_TARGETS))
+# (in the recipe, not as prerequisites: a .mk included after this one may still
+# append to FUZZ_TARGETS)
+fuzz-build:
+	@$(MAKE) --no-print-directory $(patsubst %,$(BUILD)/fuzz/%,$(FUZZ_TARGETS))
 
 fuzz-test: fuzz-build
 	@fail=0; for t in $(FUZZ_TARGETS); do \

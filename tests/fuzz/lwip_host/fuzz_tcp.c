@@ -5,7 +5,8 @@
  * ack and window are chosen relative to what that peer has seen of lwIP, let
  * time pass (lwIP's timers run), lose or duplicate segments, hold transmitted
  * buffers like a device that has not completed them, act as a well-behaved
- * client for a while. lwIP asserts abort (arch/cc.h). After each input every
+ * client for a while, crowd the pools with connections, pipeline byte by byte.
+ * lwIP asserts abort (arch/cc.h). After each input every
  * connection is aborted and the pools and the heap must be back at their
  * idle level, so a leak is a crash too. FUZZ_TRACE=1 prints every step. */
 #include <stdio.h>
@@ -336,6 +337,69 @@ static void op_misc(struct input *in)
     }
 }
 
+/* CROWD: many connections at once from fresh ports, not tracked by the slots
+ * (their peers go silent): fills the HTTP pool (eviction) and the pcb pool
+ * (tcp_kill_prio), optionally each with a request. */
+static void op_crowd(struct input *in)
+{
+    static uint16_t next_port = 20000;
+    uint8_t a = u8(in), b = u8(in);
+    unsigned n = 1u + (a & 15) * ((a & 16) ? 40u : 2u);    /* big crowds are rare: slow */
+    struct slot c = {.used = true, .lport = (b & 1) ? 5001 : 80};
+    static uint8_t buf[65535];
+
+    for (unsigned i = 0; i < n; i++) {
+        c.ip = (uint8_t)(i % PEER_IPS);
+        c.pport = next_port;
+        next_port = (uint16_t)(next_port >= 60000 ? 20000 : next_port + 1);
+        c.synced = false;
+        c.snd_nxt = 0x40000000u + i * 77777u;
+        struct seg syn = {.seq = c.snd_nxt, .flags = TCP_SYN, .win = 0xffff};
+        peer_send(&c, &syn);
+        c.snd_nxt++;
+        if (!(a & 0x40))
+            continue;
+        /* the SYN-ACK is not parsed for these: ack lwIP's ISN + 1 as seen last */
+        struct sim_frame *f;
+        size_t nf = sim_take_output(&f);
+        if (!nf)
+            continue;
+        const uint8_t *t = f[nf - 1].data + 20;
+        uint32_t isn = (uint32_t)t[4] << 24 | (uint32_t)t[5] << 16 | (uint32_t)t[6] << 8 | t[7];
+        struct seg ack = {.seq = c.snd_nxt, .ack = isn + 1, .flags = TCP_ACK, .win = 0xffff};
+        if (a & 0x80) {
+            ack.len = payload(in, b & 0xfe ? (uint8_t)(0x20 | (b >> 3)) : 0x21, buf);
+            ack.data = buf;
+            ack.flags |= TCP_PSH;
+        }
+        peer_send(&c, &ack);
+        sim_take_output(&f);
+    }
+    peers_drain();
+}
+
+/* BURST: n one-byte in-order segments on a slot (pipelined bytes, each a buffer). */
+static void op_burst(struct input *in)
+{
+    uint8_t a = u8(in), b = u8(in);
+    struct slot *s = slot_of(a);
+    unsigned n = 1u + (unsigned)b * 4u;
+    static const char req[] = "GET / HTTP/1.1\r\n\r\n";
+    uint8_t byte = (uint8_t)req[a % (sizeof req - 1)];
+
+    if (!s->used)
+        return;
+    for (unsigned i = 0; i < n; i++) {
+        struct seg g = {.seq = s->snd_nxt, .ack = s->rcv_nxt, .flags = TCP_ACK,
+                        .win = (a & 4) ? 0 : 0xffff, .data = &byte, .len = 1};
+        peer_send(s, &g);
+        s->snd_nxt++;
+        if ((i & 63) == 63)
+            peers_drain();
+    }
+    peers_drain();
+}
+
 /* ---- lifetime ---- */
 
 /* A pool's count going below zero is a double free: stop at once, before the
@@ -436,8 +500,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     static void (*const ops[])(struct input *) = {
-        op_open, op_seg, op_time, op_ack, op_send, op_client, op_raw, op_misc,
+        op_open, op_seg, op_time, op_ack, op_send, op_client, op_raw, op_misc, op_crowd, op_burst,
     };
+    const unsigned nops = sizeof ops / sizeof ops[0];
     struct input in = {data, size};
 
     host_rand_seed(1);
@@ -446,8 +511,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     for (int n = 0; in.n && n < MAX_OPS; n++) {
         uint8_t op = u8(&in);
         if (host_trace)
-            fprintf(stderr, "[%u ms] op %u\n", (unsigned)host_now_ms, (unsigned)(op % 8));
-        ops[op % 8](&in);
+            fprintf(stderr, "[%u ms] op %u\n", (unsigned)host_now_ms, op % nops);
+        ops[op % nops](&in);
         check_pools();
     }
     teardown(1);
