@@ -46,6 +46,7 @@ static uint8_t u8(struct input *in)
 static uint16_t u16(struct input *in) { return (uint16_t)(u8(in) << 8 | u8(in)); }
 
 static uint32_t time_used;
+static uint16_t next_port, next_crowd_port;     /* reset per input: replays are exact */
 static mem_size_t mem_idle;
 
 /* ---- time ---- */
@@ -142,7 +143,6 @@ static uint16_t window(uint8_t b)
 static void op_open(struct input *in)
 {
     static const uint16_t ports[4] = {80, 80, 5001, 81};
-    static uint16_t next_port = 1024;
     uint8_t a = u8(in), b = u8(in), isn = u8(in);
     struct slot *s = slot_of(a);
     uint8_t opts[8];
@@ -153,7 +153,7 @@ static void op_open(struct input *in)
     s->ip = (uint8_t)((a >> 2) % PEER_IPS);
     s->lport = ports[(a >> 4) & 3];
     s->pport = next_port;
-    next_port = (uint16_t)(next_port == 65535 ? 1024 : next_port + 1);
+    next_port = (uint16_t)(next_port == 19999 ? 1024 : next_port + 1);
     s->snd_nxt = (uint32_t)isn << 24 | 0x123456;
     g.seq = s->snd_nxt;
     g.flags = TCP_SYN;
@@ -342,7 +342,6 @@ static void op_misc(struct input *in)
  * (tcp_kill_prio), optionally each with a request. */
 static void op_crowd(struct input *in)
 {
-    static uint16_t next_port = 20000;
     uint8_t a = u8(in), b = u8(in);
     unsigned n = 1u + (a & 15) * ((a & 16) ? 40u : 2u);    /* big crowds are rare: slow */
     struct slot c = {.used = true, .lport = (b & 1) ? 5001 : 80};
@@ -350,8 +349,8 @@ static void op_crowd(struct input *in)
 
     for (unsigned i = 0; i < n; i++) {
         c.ip = (uint8_t)(i % PEER_IPS);
-        c.pport = next_port;
-        next_port = (uint16_t)(next_port >= 60000 ? 20000 : next_port + 1);
+        c.pport = next_crowd_port;
+        next_crowd_port = (uint16_t)(next_crowd_port >= 60000 ? 20000 : next_crowd_port + 1);
         c.synced = false;
         c.snd_nxt = 0x40000000u + i * 77777u;
         struct seg syn = {.seq = c.snd_nxt, .flags = TCP_SYN, .win = 0xffff};
@@ -508,6 +507,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     host_rand_seed(1);
     peers_reset();
     time_used = 0;
+    next_port = 1024;
+    next_crowd_port = 20000;
     for (int n = 0; in.n && n < MAX_OPS; n++) {
         uint8_t op = u8(&in);
         if (host_trace)
