@@ -954,8 +954,9 @@ def print_table(summary, static, guests, checks, meta, notes=()):
           % (static.get("napi", static.get("irq", {})).get("loadable_kib", "?") if cols else "?"))
     print("[3] boots and answers GET / (Linux without the 64 MiB /bytes file), bisected over %s"
           % meta.get("min_mem_candidates", "?"))
-    print("[4] TCG plugin instruction count (scripts/bench/insn.py): one QEMU run per workload,\n"
-          "    minus a boot-only run and the idle rate; exact, not moved by the machine's load")
+    print("[4] guest instructions counted by a TCG plugin (scripts/bench/insn.py): one QEMU run per\n"
+          "    guest, the count read before and after each workload; not moved by the machine's load\n"
+          "    (per received packet depends on how many frames the device merges: per byte does not)")
     print("[5] scripts/bench/synflood.py: %s SYN/s asked from random 198.18.0.0/15 sources for %s s\n"
           "    (tap peer only); the client's req/s with the flood over its req/s just before"
           % (meta.get("syn_rate", "?"), meta.get("syn_seconds", "?")))
@@ -1099,8 +1100,8 @@ def parse_args():
                                  formatter_class=argparse.RawDescriptionHelpFormatter,
                                  epilog="\n".join(__doc__.split("\n")[1:]))
     ap.add_argument("--runs", type=int, default=int(env("BENCH_RUNS", "3")))
-    ap.add_argument("--wrk-seconds", type=int, default=int(env("BENCH_WRK_SECONDS", "3")))
-    ap.add_argument("--iperf-seconds", type=int, default=int(env("BENCH_IPERF_SECONDS", "2")))
+    ap.add_argument("--wrk-seconds", type=int, default=int(env("BENCH_WRK_SECONDS", "6")))
+    ap.add_argument("--iperf-seconds", type=int, default=int(env("BENCH_IPERF_SECONDS", "5")))
     ap.add_argument("--idle-seconds", type=float, default=float(env("BENCH_IDLE_SECONDS", "5")))
     ap.add_argument("--mem", default=env("BENCH_MEM", "256M"),
                     help="-m for every guest (Linux keeps the 64 MiB /bytes file in RAM)")
@@ -1117,8 +1118,8 @@ def parse_args():
     ap.add_argument("--synflood-guests", default=env("BENCH_SYNFLOOD_GUESTS", "linux,napi"))
     ap.add_argument("--insn-seconds", type=int, default=int(env("BENCH_INSN_SECONDS", "5")))
     ap.add_argument("--insn-guests", default=env("BENCH_INSN_GUESTS", "linux,napi"))
-    ap.add_argument("--budget", type=float, default=float(env("BENCH_BUDGET_SECONDS", "480")),
-                    help="start no new round past this many seconds (make bench < 10 min)")
+    ap.add_argument("--budget", type=float, default=float(env("BENCH_BUDGET_SECONDS", "900")),
+                    help="start no new round past this many seconds (make bench < ~20 min)")
     o = ap.parse_args()
     if o.quick:
         o.runs, o.wrk_seconds, o.iperf_seconds, o.idle_seconds = 1, 1, 1, 2
