@@ -13,6 +13,11 @@ guests, so a change in the machine's load spreads over all of them):
   /proc/interrupts + /proc/net/dev through a CGI), idle CPU of the QEMU process (/proc/PID/stat
   utime+stime over an idle window). Then the image size and the smallest -m that still boots
   and answers GET / (bisection over a few sizes).
+After the rounds, per guest (linux and napi by default): guest instructions per request,
+per received packet/byte and per sent byte, counted by a TCG plugin (insn.py; one QEMU run,
+the count read around each workload: not moved by the machine's load), and a real client's
+req/s during a spoofed-SYN flood over its req/s without one (synflood.py, tap only).
+BENCH_HOTBLOCKS=1 adds where our instructions go per request and per sent byte (hotblocks).
 Network: as root, a tap in a private network namespace (host 192.0.2.1/24, guest
 192.0.2.2/24); this process enters the namespace (setns) after building what it needs, so
 QEMU, wrk, iperf and curl all run inside it, and it is deleted on exit. Otherwise QEMU
@@ -21,7 +26,9 @@ Output: one table on stdout, build/bench.json (every run, the medians, QEMU vers
 CPU, load average), build/bench.svg, QEMU console logs in build/bench/logs/.
 Numbers never fail the run: a failed measurement is recorded as null with its error.
 Options: --help. Environment: BENCH_RUNS, BENCH_WRK_SECONDS, BENCH_IPERF_SECONDS,
-BENCH_IDLE_SECONDS, BENCH_MEM, BENCH_NET (tap|user), BENCH_GUESTS (comma list), QEMU.
+BENCH_IDLE_SECONDS, BENCH_MEM, BENCH_NET (tap|user), BENCH_GUESTS (comma list), QEMU,
+BENCH_INSN_SECONDS, BENCH_INSN_GUESTS, BENCH_SYN_RATE, BENCH_SYN_SECONDS,
+BENCH_SYNFLOOD_GUESTS, BENCH_HOTBLOCKS.
 """
 
 import argparse
