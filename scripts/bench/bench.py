@@ -995,7 +995,11 @@ def write_svg(summary, guests, path, meta):
               ("iperf.to_guest_mbit_s", "iperf host->guest Mbit/s"),
               ("iperf.from_guest_mbit_s", "iperf guest->host Mbit/s"),
               ("wrk_c64.counters.irq_per_pkt", "irq/packet, wrk 64"),
-              ("idle_cpu_pct", "idle CPU %")]
+              ("idle_cpu_pct", "idle CPU %"),
+              ("insn_per_request", "guest insns/request"),
+              ("insn_per_tx_byte", "guest insns/sent byte"),
+              ("insn_per_rx_byte", "guest insns/received byte"),
+              ("synflood.fraction", "req/s kept in a SYN flood")]
     cols = [g for g in ORDER if g in guests]
     colors = {"linux": "#888888", "napi": "#2a7ab9", "irq": "#e08a2c", "poll": "#b0413e"}
     cw, ch, pad = 230, 170, 30
