@@ -13,6 +13,11 @@ guests, so a change in the machine's load spreads over all of them):
   /proc/interrupts + /proc/net/dev through a CGI), idle CPU of the QEMU process (/proc/PID/stat
   utime+stime over an idle window). Then the image size and the smallest -m that still boots
   and answers GET / (bisection over a few sizes).
+After the rounds, per guest (linux and napi by default): guest instructions per request,
+per received packet/byte and per sent byte, counted by a TCG plugin (insn.py; one QEMU run,
+the count read around each workload: not moved by the machine's load), and a real client's
+req/s during a spoofed-SYN flood over its req/s without one (synflood.py, tap only).
+BENCH_HOTBLOCKS=1 adds where our instructions go per request and per sent byte (hotblocks).
 Network: as root, a tap in a private network namespace (host 192.0.2.1/24, guest
 192.0.2.2/24); this process enters the namespace (setns) after building what it needs, so
 QEMU, wrk, iperf and curl all run inside it, and it is deleted on exit. Otherwise QEMU
@@ -21,7 +26,9 @@ Output: one table on stdout, build/bench.json (every run, the medians, QEMU vers
 CPU, load average), build/bench.svg, QEMU console logs in build/bench/logs/.
 Numbers never fail the run: a failed measurement is recorded as null with its error.
 Options: --help. Environment: BENCH_RUNS, BENCH_WRK_SECONDS, BENCH_IPERF_SECONDS,
-BENCH_IDLE_SECONDS, BENCH_MEM, BENCH_NET (tap|user), BENCH_GUESTS (comma list), QEMU.
+BENCH_IDLE_SECONDS, BENCH_MEM, BENCH_NET (tap|user), BENCH_GUESTS (comma list), QEMU,
+BENCH_INSN_SECONDS, BENCH_INSN_GUESTS, BENCH_SYN_RATE, BENCH_SYN_SECONDS,
+BENCH_SYNFLOOD_GUESTS, BENCH_HOTBLOCKS.
 """
 
 import argparse
@@ -783,7 +790,23 @@ def build_summary(rec, guests):
     for g in guests:
         runs = rec.runs.get(g, {})
         summary[g] = {key: summ(path_values(runs, key)) for key, *_ in ROWS}
+        for s in summary[g].values():
+            if s and s["n"] > 1 and s["median"]:
+                s["spread_pct"] = round((s["max"] - s["min"]) / 2 / abs(s["median"]) * 100, 1)
     return summary
+
+
+def wide_spreads(summary, guests, limit=10.0):
+    """Timed metrics whose run-to-run spread (half the range over the median) is over limit%."""
+    out = []
+    for key, label, _, better in ROWS:
+        if better is None:
+            continue
+        for g in guests:
+            s = summary.get(g, {}).get(key)
+            if s and s.get("spread_pct", 0) > limit:
+                out.append("%s %s ±%.0f%%" % (g, key, s["spread_pct"]))
+    return out
 
 
 def med(summary, g, key):
@@ -928,8 +951,9 @@ def print_table(summary, static, guests, checks, meta, notes=()):
           % (static.get("napi", static.get("irq", {})).get("loadable_kib", "?") if cols else "?"))
     print("[3] boots and answers GET / (Linux without the 64 MiB /bytes file), bisected over %s"
           % meta.get("min_mem_candidates", "?"))
-    print("[4] TCG plugin instruction count (scripts/bench/insn.py): one QEMU run per workload,\n"
-          "    minus a boot-only run and the idle rate; exact, not moved by the machine's load")
+    print("[4] guest instructions counted by a TCG plugin (scripts/bench/insn.py): one QEMU run per\n"
+          "    guest, the count read before and after each workload; not moved by the machine's load\n"
+          "    (per received packet depends on how many frames the device merges: per byte does not)")
     print("[5] scripts/bench/synflood.py: %s SYN/s asked from random 198.18.0.0/15 sources for %s s\n"
           "    (tap peer only); the client's req/s with the flood over its req/s just before"
           % (meta.get("syn_rate", "?"), meta.get("syn_seconds", "?")))
@@ -945,6 +969,12 @@ def print_table(summary, static, guests, checks, meta, notes=()):
                                                       ("  (" + c["note"] + ")") if c["note"] else ""))
     for n in notes:
         print("  note: " + n)
+    wide = wide_spreads(summary, cols)
+    if wide:
+        print("  spread over 10%% (lengthen with BENCH_WRK_SECONDS/BENCH_IPERF_SECONDS or BENCH_RUNS): %s"
+              % ", ".join(wide))
+    elif meta["runs"] > 1:
+        print("  every timed metric's run-to-run spread is within 10%")
 
 
 # ---------------------------------------------------------------------- SVG --
@@ -955,7 +985,11 @@ def write_svg(summary, guests, path, meta):
               ("iperf.to_guest_mbit_s", "iperf host->guest Mbit/s"),
               ("iperf.from_guest_mbit_s", "iperf guest->host Mbit/s"),
               ("wrk_c64.counters.irq_per_pkt", "irq/packet, wrk 64"),
-              ("idle_cpu_pct", "idle CPU %")]
+              ("idle_cpu_pct", "idle CPU %"),
+              ("insn_per_request", "guest insns/request"),
+              ("insn_per_tx_byte", "guest insns/sent byte"),
+              ("insn_per_rx_byte", "guest insns/received byte"),
+              ("synflood.fraction", "req/s kept in a SYN flood")]
     cols = [g for g in ORDER if g in guests]
     colors = {"linux": "#888888", "napi": "#2a7ab9", "irq": "#e08a2c", "poll": "#b0413e"}
     cw, ch, pad = 230, 170, 30
@@ -1067,8 +1101,8 @@ def parse_args():
                                  formatter_class=argparse.RawDescriptionHelpFormatter,
                                  epilog="\n".join(__doc__.split("\n")[1:]))
     ap.add_argument("--runs", type=int, default=int(env("BENCH_RUNS", "3")))
-    ap.add_argument("--wrk-seconds", type=int, default=int(env("BENCH_WRK_SECONDS", "3")))
-    ap.add_argument("--iperf-seconds", type=int, default=int(env("BENCH_IPERF_SECONDS", "2")))
+    ap.add_argument("--wrk-seconds", type=int, default=int(env("BENCH_WRK_SECONDS", "6")))
+    ap.add_argument("--iperf-seconds", type=int, default=int(env("BENCH_IPERF_SECONDS", "5")))
     ap.add_argument("--idle-seconds", type=float, default=float(env("BENCH_IDLE_SECONDS", "5")))
     ap.add_argument("--mem", default=env("BENCH_MEM", "256M"),
                     help="-m for every guest (Linux keeps the 64 MiB /bytes file in RAM)")
@@ -1085,8 +1119,8 @@ def parse_args():
     ap.add_argument("--synflood-guests", default=env("BENCH_SYNFLOOD_GUESTS", "linux,napi"))
     ap.add_argument("--insn-seconds", type=int, default=int(env("BENCH_INSN_SECONDS", "5")))
     ap.add_argument("--insn-guests", default=env("BENCH_INSN_GUESTS", "linux,napi"))
-    ap.add_argument("--budget", type=float, default=float(env("BENCH_BUDGET_SECONDS", "480")),
-                    help="start no new round past this many seconds (make bench < 10 min)")
+    ap.add_argument("--budget", type=float, default=float(env("BENCH_BUDGET_SECONDS", "900")),
+                    help="start no new round past this many seconds (make bench < ~20 min)")
     o = ap.parse_args()
     if o.quick:
         o.runs, o.wrk_seconds, o.iperf_seconds, o.idle_seconds = 1, 1, 1, 2

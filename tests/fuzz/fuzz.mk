@@ -39,10 +39,13 @@ $(BUILD)/fuzz/obj/net/www_data.S.o: $(NET_WWW_FILES)
 
 $(BUILD)/fuzz/lwip_tcp: $(FUZZ_LWIP_TCP_OBJS)
 	@echo "  FUZZLD  $@"
-	@$(FUZZ_CC) $(FUZZ_SAN) -fsanitize=fuzzer -Wl,--wrap=memp_malloc,--wrap=memp_free -o $@ $^
+	@$(FUZZ_CC) $(FUZZ_SAN) -fsanitize=fuzzer -Wl,--wrap=memp_malloc,--wrap=memp_free,--wrap=tcp_tmr -o $@ $^
 
 .PHONY: fuzz fuzz-test fuzz-one fuzz-build
-fuzz-build: $(patsubst %,$(BUILD)/fuzz/%,$(FUZZ_TARGETS))
+# (in the recipe, not as prerequisites: a .mk included after this one may still
+# append to FUZZ_TARGETS)
+fuzz-build:
+	@$(MAKE) --no-print-directory $(patsubst %,$(BUILD)/fuzz/%,$(FUZZ_TARGETS))
 
 fuzz-test: fuzz-build
 	@fail=0; for t in $(FUZZ_TARGETS); do \

@@ -7,7 +7,7 @@ op lists (the byte format is the one tests/fuzz/lwip_host/fuzz_tcp.c reads).
 import os
 import sys
 
-OPEN, SEG, TIME, ACK, SEND, CLIENT, RAW, MISC = range(8)
+OPEN, SEG, TIME, ACK, SEND, CLIENT, RAW, MISC, CROWD, BURST = range(10)
 HTTP, HTTP2, IPERF, CLOSED = 0x00, 0x10, 0x20, 0x30      # op_open port selector
 HANDSHAKE = 0x40
 # payload selectors
@@ -54,6 +54,16 @@ def misc_dup(slot): return [MISC, slot | (1 << 2)]
 
 FIN, SYN, RST, PSH, ACKF = 1, 2, 4, 8, 16
 
+
+def crowd(n40, hs=True, request=False, iperf=False, b=2):
+    """1 + 40 * n40 connections (n40 < 16); b=2 with request: GET /."""
+    return [CROWD, (n40 & 15) | 16 | (0x40 if hs else 0) | (0x80 if request else 0), b | (1 if iperf else 0)]
+
+
+def burst(slot, n4, zero_window=False):
+    """1 + 4 * n4 one-byte in-order segments."""
+    return [BURST, slot | (4 if zero_window else 0), n4]
+
 CORPUS = {
     "http_get": open_() + send(0, canned(0)) + client(0, 10) + send(0, 0, fin=True) + client(0, 5),
     "http_bytes_200k": open_() + send(0, canned(1)) + client(0, 60),
@@ -76,6 +86,11 @@ CORPUS = {
     "iperf_dual": open_(port=IPERF) + send(0, iperf_hdr(1)) + client(0, 2) + ack(1) + client(1, 10),
     "closed_port": open_(port=CLOSED) + wait_ms(100),
     "syn_only": open_(hs=False) + open_(1, 1, hs=False) + wait_s(10),
+    "http_pool_full": crowd(7, request=True) + open_() + send(0, canned(0)) + client(0, 5),
+    "pcb_pool_full": crowd(13) + open_() + send(0, canned(0)) + client(0, 5) + wait_s(2),
+    "syn_flood": crowd(15, hs=False) + open_() + send(0, canned(0)) + client(0, 5),
+    "http_pipelined_bytes": open_() + send(0, canned(7)) + burst(0, 100) + wait_s(2)
+                            + burst(0, 100) + wait_s(60),
 }
 
 # Fixed crashes, kept as regression seeds (corpus/lwip_tcp/regress_*): the

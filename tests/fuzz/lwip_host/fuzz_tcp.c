@@ -5,7 +5,8 @@
  * ack and window are chosen relative to what that peer has seen of lwIP, let
  * time pass (lwIP's timers run), lose or duplicate segments, hold transmitted
  * buffers like a device that has not completed them, act as a well-behaved
- * client for a while. lwIP asserts abort (arch/cc.h). After each input every
+ * client for a while, crowd the pools with connections, pipeline byte by byte.
+ * lwIP asserts abort (arch/cc.h). After each input every
  * connection is aborted and the pools and the heap must be back at their
  * idle level, so a leak is a crash too. FUZZ_TRACE=1 prints every step. */
 #include <stdio.h>
@@ -48,6 +49,7 @@ static uint8_t u8(struct input *in)
 static uint16_t u16(struct input *in) { return (uint16_t)(u8(in) << 8 | u8(in)); }
 
 static uint32_t time_used;
+static uint16_t next_port, next_crowd_port;     /* reset per input: replays are exact */
 static mem_size_t mem_idle;
 
 /* ---- time ---- */
@@ -144,7 +146,6 @@ static uint16_t window(uint8_t b)
 static void op_open(struct input *in)
 {
     static const uint16_t ports[4] = {80, 80, 5001, 81};
-    static uint16_t next_port = 1024;
     uint8_t a = u8(in), b = u8(in), isn = u8(in);
     struct slot *s = slot_of(a);
     uint8_t opts[8];
@@ -155,7 +156,7 @@ static void op_open(struct input *in)
     s->ip = (uint8_t)((a >> 2) % PEER_IPS);
     s->lport = ports[(a >> 4) & 3];
     s->pport = next_port;
-    next_port = (uint16_t)(next_port == 65535 ? 1024 : next_port + 1);
+    next_port = (uint16_t)(next_port == 19999 ? 1024 : next_port + 1);
     s->snd_nxt = (uint32_t)isn << 24 | 0x123456;
     g.seq = s->snd_nxt;
     g.flags = TCP_SYN;
@@ -339,7 +340,83 @@ static void op_misc(struct input *in)
     }
 }
 
+/* CROWD: many connections at once from fresh ports, not tracked by the slots
+ * (their peers go silent): fills the HTTP pool (eviction) and the pcb pool
+ * (tcp_kill_prio), optionally each with a request. */
+static void op_crowd(struct input *in)
+{
+    uint8_t a = u8(in), b = u8(in);
+    unsigned n = 1u + (a & 15) * ((a & 16) ? 40u : 2u);    /* big crowds are rare: slow */
+    struct slot c = {.used = true, .lport = (b & 1) ? 5001 : 80};
+    static uint8_t buf[65535];
+
+    for (unsigned i = 0; i < n; i++) {
+        c.ip = (uint8_t)(i % PEER_IPS);
+        c.pport = next_crowd_port;
+        next_crowd_port = (uint16_t)(next_crowd_port >= 60000 ? 20000 : next_crowd_port + 1);
+        c.synced = false;
+        c.snd_nxt = 0x40000000u + i * 77777u;
+        struct seg syn = {.seq = c.snd_nxt, .flags = TCP_SYN, .win = 0xffff};
+        peer_send(&c, &syn);
+        c.snd_nxt++;
+        if (!(a & 0x40))
+            continue;
+        /* the SYN-ACK is not parsed for these: ack lwIP's ISN + 1 as seen last */
+        struct sim_frame *f;
+        size_t nf = sim_take_output(&f);
+        if (!nf)
+            continue;
+        const uint8_t *t = f[nf - 1].data + 20;
+        uint32_t isn = (uint32_t)t[4] << 24 | (uint32_t)t[5] << 16 | (uint32_t)t[6] << 8 | t[7];
+        struct seg ack = {.seq = c.snd_nxt, .ack = isn + 1, .flags = TCP_ACK, .win = 0xffff};
+        if (a & 0x80) {
+            ack.len = payload(in, b & 0xfe ? (uint8_t)(0x20 | (b >> 3)) : 0x21, buf);
+            ack.data = buf;
+            ack.flags |= TCP_PSH;
+        }
+        peer_send(&c, &ack);
+        sim_take_output(&f);
+    }
+    peers_drain();
+}
+
+/* BURST: n one-byte in-order segments on a slot (pipelined bytes, each a buffer). */
+static void op_burst(struct input *in)
+{
+    uint8_t a = u8(in), b = u8(in);
+    struct slot *s = slot_of(a);
+    unsigned n = 1u + (unsigned)b * 4u;
+    static const char req[] = "GET / HTTP/1.1\r\n\r\n";
+    uint8_t byte = (uint8_t)req[a % (sizeof req - 1)];
+
+    if (!s->used)
+        return;
+    for (unsigned i = 0; i < n; i++) {
+        struct seg g = {.seq = s->snd_nxt, .ack = s->rcv_nxt, .flags = TCP_ACK,
+                        .win = (a & 4) ? 0 : 0xffff, .data = &byte, .len = 1};
+        peer_send(s, &g);
+        s->snd_nxt++;
+        if ((i & 63) == 63)
+            peers_drain();
+    }
+    peers_drain();
+}
+
 /* ---- lifetime ---- */
+
+/* tcp_tmr() runs tcp_slowtmr() on every second call (a static counter in
+ * tcp.c): linked with --wrap=tcp_tmr, the harness counts the calls and evens
+ * them out between inputs, so an input meets the same timer phase whether it
+ * runs first or after thousands of others. */
+void __real_tcp_tmr(void);
+void __wrap_tcp_tmr(void);
+static unsigned tcp_tmr_calls;
+
+void __wrap_tcp_tmr(void)
+{
+    tcp_tmr_calls++;
+    __real_tcp_tmr();
+}
 
 /* A pool's count going below zero is a double free: stop at once, before the
  * corrupted free list hands one element out twice. */
@@ -412,6 +489,8 @@ static void teardown(int check)
         tcp_abort(tcp_tw_pcbs);
     uint32_t t = host_now_ms + 20000;
     advance(60000 - t % 60000 + 20000);
+    if (tcp_tmr_calls & 1)
+        __wrap_tcp_tmr();       /* no pcbs left: only the phase moves */
     struct sim_frame *f;
     sim_take_output(&f);
     if (check)
@@ -444,18 +523,25 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     static void (*const ops[])(struct input *) = {
-        op_open, op_seg, op_time, op_ack, op_send, op_client, op_raw, op_misc,
+        op_open, op_seg, op_time, op_ack, op_send, op_client, op_raw, op_misc, op_crowd, op_burst,
     };
+    const unsigned nops = sizeof ops / sizeof ops[0];
     struct input in = {data, size};
 
     host_rand_seed(1);
+    /* No pcb is left, so nothing holds a tcp_ticks value: restart it. Not at 0:
+     * lwIP takes rttest == 0 for "no RTT sample running", so the first input
+     * would see no RTT samples and a different RTO than every later one. */
+    tcp_ticks = 1000;
     peers_reset();
     time_used = 0;
+    next_port = 1024;
+    next_crowd_port = 20000;
     for (int n = 0; in.n && n < MAX_OPS; n++) {
         uint8_t op = u8(&in);
         if (host_trace)
-            fprintf(stderr, "[%u ms] op %u\n", (unsigned)host_now_ms, (unsigned)(op % 8));
-        ops[op % 8](&in);
+            fprintf(stderr, "[%u ms] op %u\n", (unsigned)host_now_ms, op % nops);
+        ops[op % nops](&in);
         check_pools();
     }
     teardown(1);
