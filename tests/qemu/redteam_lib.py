@@ -6,11 +6,14 @@ IPv6 2001:db8::2), and the reviewers' pass criterion checked after every attack:
     /stats.json readable, lwIP heap and pools and the kernel heap back to their idle level."""
 
 import http.client
+import os
 import random
 import re
 import struct
 import threading
 import time
+
+import pytest
 
 import qemulib
 import tapnet
@@ -24,6 +27,7 @@ class Env:
     it, so one failure does not hide the next attack's result."""
 
     def __init__(self, label):
+        self.label = label
         self.net = tapnet.TapNet(label, ipv6=True)
         self.vm = None
         self.base = None
@@ -42,7 +46,7 @@ class Env:
             self.vm.stop()
         self.boots += 1
         opts = self.net.qemu_opts(append="ip6=%s/64" % GUEST_IP6)
-        self.vm = qemulib.Qemu(name="test_redteam-shared-%d" % self.boots, **opts).start()
+        self.vm = qemulib.Qemu(name="%s-shared-%d" % (self.label, self.boots), **opts).start()
         self.net.vms.append(self.vm)
         self.vm.wait_ready()
         self.vm.wait_for(r"net: ip6 %s/64 static" % re.escape(GUEST_IP6), timeout=20)
@@ -176,3 +180,22 @@ def close_all(conns):
 def guard_delta(base, s):
     return {k: s["tcp_guard"][k] - base["tcp_guard"].get(k, 0) for k in s["tcp_guard"]
             if s["tcp_guard"][k] != base["tcp_guard"].get(k, 0)}
+
+
+@pytest.fixture(scope="module")
+def _env(request):
+    e = Env(os.path.splitext(os.path.basename(str(request.fspath)))[0]).start()
+    yield e
+    e.stop()
+
+
+@pytest.fixture
+def env(_env, request):
+    """The module's VM, alive; env.start_line is the console index where the test began."""
+    vm = _env.get()
+    request.node._qemus = getattr(request.node, "_qemus", []) + [vm]
+    _env.start_line = len(vm.snapshot())
+    failed = request.session.testsfailed
+    yield _env
+    if request.session.testsfailed > failed:
+        _env.vm.stop()          # a failed attack may leave damage: the next one gets a fresh VM
