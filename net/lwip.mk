@@ -41,13 +41,14 @@ NET_WWW_FILES := net/www/index.html net/www/stats.html net/www/style.css
 
 # The tree must be the one `make deps` made from the current patch series: a
 # series or patch newer than the stamp (edited, or merged in) stops the build
-# here instead of compiling a stale or missing tree (goals that run deps
-# first check in their sub-make).
+# here instead of compiling a stale tree (goals that run deps first check in
+# their sub-make). A tree never set up is the Makefile's case: `make` sets it
+# up first, a direct object target stops with one line.
 ifeq ($(filter deps clean distclean run debug test bench soak,$(MAKECMDGOALS)),)
 LWIP_STALE := $(shell [ -f $(DEPS_DIR)/stamp-lwip ] && \
-	[ -z "$$(find net/lwip/patches -newer $(DEPS_DIR)/stamp-lwip -print -quit)" ] || echo y)
+	[ -n "$$(find net/lwip/patches -newer $(DEPS_DIR)/stamp-lwip -print -quit)" ] && echo y)
 ifneq ($(LWIP_STALE),)
-$(error lwIP in $(LWIP_DIR) is missing or older than net/lwip/patches: run `make deps`)
+$(error lwIP in $(LWIP_DIR) is older than net/lwip/patches: run `make deps`)
 endif
 endif
 
