@@ -29,7 +29,7 @@ DRIVER_SRCS := drivers/pci/pci_cfg.c drivers/pci/pci.c drivers/pci/msix.c driver
 	drivers/net/netdev.c drivers/net/virtio_net.c drivers/net/virtio_net_rx.c \
 	drivers/net/virtio_net_tx.c
 include net/lwip.mk
-NET_SRCS := net/main.c net/netif.c net/tso.c net/stats.c net/tcp_guard.c net/rx_guard.c net/frag_guard.c net/icmp_limit.c net/icmp_echo.c net/arp_guard.c net/stall_track.c net/stall_guard.c net/http_routes.c $(NET_LWIP_PORT_SRCS) $(NET_HTTP_SRCS) \
+NET_SRCS := net/main.c net/netif.c net/tso.c net/stats.c net/tcp_guard.c net/rx_guard.c net/frag_guard.c net/icmp_limit.c net/icmp_echo.c net/arp_guard.c net/stall_track.c net/stall_guard.c $(NET_LWIP_PORT_SRCS) $(NET_HTTP_SRCS) \
 	$(NET_HTTP_ASM)
 
 SRCS := $(BOOT_SRCS) $(KERNEL_SRCS) $(LIB_SRCS) $(DRIVER_SRCS) $(NET_SRCS)
