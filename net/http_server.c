@@ -358,7 +358,9 @@ static err_t conn_process(struct http_conn *c)
         if (err != ERR_OK || c->state == C_FREE)
             return err;
     }
-    if (c->state == C_SENDING && c->rx)
+    /* held behind a response, or the start of a request: either way it
+     * may wait for long (a slowloris crowd), not in a driver buffer */
+    if (c->rx)
         c->rx = rx_compact(c->rx);
     return ERR_OK;
 }

@@ -154,13 +154,13 @@ static void reclaim_now(void)
 }
 
 /* A reclaim walks every pcb: under a flood that keeps the buffers low, once
- * a millisecond, unless this very frame finds none left. */
-static void reclaim(unsigned need)
+ * a millisecond (frames in between are copied, or dropped if fragments). */
+static void reclaim(void)
 {
     static uint32_t last_ms;
     uint32_t now = sys_now();
 
-    if (now == last_ms && meta_avail >= need)
+    if (now == last_ms)
         return;
     last_ms = now;
     reclaim_now();
@@ -209,7 +209,7 @@ struct pbuf *rx_guard_frame(struct netdev *dev, const struct netdev_rx_frag *fra
         /* Reassembly holds fragments for seconds: they must be lent (their
          * free is how the share is returned) or not taken at all. */
         if (meta_avail < nfrags + RX_LEND_LOW / 2)
-            reclaim(nfrags);
+            reclaim();
         frag_slot = meta_avail < nfrags ? -1
                     : frag_guard_admit(&frags_held, ip->src.addr, IPH_ID(ip), nfrags);
         if (frag_slot < 0) {
@@ -219,7 +219,7 @@ struct pbuf *rx_guard_frame(struct netdev *dev, const struct netdev_rx_frag *fra
         return lend_frame(dev, frags, nfrags, frag_slot);
     }
     if (meta_avail < RX_LEND_LOW || heap_short())
-        reclaim(nfrags);
+        reclaim();
     if (meta_avail < nfrags || (meta_avail < RX_LEND_LOW && total <= RX_COPYBREAK)) {
         struct pbuf *p = copy_frame(dev, frags, nfrags, total);
         if (!p)

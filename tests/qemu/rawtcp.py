@@ -23,11 +23,15 @@ SYN-ACK), Conn.stream() the guest's in-order bytes so far. Conn.rcv_nxt advances
 data as it is recorded (it is what ack() acknowledges by default); it does not make the peer
 ACK anything by itself unless the connection was made with auto_ack=True.
 
+Also recorded: Conn.peer_ack / peer_window (the guest's last ack and window), rst_seen,
+fin_seen, syn_tries; Peer.other keeps (time, frame) of every other IPv4 frame to the peer's
+address (ICMP replies, fragments, segments for no connection). Conn.rst() resets at the
+guest's last ack, so it lands in its window even after segments it dropped.
+
 Many connections (thousands) can share one Peer: one receive thread demultiplexes by port.
 Peer.send_frame() sends any raw Ethernet frame (tapnet's builders make them)."""
 
 import collections
-import os
 import random
 import select
 import socket
@@ -35,7 +39,6 @@ import struct
 import threading
 import time
 
-import tapnet
 from tapnet import ETH_ARP, ETH_IP, GUEST_IP, GUEST_MAC, PROTO_TCP, arp, eth, ipv4, mac_bytes, tcp
 
 FIN, SYN, RST, PSH, ACK, URG = 0x01, 0x02, 0x04, 0x08, 0x10, 0x20

@@ -15,7 +15,7 @@ import pytest
 
 import rawtcp
 import tapnet
-from rawtcp import ACK, FIN, PSH, RST, SYN
+from rawtcp import FIN, PSH, SYN
 from tapnet import (ETH_ARP, ETH_IP, GUEST_IP, GUEST_MAC, HOST_IP, PROTO_ICMP, PROTO_TCP, arp,
                     eth, icmp, ipv4, packet_socket, tcp, wait_idle)
 
