@@ -67,6 +67,7 @@ struct vnet_txq {
     bool kick_pending;
     bool need_arm;                   /* posted since the last flush: cover it */
     struct ktimer reclaim_timer;
+    uint64_t used_at_timer;          /* vq used count when it was armed / last ran */
     bool in_xmit;                    /* suppresses the tx_wake upcall */
 };
 

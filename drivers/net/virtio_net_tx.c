@@ -103,19 +103,26 @@ static void tx_cover(struct vnet_txq *tq)
     if (!tx_outstanding(tq))
         return;
     vq_disable_cb(tq->vq);
-    if (!tq->reclaim_timer.armed)
+    if (!tq->reclaim_timer.armed) {
+        tq->used_at_timer = vq_get_stats(tq->vq)->used;
         ktimer_arm(&tq->reclaim_timer, VNET_TX_RECLAIM_NS, tx_timer_fn, tq);
+    }
 }
 
 static void tx_timer_fn(void *ctx)
 {
     struct vnet_txq *tq = ctx;
     struct netdev *dev = &tq->vn->dev;
-    unsigned n = vnet_tx_reclaim(tq);
+    vnet_tx_reclaim(tq);
     vnet_xmit_flush(dev);          /* what a wake sent; re-covers if it posted */
+    /* Progress: anything reclaimed since the last run, by us or by the RX
+     * poll (which on a busy link gets there first). */
+    uint64_t used = vq_get_stats(tq->vq)->used;
+    bool progress = used != tq->used_at_timer;
+    tq->used_at_timer = used;
     if (dev->tx_stopped[tq->index] || !tx_outstanding(tq) || tq->reclaim_timer.armed)
         return;
-    if (n) {
+    if (progress) {
         ktimer_arm(&tq->reclaim_timer, VNET_TX_RECLAIM_NS, tx_timer_fn, tq);
         return;
     }
