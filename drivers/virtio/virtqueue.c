@@ -385,6 +385,10 @@ bool vq_enable_cb_delayed(struct virtqueue *vq)
 {
     if (!vq->event_idx)
         return vq_enable_cb(vq);
+    /* Broken: nothing will ever be pending (as vq_poll says); "poll again"
+     * here would spin a caller's reclaim-and-re-arm loop forever. */
+    if (READ_ONCE(vq->broken))
+        return true;
 
     START_USE(vq);
     /* Linux's TX threshold: one interrupt per ~3/4 of what is outstanding. */
@@ -396,6 +400,14 @@ bool vq_enable_cb_delayed(struct virtqueue *vq)
     bool ok = (uint16_t)(READ_ONCE(vq->used->idx) - vq->last_used_idx) <= bufs;
     END_USE(vq);
     return ok;
+}
+
+bool vq_more_used(const struct virtqueue *vq)
+{
+    /* No START_USE: IRQ-safe. The main loop only moves last_used_idx up to
+     * the used idx, so a value read mid-update errs towards "yes". */
+    return !READ_ONCE(vq->broken) &&
+           READ_ONCE(vq->used->idx) != READ_ONCE(vq->last_used_idx);
 }
 
 void *vq_detach_unused_buf(struct virtqueue *vq)

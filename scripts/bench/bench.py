@@ -8,7 +8,7 @@ guests, so a change in the machine's load spreads over all of them):
   guest-only boot time (ours: banner's TSC time since reset + console delta to READY;
   Linux: printk time of its READY marker, i.e. from kernel start, firmware and bzImage
   decompression not included), wrk at 1/8/64 keep-alive connections (req/s, p50, p99),
-  a 64 MiB /bytes download (curl), iperf2 both ways (-r: host->guest, then guest->host),
+  a 64 MiB /bytes download (curl), iperf2 both ways (`iperf -c`, then `iperf -c -R`),
   interrupts per packet and NAPI polls per interrupt (ours: /stats.json; Linux:
   /proc/interrupts + /proc/net/dev through a CGI), idle CPU of the QEMU process (/proc/PID/stat
   utime+stime over an idle window). Then the image size and the smallest -m that still boots
@@ -165,7 +165,6 @@ class TapNet:
     def netdev(self, g):
         g.http = (TAP_GUEST, 80)
         g.iperf = (TAP_GUEST, 5001)
-        g.iperf_reverse = True
         return "tap,id=n0,ifname=%s,script=no,downscript=no" % TAP_DEV
 
 
@@ -192,10 +191,6 @@ class UserNet:
         hp, ip_ = free_port(), free_port()
         g.http = ("127.0.0.1", hp)
         g.iperf = ("127.0.0.1", ip_)
-        # iperf -r makes the guest connect back to 10.0.2.2:5001, i.e. the host's
-        # 127.0.0.1:5001, which may be someone else's (and lwiperf rejects the header that
-        # iperf -L writes): under user-net only host->guest is measured.
-        g.iperf_reverse = False
         return ("user,id=n0,hostfwd=tcp:127.0.0.1:%d-:80,hostfwd=tcp:127.0.0.1:%d-:5001"
                 % (hp, ip_))
 
@@ -208,6 +203,7 @@ class Guest:
     def __init__(self, name, spec, net, mem, images, extra_append="", tag=""):
         self.name, self.spec, self.net, self.mem, self.images = name, spec, net, mem, images
         self.extra_append = extra_append
+        self.qemu_extra = []        # e.g. a TCG plugin (insn.py)
         self.tag = tag or name
         self.proc = None
         self.lines = []
@@ -231,7 +227,7 @@ class Guest:
             append += " " + self.extra_append
         args += ["-append", append,
                  "-device", "virtio-net-pci,netdev=n0,mac=" + MAC, "-netdev", netdev,
-                 "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04"]
+                 "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04"] + self.qemu_extra
         return args
 
     def start(self):
@@ -438,10 +434,12 @@ def counters(g):
         s = json.loads(body)
         return {"irq_rx": s["irq"]["rx"], "irq_tx": s["irq"]["tx"],
                 "rx_packets": s["net"]["rx_packets"], "tx_packets": s["net"]["tx_packets"],
+                "rx_bytes": s["net"]["rx_bytes"], "tx_bytes": s["net"]["tx_bytes"],
                 "polls": s["napi"]["polls"]}
     st, body = http_get(g.http, "/cgi-bin/stats.sh")
     text = body.decode("latin-1")
-    c = {"irq_rx": 0, "irq_tx": 0, "rx_packets": None, "tx_packets": None, "polls": None}
+    c = {"irq_rx": 0, "irq_tx": 0, "rx_packets": None, "tx_packets": None, "rx_bytes": None,
+         "tx_bytes": None, "polls": None}
     for line in text.splitlines():
         f = line.split()
         if len(f) > 2 and f[0].endswith(":") and "virtio" in line:
@@ -461,6 +459,7 @@ def counters(g):
         if m:
             v = [int(x) for x in m.group(1).split()]
             c["rx_packets"], c["tx_packets"] = v[1], v[9]
+            c["rx_bytes"], c["tx_bytes"] = v[0], v[8]
     return c
 
 
@@ -550,26 +549,21 @@ def curl_bytes(g):
 
 
 def iperf(g, seconds):
-    """iperf2 -r: host->guest for `seconds`, then the guest connects back and sends
-    (lwiperf answers -r, not -R). Under user-net, host->guest only."""
-    cmd = ["iperf", "-c", g.iperf[0], "-p", str(g.iperf[1]), "-t", str(seconds), "-y", "C"]
-    if g.iperf_reverse:
-        cmd.append("-r")
-    r = run(cmd, timeout=2 * seconds + 30)
-    rows = [l.split(",") for l in r.stdout.splitlines() if l.count(",") >= 8]
-    rows = [x for x in rows if x[-1].strip().isdigit()]
-    rows.sort(key=lambda x: int(x[5]) if x[5].isdigit() else 0)
+    """iperf2 as a user runs it: `iperf -c` (host->guest), then `iperf -c -R` (iperf 2.1's
+    reverse: the guest sends on the client's connection, so it works through hostfwd too)."""
     res = {"to_guest_mbit_s": None, "from_guest_mbit_s": None}
-    if rows:
-        res["to_guest_mbit_s"] = int(rows[0][-1]) / 1e6
-    if len(rows) > 1:
-        res["from_guest_mbit_s"] = int(rows[1][-1]) / 1e6
-    if not rows:
-        raise RuntimeError("iperf exit %s: %s %s" % (r.returncode, r.stdout[-300:], r.stderr[-300:]))
-    if not g.iperf_reverse:
-        res["from_guest_error"] = "not measured under user-net"
-    elif len(rows) < 2:
-        res["from_guest_error"] = "no guest->host report: " + (r.stderr.strip()[-200:] or "?")
+    for key, extra in (("to_guest_mbit_s", []), ("from_guest_mbit_s", ["-R"])):
+        cmd = ["iperf", "-c", g.iperf[0], "-p", str(g.iperf[1]), "-t", str(seconds), "-y", "C"]
+        r = run(cmd + extra, timeout=seconds + 30)
+        rows = [l.split(",") for l in r.stdout.splitlines() if l.count(",") >= 8]
+        rows = [x for x in rows if x[-1].strip().isdigit()]
+        if rows:
+            res[key] = int(rows[-1][-1]) / 1e6
+        elif key == "to_guest_mbit_s":
+            raise RuntimeError("iperf exit %s: %s %s" % (r.returncode, r.stdout[-300:],
+                                                         r.stderr[-300:]))
+        else:
+            res["from_guest_error"] = "no -R report: " + (r.stderr.strip()[-200:] or "?")
     return res
 
 
@@ -755,6 +749,16 @@ ROWS = [
     ("wrk_c64.counters.polls_per_irq", "NAPI polls/interrupt, wrk 64", "%.2f", None),
     ("iperf.counters.polls_per_irq", "NAPI polls/interrupt, iperf2", "%.2f", None),
     ("idle_cpu_pct", "idle CPU of QEMU (% of a core)", "%.1f", "lo"),
+    ("insn_per_request", "guest insns / request (wrk 8 conns, /bytes/1024) [4]", "%.0f", "lo"),
+    ("insn_per_rx_packet", "guest insns / received packet (iperf2 host->guest) [4]", "%.0f", "lo"),
+    ("insn_per_rx_byte", "guest insns / received byte (iperf2 host->guest) [4]", "%.2f", "lo"),
+    ("insn_per_tx_byte", "guest insns / sent byte (/bytes 64 MiB) [4]", "%.2f", "lo"),
+    ("synflood.fraction", "req/s during a spoofed SYN flood / without [5]", "%.2f", "hi"),
+    ("synflood.flood_rps", "  req/s during the flood (wrk 8 conns, GET /)", "%.0f", "hi"),
+    ("synflood.syn_per_s", "  SYNs/s sent (achieved)", "%.0f", None),
+    ("synflood.after_ms", "  fresh GET / after the flood (ms)", "%.0f", "lo"),
+    ("insn_boot", "guest insns, boot to ready [4]", "%.3g", "lo"),
+    ("insn_idle_per_s", "guest insns / idle second [4]", "%.3g", "lo"),
 ]
 
 
@@ -810,6 +814,13 @@ def bar_checks(summary, static, guests):
             add("%s, napi / Linux" % lbl, r, ">= 1", None if r is None else r >= 1,
                 "" if r is None or r >= 1 else "%.1f%% below Linux" % ((1 - r) * 100),
                 [("napi", key), ("linux", key)])
+    if "linux" in guests and "napi" in guests:
+        a, l = med(summary, "napi", "synflood.fraction"), med(summary, "linux", "synflood.fraction")
+        r = ratio(a, l)
+        add("req/s kept under a SYN flood, napi fraction / Linux fraction", r, ">= 1",
+            None if r is None else r >= 1,
+            "" if r is None else "napi keeps %.0f%%, Linux %.0f%%" % (a * 100, l * 100),
+            [("napi", "synflood.fraction"), ("linux", "synflood.fraction")])
     if "napi" in guests:
         vals = [med(summary, "napi", k) for k in ("wrk_c64.counters.irq_per_pkt",
                                                  "bytes.counters.irq_per_pkt",
@@ -917,6 +928,11 @@ def print_table(summary, static, guests, checks, meta, notes=()):
           % (static.get("napi", static.get("irq", {})).get("loadable_kib", "?") if cols else "?"))
     print("[3] boots and answers GET / (Linux without the 64 MiB /bytes file), bisected over %s"
           % meta.get("min_mem_candidates", "?"))
+    print("[4] TCG plugin instruction count (scripts/bench/insn.py): one QEMU run per workload,\n"
+          "    minus a boot-only run and the idle rate; exact, not moved by the machine's load")
+    print("[5] scripts/bench/synflood.py: %s SYN/s asked from random 198.18.0.0/15 sources for %s s\n"
+          "    (tap peer only); the client's req/s with the flood over its req/s just before"
+          % (meta.get("syn_rate", "?"), meta.get("syn_seconds", "?")))
     if checks:
         print()
         print("The bar (same machine, same run):")
@@ -1062,6 +1078,13 @@ def parse_args():
     ap.add_argument("--no-min-mem", action="store_true", help="skip the smallest -m bisection")
     ap.add_argument("--quick", action="store_true", help="1 run, 1 s wrk/iperf, 2 s idle")
     ap.add_argument("--conns", default="1,8,64")
+    ap.add_argument("--no-insn", action="store_true", help="skip the instruction counts")
+    ap.add_argument("--no-synflood", action="store_true", help="skip the SYN flood figure")
+    ap.add_argument("--syn-rate", type=int, default=int(env("BENCH_SYN_RATE", "20000")))
+    ap.add_argument("--syn-seconds", type=int, default=int(env("BENCH_SYN_SECONDS", "5")))
+    ap.add_argument("--synflood-guests", default=env("BENCH_SYNFLOOD_GUESTS", "linux,napi"))
+    ap.add_argument("--insn-seconds", type=int, default=int(env("BENCH_INSN_SECONDS", "5")))
+    ap.add_argument("--insn-guests", default=env("BENCH_INSN_GUESTS", "linux,napi"))
     ap.add_argument("--budget", type=float, default=float(env("BENCH_BUDGET_SECONDS", "480")),
                     help="start no new round past this many seconds (make bench < 10 min)")
     o = ap.parse_args()
@@ -1177,6 +1200,29 @@ def main():
                        "%.0f" % by["mbit_s"] if by.get("mbit_s") else "-"))
             round_times.append(now() - t_round)
 
+        if not opts.no_synflood:
+            import synflood
+            meta["syn_rate"], meta["syn_seconds"] = opts.syn_rate, opts.syn_seconds
+            for name in [g for g in opts.synflood_guests.split(",") if g in opts.guests]:
+                t = now()
+                synflood.suite(sys.modules[__name__], rec, name, GUESTS[name], net, opts.mem,
+                               images, opts)
+                r = (rec.runs.get(name, {}).get("synflood") or [None])[-1] or {}
+                log("syn flood %s (%.0f s): %s req/s -> %s req/s at %s SYN/s" % (
+                    name, now() - t, r.get("base_rps"), r.get("flood_rps"),
+                    "%.0f" % r["syn_per_s"] if r.get("syn_per_s") else "-"))
+
+        if not opts.no_insn:
+            import insn
+            for name in [g for g in opts.insn_guests.split(",") if g in opts.guests]:
+                t = now()
+                insn.suite(sys.modules[__name__], rec, name, GUESTS[name], net, opts.mem,
+                           images, opts)
+                r = rec.runs.get(name, {})
+                log("instructions %s (%.0f s): %s" % (name, now() - t, ", ".join(
+                    "%s %s" % (k[5:], "%.4g" % r[k][-1] if r.get(k) and r[k][-1] else "-")
+                    for k in ("insn_per_request", "insn_per_rx_packet", "insn_per_tx_byte"))))
+
         if not opts.no_min_mem:
             cands = {"ours": [4, 6, 8, 12, 16, 24, 32, 64], "linux": [48, 64, 96, 128, 192, 256]}
             meta["min_mem_candidates"] = "ours %s, Linux %s MiB" % (cands["ours"], cands["linux"])
@@ -1204,6 +1250,7 @@ def main():
         stop_all()
         net.cleanup()
 
+    meta["boot_floor"] = __import__("boot_floor").measure(images.get("elf", ELF_SRC), LOGS)
     meta["loadavg_end"] = "%.2f %.2f %.2f" % os.getloadavg()
     meta["elapsed_s"] = round(now() - t_start, 1)
     summary = build_summary(rec, opts.guests)

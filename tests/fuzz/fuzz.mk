@@ -1,30 +1,60 @@
-# libFuzzer target (clang, libclang-rt-14-dev): a hostile device against the
-# real virtio-net driver and virtqueue, with ASan/UBSan (fuzz_device.c).
-#   make fuzz-test          bounded (FUZZ_TEST_SECONDS, default 20), in `make test`;
-#                           first replays tests/fuzz/regress/ (inputs of fixed bugs)
-#   make fuzz FUZZ_SECONDS=N  a long run; corpus kept in build/fuzz/corpus
+# Host fuzz targets (libFuzzer, clang 14, ASan + UBSan). Included by the
+# top-level Makefile after net/lwip.mk.
+#   make fuzz-test            bounded run of every target (part of `make test`)
+#   make fuzz FUZZ_SECONDS=N  long run of every target (default 600 s each)
+#   make fuzz-one FUZZ_TARGET=lwip_tcp FUZZ_SECONDS=N
+# A target <t> is the binary $(BUILD)/fuzz/<t>, with seeds in
+# tests/fuzz/corpus/<t>/ (each must pass) and reproducers of known, not yet
+# fixed crashes in tests/fuzz/known/<t>/ (see tests/fuzz/README).
+# Other fuzz targets append themselves: FUZZ_TARGETS += name, plus a rule for
+# $(BUILD)/fuzz/name.
+FUZZ_TARGETS += lwip_tcp
 FUZZ_CC ?= clang
-FUZZ_BIN := $(BUILD)/fuzz/fuzz_device
-FUZZ_SRCS := tests/fuzz/fuzz_device.c tests/unit/sim_device.c tests/unit/test_support.c \
-	tests/unit/vnet_fake_pci.c drivers/net/virtio_net.c drivers/net/virtio_net_rx.c \
-	drivers/net/virtio_net_tx.c drivers/virtio/virtqueue.c kernel/napi.c kernel/softirq.c
-FUZZ_TEST_SECONDS ?= 20
 FUZZ_SECONDS ?= 600
-FUZZ_FLAGS := -max_len=4096 -timeout=10 -rss_limit_mb=1024
-TEST_EXTRA += fuzz-test
-.PHONY: fuzz fuzz-test
+FUZZ_TEST_SECONDS ?= 40
+FUZZ_SAN := -fsanitize=address,undefined -fno-sanitize-recover=all
+FUZZ_CFLAGS := -std=c11 -D_DEFAULT_SOURCE -O1 -g -fno-omit-frame-pointer $(FUZZ_SAN) \
+	-fsanitize=fuzzer-no-link -Wall -Wextra -Werror -MMD -MP
+# Host arch/cc.h first; lwipopts.h is the product's (net/).
+FUZZ_CPPFLAGS := -Itests/fuzz/lwip_host -I. -Inet -I$(LWIP_DIR)/src/include
 
-$(FUZZ_BIN): $(FUZZ_SRCS) $(wildcard drivers/net/*.h drivers/virtio/*.h kernel/*.h tests/unit/*.h)
-	@mkdir -p $(dir $@) $(BUILD)/fuzz/corpus
-	@echo "  FUZZCC  $@"
-	@$(FUZZ_CC) -std=c11 -D_DEFAULT_SOURCE -DUNIT_TEST -I. -g -O1 -Wall -Wextra -Werror \
-		-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -o $@ $(FUZZ_SRCS)
+# The real lwIP list and the servers exactly as the kernel links them.
+FUZZ_LWIP_TCP_SRCS := $(LWIP_SRCS) $(NET_HTTP_SRCS) $(NET_HTTP_ASM) net/tcp_guard.c \
+	$(NET_LWIP_HOOK_SRCS) net/netif_ipv6.c net/ip6_hdr.c net/icmp_limit.c \
+	tests/fuzz/lwip_host/host_port.c tests/fuzz/lwip_host/memp_guard.c tests/fuzz/lwip_host/sim_netif.c \
+	tests/fuzz/lwip_host/peer.c tests/fuzz/lwip_host/fuzz_tcp.c
+FUZZ_LWIP_TCP_OBJS := $(patsubst %,$(BUILD)/fuzz/obj/%.o,$(FUZZ_LWIP_TCP_SRCS))
 
-fuzz-test: $(FUZZ_BIN)
-	@$(FUZZ_BIN) -runs=0 tests/fuzz/regress >/dev/null 2>&1 || $(FUZZ_BIN) -runs=0 tests/fuzz/regress
-	@cd $(BUILD)/fuzz && { ./fuzz_device $(FUZZ_FLAGS) -max_total_time=$(FUZZ_TEST_SECONDS) \
-		corpus >fuzz-test.log 2>&1; rc=$$?; tail -n 1 fuzz-test.log; \
-		[ $$rc -eq 0 ] || { grep -m5 -E 'ERROR|invariant|SUMMARY|Test unit' fuzz-test.log; \
-		echo "fuzz-test: FAILED (see $(BUILD)/fuzz/fuzz-test.log)"; exit 1; }; }
-fuzz: $(FUZZ_BIN)
-	cd $(BUILD)/fuzz && ./fuzz_device $(FUZZ_FLAGS) -max_total_time=$(FUZZ_SECONDS) corpus
+$(BUILD)/fuzz/obj/%.c.o: %.c
+	@mkdir -p $(dir $@)
+	@echo "  FUZZCC  $<"
+	@$(FUZZ_CC) $(FUZZ_CFLAGS) $(FUZZ_CPPFLAGS) -c $< -o $@
+
+$(BUILD)/fuzz/obj/%.S.o: %.S
+	@mkdir -p $(dir $@)
+	@echo "  FUZZCC  $<"
+	@$(FUZZ_CC) $(FUZZ_CPPFLAGS) -c $< -o $@
+
+$(BUILD)/fuzz/obj/net/www_data.S.o: $(NET_WWW_FILES)
+
+$(BUILD)/fuzz/lwip_tcp: $(FUZZ_LWIP_TCP_OBJS)
+	@echo "  FUZZLD  $@"
+	@$(FUZZ_CC) $(FUZZ_SAN) -fsanitize=fuzzer -Wl,--wrap=memp_malloc,--wrap=memp_free -o $@ $^
+
+.PHONY: fuzz fuzz-test fuzz-one fuzz-build
+fuzz-build: $(patsubst %,$(BUILD)/fuzz/%,$(FUZZ_TARGETS))
+
+fuzz-test: fuzz-build
+	@fail=0; for t in $(FUZZ_TARGETS); do \
+		bash tests/fuzz/run.sh $(BUILD)/fuzz/$$t $(FUZZ_TEST_SECONDS) || fail=1; done; \
+	if [ $$fail -ne 0 ]; then echo "fuzz tests: FAILED"; exit 1; fi; echo "fuzz tests: all passed"
+
+fuzz: fuzz-build
+	@fail=0; for t in $(FUZZ_TARGETS); do \
+		bash tests/fuzz/run.sh $(BUILD)/fuzz/$$t $(FUZZ_SECONDS) || fail=1; done; \
+	if [ $$fail -ne 0 ]; then echo "fuzz: new crashes (see above)"; exit 1; fi
+
+fuzz-one: $(BUILD)/fuzz/$(FUZZ_TARGET)
+	bash tests/fuzz/run.sh $(BUILD)/fuzz/$(FUZZ_TARGET) $(FUZZ_SECONDS)
+
+-include $(shell find $(BUILD)/fuzz -name '*.d' 2>/dev/null)

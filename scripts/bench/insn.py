@@ -1,0 +1,187 @@
+"""Guest instruction counts for `make bench` (issue 10, "a figure the noise cannot move").
+
+A QEMU TCG plugin counts every instruction the guest executes (inline, exact); the
+machine's load does not move it. libinsn_snap.so (insn_snap.c: tests/plugin/insn.c's
+count, readable during the run) lets one QEMU run per guest measure, in order:
+  boot     instructions up to the ready marker (ours: READY and a first 200; Linux:
+           BYTES-READY, after it has made the 64 MiB file it serves)
+  idle     IDLE seconds doing nothing: instructions per idle second (timer ticks)
+  request  wrk -c8 for S seconds on GET /bytes/1024 (keep-alive): per request
+  rx       iperf2 host->guest for S seconds: per packet (device frame: with GUEST_TSO4
+           one may carry 64 KiB) and per byte the guest received (its own counters)
+  tx       curl of the 64 MiB /bytes download: per byte the guest sent
+each as the difference of the counts read just before and just after it (the idle
+rate is not subtracted: a saturated guest does not idle; it is reported beside).
+Optional (BENCH_HOTBLOCKS=1, ours only): the request workload under libhotblocks.so,
+folded onto the ELF's functions (hotblocks.py), minus a boot-only run: where the
+instructions per request go.
+"""
+import os
+import re
+import subprocess
+import time
+
+import hotblocks
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def plugin_dir():
+    r = subprocess.run(["bash", os.path.join(HERE, "qemu_plugins.sh")], capture_output=True,
+                       text=True, timeout=900)
+    if r.returncode != 0:
+        raise RuntimeError("qemu_plugins.sh: " + (r.stderr.strip()[-400:] or "failed"))
+    return r.stdout.strip().splitlines()[-1]
+
+
+class Run:
+    """One guest under a plugin. With snap=True, snapshot() reads the running count."""
+
+    def __init__(self, b, name, spec, net, mem, images, plugin, tag, snap=False):
+        self.b = b
+        base = os.path.join(b.LOGS, tag)
+        self.plog, self.ctl = base + ".plugin.log", base + ".ctl"
+        for f in (self.plog, self.ctl):
+            if os.path.exists(f):
+                os.unlink(f)
+        self.g = b.Guest(name, spec, net, mem, images, tag=tag)
+        if snap:
+            os.mkfifo(self.ctl)
+            self.g.qemu_extra = ["-plugin", "%s,ctl=%s,out=%s" % (plugin, self.ctl, self.plog)]
+        else:
+            self.g.qemu_extra = ["-plugin", plugin + ",inline=on", "-d", "plugin", "-D", self.plog]
+        self.linux = spec["kind"] == "linux"
+
+    def start(self):
+        self.g.start()
+        rx = self.b.BYTES_READY_RE if self.linux else self.b.READY_RE
+        self.g.wait_for(rx, 240 if self.linux else 60)
+        if not self.linux:
+            # READY is printed before the servers run their first loop: wait for a 200
+            self.b.http_get(self.g.http, "/style.css", timeout=20)
+        return self
+
+    def _lines(self):
+        try:
+            with open(self.plog) as f:
+                return f.read().split()
+        except OSError:
+            return []
+
+    def snapshot(self):
+        n = len(self._lines())
+        with open(self.ctl, "wb", buffering=0) as f:
+            f.write(b"s")
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline:
+            words = self._lines()
+            if len(words) > n:
+                return int(words[n])
+            time.sleep(0.01)
+        raise RuntimeError("no count from the plugin")
+
+    def stop(self):
+        self.g.stop()
+        if os.path.exists(self.ctl):
+            os.unlink(self.ctl)
+
+
+def wrk_requests(b, g, seconds):
+    url = "http://%s:%d/bytes/1024" % g.http
+    r = b.run(["wrk", "-t1", "-c8", "-d%ds" % seconds, url], timeout=seconds + 30)
+    m = re.search(r"(\d+) requests in", r.stdout)
+    if r.returncode != 0 or not m:
+        raise RuntimeError("wrk: %s %s" % (r.stdout[-200:], r.stderr[-200:]))
+    return int(m.group(1))
+
+
+def suite(b, rec, name, spec, net, mem, images, opts):
+    """Records insn_* metrics for one guest (a failed step is recorded, never raised)."""
+    plugins = rec.measure(name, "insn_plugins", plugin_dir, store=False)
+    if not plugins:
+        return
+    secs = opts.insn_seconds
+    r = Run(b, name, spec, net, mem, images, os.path.join(plugins, "libinsn_snap.so"),
+            "%s-insn" % name, snap=True)
+    try:
+        if rec.measure(name, "insn_start", r.start, store=False) is None:
+            return
+        last = [rec.measure(name, "insn_boot", r.snapshot)]
+        if last[0] is None:
+            return
+
+        def step(work):
+            """(instructions work took, its result)"""
+            res = work()
+            now = r.snapshot()
+            n, last[0] = now - last[0], now
+            return n, res
+
+        def idle():
+            t = b.now()
+            n, _ = step(lambda: time.sleep(opts.idle_seconds))
+            return n / (b.now() - t)
+        rec.measure(name, "insn_idle_per_s", idle)
+
+        def per_request():
+            n, reqs = step(lambda: wrk_requests(b, r.g, secs))
+            return n / reqs
+        rec.measure(name, "insn_per_request", per_request)
+
+        def per_rx_packet():
+            # the counters are read outside the counted window (Linux runs a CGI for them)
+            a = b.counters(r.g)
+            last[0] = r.snapshot()
+            n, _ = step(lambda: b.iperf(_oneway(r.g), secs))
+            d = b.delta(a, b.counters(r.g))
+            last[0] = r.snapshot()
+            if not d.get("rx_packets"):
+                raise RuntimeError("no rx packet counters")
+            return n, d
+        rx = rec.measure(name, "insn_rx", per_rx_packet, store=False)
+        rec.put(name, "insn_per_rx_packet", rx[0] / rx[1]["rx_packets"] if rx else None)
+        rec.put(name, "insn_per_rx_byte", rx[0] / rx[1]["rx_bytes"] if rx and rx[1].get("rx_bytes")
+                else None)
+
+        def per_tx_byte():
+            n, _ = step(lambda: b.curl_bytes(r.g))
+            return n / b.BYTES_N
+        rec.measure(name, "insn_per_tx_byte", per_tx_byte)
+    finally:
+        r.stop()
+    if os.environ.get("BENCH_HOTBLOCKS") == "1" and spec["kind"] == "ours":
+        rec.measure(name, "hotblocks", lambda: hot(b, name, spec, net, mem, images, plugins, secs))
+
+
+class _oneway:
+    """The guest's addresses with iperf -r off: host->guest only."""
+
+    def __init__(self, g):
+        self.iperf, self.http, self.iperf_reverse = g.iperf, g.http, False
+
+
+def hot(b, name, spec, net, mem, images, plugins, secs):
+    """Top functions by instructions per request (wrk run) and per sent byte (the 64 MiB
+    download), each a run under libhotblocks.so minus a boot-only run."""
+    lib = os.path.join(plugins, "libhotblocks.so")
+    logs, units = {}, {}
+    works = {"boot": None,
+             "request": lambda g: wrk_requests(b, g, secs),
+             "tx": lambda g: b.curl_bytes(g) and b.BYTES_N}
+    for tag, work in works.items():
+        r = Run(b, name, spec, net, mem, images, lib, "%s-hot-%s" % (name, tag))
+        try:
+            r.start()
+            if work:
+                units[tag] = work(r.g)
+        finally:
+            r.stop()
+        logs[tag] = r.plog
+    out = {}
+    for tag, unit in (("request", "request"), ("tx", "sent_byte")):
+        total, rows = hotblocks.report(images["elf"], logs[tag], logs["boot"], top=25)
+        n = units[tag]
+        out[tag] = {"units": n, "insns_per_" + unit: total / n,
+                    "top": [{"function": k, "insns_per_" + unit: round(v / n, 3),
+                             "share_pct": round(100.0 * v / total, 1)} for k, v in rows]}
+    return out

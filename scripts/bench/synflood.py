@@ -1,0 +1,133 @@
+"""A real client's requests/s during a sustained spoofed-SYN flood, as a fraction of
+its requests/s without one (issue 9), for each guest, on the tap peer only.
+
+The flood: SYNs to port 80 from random sources in 198.18.0.0/15 (RFC 2544's benchmark
+range) and random ports, RATE per second, written by a packet socket on the host side
+of the tap, so the guest sees them as the real client's frames. The guest is booted
+with gw=192.0.2.1: its SYN-ACKs go to the host, which drops them (not its address,
+no forwarding, so no RST frees the half-open connection: a real spoofed flood).
+The client: wrk -c8 keep-alive on GET / for S seconds, first without the flood, then
+with it (the flood runs 1 s before wrk starts), then a fresh connection's GET / after
+the flood, with a 2 s timeout.
+"""
+import os
+import random
+import socket
+import struct
+import threading
+import time
+
+GUEST_MAC = bytes.fromhex("525400123456")
+SRC_MAC = bytes.fromhex("020000000001")     # locally administered; nobody answers to it
+
+
+def _csum(data):
+    if len(data) % 2:
+        data += b"\0"
+    s = sum(struct.unpack("!%dH" % (len(data) // 2), data))
+    while s >> 16:
+        s = (s & 0xffff) + (s >> 16)
+    return ~s & 0xffff
+
+
+def syn_frames(n, dst_ip, dport=80, seed=1):
+    rnd = random.Random(seed)
+    dst = socket.inet_aton(dst_ip)
+    out = []
+    for _ in range(n):
+        src = bytes([198, 18 + rnd.randrange(2), rnd.randrange(256), rnd.randrange(1, 255)])
+        sport, seq = rnd.randrange(1024, 65536), rnd.getrandbits(32)
+        opts = b"\x02\x04\x05\xb4"                                  # MSS 1460
+        tcp = struct.pack("!HHIIBBHHH", sport, dport, seq, 0, 6 << 4, 0x02, 64240, 0, 0) + opts
+        c = _csum(src + dst + struct.pack("!BBH", 0, 6, len(tcp)) + tcp)
+        tcp = tcp[:16] + struct.pack("!H", c) + tcp[18:]
+        ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(tcp), rnd.getrandbits(16), 0x4000,
+                         64, 6, 0, src, dst)
+        ip = ip[:10] + struct.pack("!H", _csum(ip)) + ip[12:]
+        out.append(GUEST_MAC + SRC_MAC + b"\x08\x00" + ip + tcp)
+    return out
+
+
+class Flooder(threading.Thread):
+    """Sends frames round robin at `pps` on `ifname` until stop(); counts what it sent."""
+
+    def __init__(self, ifname, frames, pps):
+        super().__init__(daemon=True)
+        self.ifname, self.frames, self.pps = ifname, frames, pps
+        self.sent = self.dropped = 0
+        self.halt = threading.Event()
+        self.t0 = self.t1 = None
+
+    def run(self):
+        s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
+        s.bind((self.ifname, 0))
+        n, i = len(self.frames), 0
+        self.t0 = time.monotonic()
+        try:
+            while not self.halt.is_set():
+                due = int((time.monotonic() - self.t0) * self.pps)
+                burst = min(due - self.sent - self.dropped, 2000)
+                for _ in range(burst):
+                    try:
+                        s.send(self.frames[i])
+                        self.sent += 1
+                    except OSError:     # ENOBUFS: the tap queue is full (QEMU is behind)
+                        self.dropped += 1
+                    i = (i + 1) % n
+                time.sleep(0.002)
+        finally:
+            self.t1 = time.monotonic()
+            s.close()
+
+    def stop(self):
+        self.halt.set()
+        self.join(10)
+        return self.sent / (self.t1 - self.t0) if self.t1 and self.t1 > self.t0 else None
+
+
+def measure(b, g, net, rate, seconds):
+    res = {"rate_asked": rate}
+    base = b.wrk(g, 8, seconds)
+    res["base_rps"] = base["rps"]
+    frames = syn_frames(65536, b.TAP_GUEST)
+    f = Flooder(b.TAP_DEV, frames, rate)
+    f.start()
+    try:
+        time.sleep(1.0)
+        try:
+            during = b.wrk(g, 8, seconds)
+            res["flood_rps"] = during["rps"]
+            res["flood_errors"] = during["socket_errors"] + during["non2xx"]
+        except Exception as e:      # wrk may fail outright if nothing gets through
+            res["flood_rps"] = 0.0
+            res["flood_error"] = str(e)[:200]
+    finally:
+        res["syn_per_s"] = f.stop()
+        res["syn_sent"], res["syn_dropped_at_tap"] = f.sent, f.dropped
+    res["fraction"] = res["flood_rps"] / res["base_rps"] if res["base_rps"] else None
+    t = b.now()
+    try:
+        st, _ = b.http_get(g.http, "/", timeout=2.0)
+        res["after_ms"] = (b.now() - t) * 1e3 if st == 200 else None
+    except Exception as e:
+        res["after_ms"] = None
+        res["after_error"] = str(e)[:200]
+    return res
+
+
+def suite(b, rec, name, spec, net, mem, images, opts):
+    if net.kind != "tap":
+        rec.err(name, "synflood", RuntimeError("needs the tap peer (run as root)"))
+        return
+    g = b.Guest(name, spec, net, mem, images, extra_append="gw=" + b.TAP_HOST,
+                tag=name + "-synflood")
+    try:
+        g.start()
+        rec.measure(name, "synflood_boot", lambda: b.boot_to_200(g, 120), store=False)
+        if spec["kind"] == "linux":     # the 64 MiB file is made after READY: not during wrk
+            rec.measure(name, "bytes_file", lambda: g.wait_for(b.BYTES_READY_RE, 120), store=False)
+        rec.measure(name, "synflood", lambda: measure(b, g, net, opts.syn_rate, opts.syn_seconds))
+        if not g.alive:
+            rec.err(name, "synflood", RuntimeError("QEMU died during the flood: " + g.tail()))
+    finally:
+        g.stop()
