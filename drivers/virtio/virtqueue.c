@@ -385,6 +385,10 @@ bool vq_enable_cb_delayed(struct virtqueue *vq)
 {
     if (!vq->event_idx)
         return vq_enable_cb(vq);
+    /* Broken: nothing will ever be pending (as vq_poll says); "poll again"
+     * here would spin a caller's reclaim-and-re-arm loop forever. */
+    if (READ_ONCE(vq->broken))
+        return true;
 
     START_USE(vq);
     /* Linux's TX threshold: one interrupt per ~3/4 of what is outstanding. */

@@ -95,7 +95,9 @@ void *vq_get_buf(struct virtqueue *vq, uint32_t *len);
 void vq_disable_cb(struct virtqueue *vq);              /* IRQ-safe, see above */
 unsigned vq_enable_cb_prepare(struct virtqueue *vq);   /* returns opaque snapshot */
 bool vq_poll(struct virtqueue *vq, unsigned opaque);   /* used idx moved past it? */
-bool vq_enable_cb(struct virtqueue *vq);   /* false: buffers already pending, poll again */
+/* false: buffers already pending, poll again. Both enables return true on a
+ * broken queue: nothing will come, and a caller must not loop on it. */
+bool vq_enable_cb(struct virtqueue *vq);
 /* Like vq_enable_cb, but with event idx asks for the interrupt only after
  * 3/4 of the outstanding buffers are used (TX reclaim when the ring is full). */
 bool vq_enable_cb_delayed(struct virtqueue *vq);
