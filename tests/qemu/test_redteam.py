@@ -554,3 +554,24 @@ def test_isn_sampling(env):
         assert near_pairs(s) <= 2, ("%s: %d of %d consecutive ISNs within 2**24 of each other: "
                                     "predictable" % (name, near_pairs(s), len(s) - 1),
                                     [hex(x) for x in s])
+
+
+@pytest.mark.timeout(90)
+def test_iperf_reverse_with_small_mss(env):
+    """Real iperf3 -R and iperf 2 -R clients with MSS 100 (-M, Linux's floor is 88): the guest
+    sends to a peer with a small but legal MSS; the test must move data, not stall."""
+    start = env.start_line
+    out = {}
+    for name, argv in (("iperf3", ["-c", GUEST_IP, "-R", "-M", "100", "-t", "3", "-f", "k",
+                                   "--connect-timeout", "3000"]),
+                       ("iperf", ["-c", GUEST_IP, "-R", "-M", "100", "-t", "3", "-f", "k"])):
+        tool = tapnet.tool(name)
+        if not tool:
+            continue
+        p = env.net.run([tool] + argv, timeout=30)
+        out[name] = (p.returncode, p.stdout[-400:] + p.stderr[-200:])
+        print(name, p.returncode, p.stdout[-400:], p.stderr[-200:])
+    verdict(env, start, "iperf -R with MSS 100", idle_timeout=40)
+    for name, (rc, text) in out.items():
+        kb = [float(x) for x in __import__("re").findall(r"([\d.]+) KBytes\s", text)]
+        assert rc == 0 and kb and max(kb) > 0, "%s -R -M 100 moved nothing: %s" % (name, text)
