@@ -111,6 +111,16 @@ void vnet_rx_buf_release(struct netdev *dev, void *buf)
         ktimer_arm(&rq->refill_timer, 0, refill_timer_fn, rq);
 }
 
+/* 5.1.6.4: which segmentation offload a frame may claim. */
+static bool rx_gso_ok(const struct vnet *vn, const struct virtio_net_hdr_v1 *h)
+{
+    unsigned feature = h->gso_type == VIRTIO_NET_HDR_GSO_TCPV4   ? VIRTIO_NET_F_GUEST_TSO4
+                       : h->gso_type == VIRTIO_NET_HDR_GSO_TCPV6 ? VIRTIO_NET_F_GUEST_TSO6
+                                                                  : 64;
+    return feature < 64 && vnet_has(vn, feature) && h->gso_size != 0 &&
+           (h->flags & VIRTIO_NET_HDR_F_NEEDS_CSUM);
+}
+
 /* VIRTIO_NET_HDR_F_NEEDS_CSUM (5.1.6.4.1): the checksum is partial, to be
  * finished over [csum_start, end) and stored at csum_start + csum_offset.
  * Like Linux (skb_partial_csum_set) the frame is only checked for a sane
@@ -188,13 +198,12 @@ static void rx_one(struct vnet_rxq *rq, struct vnet_rx_buf *first, uint32_t len)
         rx_drop(rq, bufs, n);
         return;
     }
-    /* 5.1.6.4: a segment only of a kind we negotiated. GUEST_TSO4 means
-     * TCPV4 without ECN (GUEST_ECN is never taken), with a segment size, and
-     * the device must then set NEEDS_CSUM (5.1.6.4.1). Anything else is a
-     * device out of spec: a frame the stack would take for what it is not. */
-    if (hdr.gso_type != VIRTIO_NET_HDR_GSO_NONE &&
-        (hdr.gso_type != VIRTIO_NET_HDR_GSO_TCPV4 || !vnet_has(vn, VIRTIO_NET_F_GUEST_TSO4) ||
-         hdr.gso_size == 0 || !(hdr.flags & VIRTIO_NET_HDR_F_NEEDS_CSUM))) {
+    /* 5.1.6.4: a segment only of a kind we negotiated. GUEST_TSO4/6 mean
+     * TCPV4/TCPV6 without ECN (GUEST_ECN is never taken), with a segment
+     * size, and the device must then set NEEDS_CSUM (5.1.6.4.1). Anything
+     * else is a device out of spec: a frame the stack would take for what it
+     * is not. */
+    if (hdr.gso_type != VIRTIO_NET_HDR_GSO_NONE && !rx_gso_ok(vn, &hdr)) {
         rx_drop(rq, bufs, n);
         return;
     }
