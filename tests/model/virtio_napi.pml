@@ -5,11 +5,13 @@
  *   drivers/virtio/virtqueue.c  vq_add_sgs vq_kick_prepare vq_notify vq_get_buf
  *                               vq_disable_cb vq_enable_cb_prepare vq_poll
  *                               vq_enable_cb_delayed
- *   drivers/net/virtio_net.c    rx_irq tx_irq vnet_tx_softirq
- *   drivers/net/virtio_net_rx.c vnet_rx_poll vnet_rx_receive (refill)
- *   drivers/net/virtio_net_tx.c vnet_xmit (tx_post) tx_stop vnet_tx_reclaim tx_wake
+ *   drivers/net/virtio_net_rx.c vnet_rx_irq vnet_rx_poll vnet_rx_receive (refill)
+ *   drivers/net/virtio_net_tx.c vnet_tx_irq vnet_tx_poll vnet_xmit (tx_post) tx_stop
+ *                               tx_clean vnet_xmit_flush vnet_tx_reclaim tx_wake
+ *   drivers/net/virtio_net_priv.h vnet_napi_schedule
  *   kernel/napi.c               napi_schedule_prep napi_schedule_commit
  *                               napi_complete_done napi_reschedule net_rx_action
+ *                               (an RX and a TX entry)
  *   kernel/softirq.c, idle.c    softirq_run, kernel_idle (cli; check; sti;hlt)
  *
  * Memory: each side has a FIFO store buffer (TSO): its stores reach memory
@@ -34,7 +36,7 @@
 #define TX_TOTAL 3      /* frames the stack sends */
 #endif
 #define RX_RING 2       /* RX buffers posted at once */
-#define TX_RING 2       /* TX ring slots */
+#define TX_RING 3       /* TX ring slots */
 #define WEIGHT 2        /* napi weight */
 #define BUDGET 3        /* net_rx_action budget */
 #define SB 3            /* store buffer depth */
@@ -101,32 +103,33 @@ end: do :: d_step { dev_sb_n > 0 -> dev_flush1() } od
 bit IF = 1;                 /* RFLAGS.IF */
 bit halted;                 /* in hlt */
 bit rx_irq, tx_irq;         /* MSI-X vector pending at the LAPIC */
-byte softirq;               /* pending softirq bits */
-#define NET_RX 1
-#define NET_TX 2
+bit net_rx_pending;         /* SOFTIRQ_NET_RX raised */
 
-/* struct napi of the RX queue */
+/* struct napi: [RXN] the RX queue's, [TXN] the TX queue's */
+#define RXN 0
+#define TXN 1
 #define SCHED 1
 #define MISSED 2
-byte napi_state;
-byte napi_lists;            /* lists the entry is on: must stay <= 1 */
-bit napi_local;             /* on net_rx_action's private list (else the global one) */
-bit in_poll;
+byte napi_state[2];
+bit napi_on_list[2];        /* on a poll list (C: n->queued) */
+bit napi_local[2];          /* ... net_rx_action's private one (else the global one) */
+bit in_poll[2];
 
 /* struct virtqueue, driver-private (shadows) */
 byte rx_last_used, rx_avail_shadow, rx_off = 1;   /* rx_off: NO_INTERRUPT in avail_flags_shadow */
 byte tx_last_used, tx_avail_shadow, tx_off = 1, tx_kick_old;
 /* virtio_net_tx.c */
-bit tx_stopped, kick_pending;
+bit tx_stopped, kick_pending, need_arm;
 
 /* ---- the device ---- */
 byte dev_rx_last_avail, dev_rx_used, dev_tx_last_avail, dev_tx_used;
 bit dev_tx_sleeping, kicked;
 
 /* Every frame received was polled; every frame was sent (so a stopped queue
- * was woken each time) and reached the device (no kick lost). */
+ * was woken each time), reached the device (no kick lost) and was reclaimed
+ * (no TX completion lost: lwIP waits for its buffers). */
 #define delivered (rx_last_used == RX_TOTAL && tx_avail_shadow == TX_TOTAL && \
-                   dev_tx_last_avail == TX_TOTAL)
+                   dev_tx_last_avail == TX_TOTAL && tx_last_used == TX_TOTAL)
 ltl live { <> delivered }
 
 /* ---- drivers/virtio/virtqueue.c ---- */
@@ -228,74 +231,74 @@ inline vq_enable_cb_delayed(r) {
 #endif
 }
 
-/* ---- kernel/napi.c ---- */
+/* ---- kernel/napi.c (one CPU; lists hold both entries, polled in any
+ * order: more behaviours than C's FIFO, so a pass covers it) ---- */
 
-inline q_push() {
-    assert(napi_lists == 0);     /* never queued twice */
-    napi_lists = 1;
-    napi_local = 0
+inline q_push(i) {
+    assert(!napi_on_list[i]);    /* never queued twice */
+    napi_on_list[i] = 1;
+    napi_local[i] = 0
 }
 
-/* Returns r = 1 if it took SCHED. */
-inline napi_schedule_prep(r) {
+/* r = 1 if it took SCHED. */
+inline napi_schedule_prep(i, r) {
     d_step {
-        r = !(napi_state & SCHED);
+        r = !(napi_state[i] & SCHED);
 #ifndef MUTANT_NO_MISSED
-        if :: (napi_state & SCHED) && napi_lists == 0 -> napi_state = napi_state | MISSED :: else fi;
+        if :: (napi_state[i] & SCHED) && !napi_on_list[i] -> napi_state[i] = napi_state[i] | MISSED :: else fi;
 #endif
-        napi_state = napi_state | SCHED
+        napi_state[i] = napi_state[i] | SCHED
     }
 }
 
-inline napi_schedule_commit() {
+inline napi_schedule_commit(i) {
     atomic {
-        if :: napi_lists == 0 -> q_push() :: else fi;
-        softirq = softirq | NET_RX
+        if :: !napi_on_list[i] -> q_push(i) :: else fi;
+        net_rx_pending = 1
     }
 }
 
-inline napi_complete_done(r) {
+inline napi_complete_done(i, r) {
     atomic {
         if
-        :: napi_state & MISSED ->
-            napi_state = SCHED;
-            if :: napi_lists == 0 -> q_push() :: else fi;
-            softirq = softirq | NET_RX;
+        :: napi_state[i] & MISSED ->
+            napi_state[i] = SCHED;
+            if :: !napi_on_list[i] -> q_push(i) :: else fi;
+            net_rx_pending = 1;
             r = 0
         :: else ->
-            napi_state = 0;
+            napi_state[i] = 0;
             r = 1
         fi
     }
 }
 
-/* ---- interrupt handlers (drivers/net/virtio_net.c), run with IF = 0 ---- */
-
-inline rx_irq_handler() {
-    napi_schedule_prep(p);
+/* virtio_net_priv.h vnet_napi_schedule: mask, then queue */
+inline vnet_napi_schedule(i, EV, off, last_used) {
+    napi_schedule_prep(i, p);
     if
     :: p ->
 #ifndef MUTANT_NO_IRQ_MASK
-        vq_disable_cb(RX_EVENT, rx_off, rx_last_used);
+        vq_disable_cb(EV, off, last_used);
 #endif
-        napi_schedule_commit()
+        napi_schedule_commit(i)
     :: else
     fi
 }
 
-inline tx_irq_handler() {
-    vq_disable_cb(TX_EVENT, tx_off, tx_last_used);
-    softirq = softirq | NET_TX
-}
-
-/* Interrupt delivery: whenever IF is set (also wakes hlt). */
+/* ---- interrupt handlers (vnet_rx_irq, vnet_tx_irq), run with IF = 0 ----
+ * vq_more_used first: nothing used means another queue's interrupt. */
 active proctype interrupts() {
     bit p;
     byte t;
 end:
     do
-    :: atomic { IF && rx_irq -> rx_irq = 0; halted = 0; IF = 0; rx_irq_handler(); IF = 1 }
-    :: atomic { IF && tx_irq -> tx_irq = 0; halted = 0; IF = 0; tx_irq_handler(); IF = 1 }
+    :: atomic { IF && rx_irq -> rx_irq = 0; halted = 0; IF = 0;
+           if :: mem[RX_USED_IDX] != rx_last_used -> vnet_napi_schedule(RXN, RX_EVENT, rx_off, rx_last_used) :: else fi;
+           IF = 1 }
+    :: atomic { IF && tx_irq -> tx_irq = 0; halted = 0; IF = 0;
+           if :: mem[TX_USED_IDX] != tx_last_used -> vnet_napi_schedule(TXN, TX_EVENT, tx_off, tx_last_used) :: else fi;
+           IF = 1 }
     od
 }
 
@@ -359,24 +362,40 @@ end:
 
 /* ---- the driver's main loop ---- */
 
+#define tx_outstanding (tx_avail_shadow != tx_last_used)
+#define TX_ROOM 2               /* tx_room_needed: a worst-case frame */
+#define tx_free (TX_RING - ((tx_avail_shadow - tx_last_used) & 255))
+
 /* vnet_tx_reclaim: free what the device finished; wake a stopped queue once
- * a worst-case frame fits: here the whole ring (as C does for a ring smaller
- * than that frame), so an interrupt can come before there is room. */
+ * a worst-case frame fits. */
 inline vnet_tx_reclaim() {
     do
     :: vq_get_buf(TX_EVENT, TX_USED_IDX, tx_off, tx_last_used, got);
-       if :: got -> assert(tx_last_used <= tx_avail_shadow) :: else -> break fi
+       if :: got -> assert(((tx_avail_shadow - tx_last_used) & 255) <= TX_RING) :: else -> break fi
     od;
-    if
-    :: tx_stopped && tx_avail_shadow == tx_last_used ->
-        /* tx_wake */
-        tx_stopped = 0;
-        vq_disable_cb(TX_EVENT, tx_off, tx_last_used)
-    :: else
-    fi
+    if :: tx_stopped && tx_free >= TX_ROOM -> tx_stopped = 0 /* tx_wake */ :: else fi
 }
 
-inline vnet_xmit_flush() {
+/* tx_clean: reclaim masked, then ask for the interrupt at 3/4 of what is
+ * left; a scheduled TX entry is left to its poll. */
+inline tx_clean() {
+    irqok = !(napi_state[TXN] & SCHED);
+    do
+    :: vq_disable_cb(TX_EVENT, tx_off, tx_last_used);
+       vnet_tx_reclaim();
+#ifdef MUTANT_TX_CLEAN_NO_REARM
+       break
+#else
+       if :: !irqok || !tx_outstanding -> break
+          :: else ->
+             vq_enable_cb_delayed(r);
+             if :: r -> break :: else fi
+       fi
+#endif
+    od
+}
+
+inline tx_kick() {
     if
     :: kick_pending ->
         kick_pending = 0;
@@ -386,52 +405,59 @@ inline vnet_xmit_flush() {
     fi
 }
 
-/* tx_stop: the ring is full. Kick what is queued, ask for the interrupt
- * after most of it; if the device is already past that, reclaim now. */
+inline vnet_xmit_flush() {
+    if :: need_arm -> need_arm = 0; tx_clean() :: else fi;
+    tx_kick()
+}
+
+/* tx_stop: kick what fills the ring; the interrupt (or the TX entry, if
+ * the device already got there) wakes the queue. */
 inline tx_stop() {
     tx_stopped = 1;
-    vnet_xmit_flush();
+    tx_kick();
     vq_enable_cb_delayed(r);
-#ifndef MUTANT_TX_STOP_NO_RECLAIM
-    if :: !r -> vnet_tx_reclaim() :: else fi
+#ifndef MUTANT_TX_STOP_NO_SCHEDULE
+    if :: !r -> vnet_napi_schedule(TXN, TX_EVENT, tx_off, tx_last_used) :: else fi
 #endif
 }
 
-/* vnet_xmit -> tx_post: one frame. The stack retries after tx_wake. */
+/* vnet_xmit -> tx_post: one frame; stop while a worst-case frame still fits. */
 inline vnet_xmit() {
-    vnet_tx_reclaim();
+    if :: tx_outstanding -> tx_clean() :: else fi;
     if
-    :: !tx_stopped && ((tx_avail_shadow - tx_last_used) & 255) == TX_RING -> tx_stop()
-    :: else
-    fi;
-    if
-    :: !tx_stopped && ((tx_avail_shadow - tx_last_used) & 255) < TX_RING ->
+    :: !tx_stopped ->
         /* vq_add_sgs: descriptors, then the avail idx that publishes them */
         tx_avail_shadow = (tx_avail_shadow + 1) & 255;
         cpu_store(TX_AVAIL_IDX, tx_avail_shadow);
-        kick_pending = 1
+        kick_pending = 1;
+        need_arm = 1;
+        if :: tx_free < TX_ROOM -> tx_stop() :: else fi
     :: else
     fi
 }
 
-/* NET_TX softirq, raised by the TX interrupt. */
-inline vnet_tx_softirq() {
+/* vnet_tx_poll: reclaim, kick, complete, re-check (always completes). */
+inline vnet_tx_poll() {
     vnet_tx_reclaim();
-#ifndef MUTANT_TX_SOFTIRQ_NO_REARM
+    tx_kick();
+    vq_enable_cb_prepare(TX_EVENT, tx_off, tx_last_used, opaque);
+    napi_complete_done(TXN, r);
     if
-    :: tx_stopped ->
-        vq_enable_cb_delayed(r);
-        if :: !r -> atomic { softirq = softirq | NET_TX } :: else fi
-    :: else
-    fi;
+    :: r ->
+#ifndef MUTANT_TX_POLL_NO_RECHECK
+        vq_poll(TX_USED_IDX, opaque, r);
+        if :: r -> vnet_napi_schedule(TXN, TX_EVENT, tx_off, tx_last_used) :: else fi
+#else
+        skip
 #endif
-    vnet_xmit_flush()
+    :: else -> vq_disable_cb(TX_EVENT, tx_off, tx_last_used)
+    fi;
+    work = 0
 }
 
-/* vnet_rx_poll: up to WEIGHT frames, refill, then the completion protocol. */
+/* vnet_rx_poll: up to WEIGHT frames, refill, TX clean, then the completion
+ * protocol. */
 inline vnet_rx_poll() {
-    assert(!in_poll && napi_lists == 0 && (napi_state & SCHED));
-    in_poll = 1;
     work = 0;
     do
     :: work < WEIGHT ->
@@ -449,12 +475,12 @@ inline vnet_rx_poll() {
         cpu_store(RX_AVAIL_IDX, rx_avail_shadow)
     :: else
     fi;
-    vnet_tx_reclaim();     /* virtnet_poll_cleantx */
+    tx_clean();            /* vnet_tx_clean: virtnet_poll_cleantx */
     vnet_xmit_flush();
     if
     :: work < WEIGHT ->
         vq_enable_cb_prepare(RX_EVENT, rx_off, rx_last_used, opaque);
-        napi_complete_done(r);
+        napi_complete_done(RXN, r);
         if
         :: r ->
 #ifndef MUTANT_NO_RECHECK
@@ -462,9 +488,8 @@ inline vnet_rx_poll() {
             if
             :: r ->
                 vq_disable_cb(RX_EVENT, rx_off, rx_last_used);
-                /* napi_reschedule */
-                napi_schedule_prep(r);
-                if :: r -> napi_schedule_commit() :: else fi
+                napi_schedule_prep(RXN, r);   /* napi_reschedule */
+                if :: r -> napi_schedule_commit(RXN) :: else fi
             :: else
             fi
 #else
@@ -473,42 +498,61 @@ inline vnet_rx_poll() {
         :: else -> vq_disable_cb(RX_EVENT, rx_off, rx_last_used)
         fi
     :: else
+    fi
+}
+
+/* Poll entry i (popped, on no list). */
+inline poll_one(i) {
+    assert(!in_poll[i] && !napi_on_list[i] && (napi_state[i] & SCHED));
+    in_poll[i] = 1;
+    if :: i == RXN -> vnet_rx_poll() :: else -> vnet_tx_poll() fi;
+    in_poll[i] = 0
+}
+
+/* The body of net_rx_action's loop, for the entry cur just popped. */
+inline poll_popped() {
+    work = 0;
+    if :: napi_state[cur] & SCHED -> poll_one(cur) :: else fi;
+    if
+    :: work == WEIGHT ->
+        /* not completed: still ours, to the tail */
+        atomic { if :: (napi_state[cur] & SCHED) && !napi_on_list[cur] -> q_push(cur); napi_local[cur] = 1 :: else fi }
+    :: else
     fi;
-    in_poll = 0
+    budget = budget - work
 }
 
 inline net_rx_action() {
     budget = BUDGET;
     do
-    :: atomic { napi_lists && !napi_local -> napi_local = 1 }  /* take the global list */
-    :: atomic { napi_lists && napi_local -> napi_lists = 0; napi_local = 0 };   /* q_pop */
-        work = 0;
-        if :: napi_state & SCHED -> vnet_rx_poll() :: else fi;
-        if
-        :: work == WEIGHT ->
-            /* not completed: still ours, to the tail (behind the global list) */
-            atomic { if :: (napi_state & SCHED) && napi_lists == 0 -> q_push(); napi_local = 1 :: else fi }
-        :: else
-        fi;
-        budget = budget - work;
+    :: atomic { napi_on_list[RXN] && !napi_local[RXN] -> napi_local[RXN] = 1 }  /* take the global list */
+    :: atomic { napi_on_list[TXN] && !napi_local[TXN] -> napi_local[TXN] = 1 }
+    :: atomic { napi_on_list[RXN] && napi_local[RXN] -> napi_on_list[RXN] = 0; napi_local[RXN] = 0; cur = RXN };
+        poll_popped();
         if :: budget <= 0 -> break :: else fi
-    :: atomic { !napi_lists -> break }
+    :: atomic { napi_on_list[TXN] && napi_local[TXN] -> napi_on_list[TXN] = 0; napi_local[TXN] = 0; cur = TXN };
+        poll_popped();
+        if :: budget <= 0 -> break :: else fi
+    :: atomic { !napi_on_list[RXN] && !napi_on_list[TXN] -> break }
     od;
     /* leftovers back to the global list, NET_RX raised again */
-    atomic { if :: napi_lists -> napi_local = 0; softirq = softirq | NET_RX :: else fi }
+    atomic {
+        napi_local[RXN] = 0; napi_local[TXN] = 0;
+        if :: napi_on_list[RXN] || napi_on_list[TXN] -> net_rx_pending = 1 :: else fi
+    }
 }
 
 active proctype cpu() {
-    byte t, opaque, bufs, work, pend;
-    bit r, got, p;
+    byte t, opaque, bufs, work, cur;
+    bit r, got, p, irqok;
     short budget;
 
-    /* vnet_open: post RX buffers, arm the RX interrupt (vq_enable_cb) */
+    /* vnet_rx_open: post RX buffers, arm the RX interrupt (vq_enable_cb) */
     rx_avail_shadow = (RX_TOTAL < RX_RING -> RX_TOTAL : RX_RING);
     cpu_store(RX_AVAIL_IDX, rx_avail_shadow);
     vq_enable_cb_prepare(RX_EVENT, rx_off, rx_last_used, opaque);
     vq_poll(RX_USED_IDX, opaque, r);
-    if :: r -> napi_schedule_prep(p); if :: p -> napi_schedule_commit() :: else fi :: else fi;
+    if :: r -> napi_schedule_prep(RXN, p); if :: p -> napi_schedule_commit(RXN) :: else fi :: else fi;
     /* vnet_tx_init: vq_disable_cb(tx) */
 #ifdef EVENT_IDX
     cpu_store(TX_EVENT, 255);
@@ -517,22 +561,20 @@ active proctype cpu() {
 #endif
 
     do
-    :: /* softirq_run */
-        atomic { softirq -> pend = softirq; softirq = 0 };
-        if :: pend & NET_RX -> net_rx_action() :: else fi;
-        if :: pend & NET_TX -> vnet_tx_softirq() :: else fi;
-        pend = 0
-    :: /* the stack sends a frame */
-        tx_avail_shadow < TX_TOTAL && !tx_stopped && !softirq ->
+    :: /* softirq_run: NET_RX */
+        atomic { net_rx_pending -> net_rx_pending = 0 };
+        net_rx_action()
+    :: /* the stack sends a frame, then flushes */
+        tx_avail_shadow < TX_TOTAL && !tx_stopped && !net_rx_pending ->
         vnet_xmit();
         vnet_xmit_flush()
     :: /* kernel_idle: nothing to do */
-        !softirq && (tx_avail_shadow == TX_TOTAL || tx_stopped) ->
+        !net_rx_pending && (tx_avail_shadow == TX_TOTAL || tx_stopped) ->
 #ifndef MUTANT_IDLE_NO_CLI
         IF = 0;
 #endif
         if
-        :: softirq -> IF = 1
+        :: net_rx_pending -> IF = 1
         :: else -> atomic { IF = 1; halted = 1 };   /* sti; hlt */
 end_hlt:    !halted
         fi
