@@ -1,6 +1,8 @@
 # unikernel-net: x86_64 unikernel, virtio-net with NAPI, lwIP, HTTP demo.
-# `make` builds build/unikernel.elf (PVH, for qemu -kernel) and
-# build/unikernel.iso (GRUB multiboot2). See README.md.
+# `make` builds build/unikernel.elf (PVH, for qemu -kernel), build/unikernel.iso
+# (GRUB multiboot2, BIOS and UEFI) and build/unikernel.img (the same hybrid image
+# for -drive format=raw). On a fresh clone it first runs `make deps`.
+# See README.md and docs/.
 
 CROSS ?=
 CC := $(CROSS)gcc
@@ -27,7 +29,7 @@ DRIVER_SRCS := drivers/pci/pci_cfg.c drivers/pci/pci.c drivers/pci/msix.c driver
 	drivers/net/netdev.c drivers/net/virtio_net.c drivers/net/virtio_net_rx.c \
 	drivers/net/virtio_net_tx.c
 include net/lwip.mk
-NET_SRCS := net/main.c net/netif.c net/stats.c net/tcp_guard.c $(NET_LWIP_PORT_SRCS) $(NET_HTTP_SRCS) \
+NET_SRCS := net/main.c net/netif.c net/tso.c net/stats.c net/tcp_guard.c net/rx_guard.c net/frag_guard.c net/icmp_limit.c net/icmp_echo.c net/arp_guard.c net/stall_track.c net/stall_guard.c $(NET_LWIP_PORT_SRCS) $(NET_HTTP_SRCS) \
 	$(NET_HTTP_ASM)
 
 SRCS := $(BOOT_SRCS) $(KERNEL_SRCS) $(LIB_SRCS) $(DRIVER_SRCS) $(NET_SRCS)
@@ -45,13 +47,40 @@ LDFLAGS := -nostdlib -static -z max-page-size=0x1000 -z noexecstack -T linker.ld
 
 # Command line baked into the ISO's grub.cfg (the ELF takes -append).
 ISO_CMDLINE ?=
+GRUB_LIB ?= /usr/lib/grub
 
-.PHONY: all deps run debug test unit-test qemu-test bench soak clean distclean
+.PHONY: all images deps run debug test unit-test build-test qemu-test bench soak clean distclean FORCE
 
-all: $(BUILD)/unikernel.elf $(BUILD)/unikernel.iso
+# newlib and lwIP live in .deps/ (make deps). On a fresh clone `make` sets them
+# up first, then builds in a sub-make that sees them.
+DEPS_READY = test -f $(NEWLIB_DIR)/include/stdio.h -a -f $(LWIP_DIR)/src/include/lwip/init.h \
+	-a -f $(DEPS_DIR)/stamp-newlib -a -f $(DEPS_DIR)/stamp-lwip
+
+all:
+	@$(DEPS_READY) || { echo "make: first build: setting up dependencies (make deps)"; \
+		bash scripts/deps.sh; }
+	@$(MAKE) --no-print-directory images
+
+images: $(BUILD)/unikernel.elf $(BUILD)/unikernel.iso $(BUILD)/unikernel.img
 
 deps:
 	@bash scripts/deps.sh
+
+# Every kernel object is compiled against newlib's and lwIP's headers, which
+# -MMD does not list (-isystem). deps.sh names what it built in its stamps;
+# build/deps.key holds them and changes only when they do, so a new newlib or
+# lwIP rebuilds every object, and nothing compiles before they exist (an
+# object built against the host's glibc headers would poison the tree).
+DEPS_KEY := $(BUILD)/deps.key
+DEPS_HEADER_STAMPS = $(sort $(wildcard $(DEPS_DIR)/stamp-newlib* $(DEPS_DIR)/stamp-lwip*))
+$(DEPS_KEY): FORCE
+	@$(DEPS_READY) || { echo "make: newlib/lwIP are not set up in $(DEPS_DIR)/: run 'make deps'" >&2; \
+		exit 1; }
+	@mkdir -p $(dir $@)
+	@cat $(DEPS_HEADER_STAMPS) | cmp -s - $@ 2>/dev/null || cat $(DEPS_HEADER_STAMPS) > $@
+FORCE:
+
+$(OBJS) $(LWIP_OBJS): $(DEPS_KEY)
 
 $(BUILD)/obj/%.c.o: %.c
 	@mkdir -p $(dir $@)
@@ -75,35 +104,75 @@ $(BUILD)/unikernel.elf: $(OBJS) $(LWIP_OBJS) linker.ld
 		$(NEWLIB_DIR)/lib/libc.a $(NEWLIB_DIR)/lib/libm.a $(LIBGCC) --end-group
 	@size $@
 
-$(BUILD)/unikernel.iso: $(BUILD)/unikernel.elf
+# grub.cfg changes only when its text does (ISO_CMDLINE, this recipe), and the image follows.
+# Under EFI there is no text mode to set: keep the firmware's video mode.
+GRUB_CFG := set timeout=0\nset default=0\nserial --unit=0 --speed=115200\nterminal_output serial\n$\
+if [ "$$grub_platform" = efi ]; then set gfxpayload=keep; fi\n$\
+menuentry "unikernel-net" {\n  multiboot2 /boot/unikernel.elf %s\n  boot\n}\n
+$(BUILD)/grub.cfg: FORCE
+	@mkdir -p $(dir $@)
+	@printf '$(GRUB_CFG)' '$(ISO_CMDLINE)' | cmp -s - $@ 2>/dev/null || \
+		printf '$(GRUB_CFG)' '$(ISO_CMDLINE)' > $@
+
+$(BUILD)/unikernel.iso: $(BUILD)/unikernel.elf $(BUILD)/grub.cfg
 	@rm -rf $(BUILD)/iso && mkdir -p $(BUILD)/iso/boot/grub
 	cp $< $(BUILD)/iso/boot/unikernel.elf
-	printf 'set timeout=0\nset default=0\nserial --unit=0 --speed=115200\nterminal_output serial\nmenuentry "unikernel-net" {\n  multiboot2 /boot/unikernel.elf %s\n  boot\n}\n' '$(ISO_CMDLINE)' > $(BUILD)/iso/boot/grub/grub.cfg
-	grub-mkrescue -o $@ $(BUILD)/iso 2> $(BUILD)/grub-mkrescue.log || { cat $(BUILD)/grub-mkrescue.log; exit 1; }
+	cp $(BUILD)/grub.cfg $(BUILD)/iso/boot/grub/grub.cfg
+	@for p in i386-pc x86_64-efi; do test -d $(GRUB_LIB)/$$p || { \
+		echo "make: GRUB platform $$p missing in $(GRUB_LIB) (grub-pc-bin, grub-efi-amd64-bin): run 'make deps'" >&2; \
+		exit 1; }; done
+	grub-mkrescue -o $@ $(BUILD)/iso \
+		2> $(BUILD)/grub-mkrescue.log || { cat $(BUILD)/grub-mkrescue.log; exit 1; }
+
+# grub-mkrescue's image is hybrid: an ISO 9660 El Torito CD (BIOS and EFI boot
+# images), an MBR with GRUB's boot code and a partition entry for the EFI system
+# partition image. So the same bytes boot as a raw disk under SeaBIOS and OVMF.
+$(BUILD)/unikernel.img: $(BUILD)/unikernel.iso
+	cp $< $@
 
 # --- running ---
 RUN_PORT ?= 8080
 RUN_APPEND ?=
 QEMU_NET ?= -device virtio-net-pci,netdev=n0 \
-	-netdev user,id=n0,hostfwd=tcp:127.0.0.1:$(RUN_PORT)-:80,hostfwd=tcp:127.0.0.1:5001-:5001
-QEMU_ARGS := -machine q35 -cpu max -m 64M -nographic -no-reboot \
+	-netdev user,id=n0,hostfwd=tcp:127.0.0.1:$(RUN_PORT)-:80,hostfwd=tcp:127.0.0.1:5001-:5001,hostfwd=tcp:127.0.0.1:5201-:5201
+# RUN_MACHINE=microvm boots the same ELF on QEMU's microvm (PCIe on).
+RUN_MACHINE ?= q35
+RUN_MACHINE_OPT = $(if $(filter microvm,$(RUN_MACHINE)),microvm$(comma)pcie=on,$(RUN_MACHINE))
+comma := ,
+QEMU_ARGS = -machine $(RUN_MACHINE_OPT) -m 64M -nographic -no-reboot \
 	-kernel $(BUILD)/unikernel.elf -append "$(RUN_APPEND)" $(QEMU_NET) \
 	-device isa-debug-exit,iobase=0xf4,iosize=0x04
+# KVM when it really works here: /dev/kvm opens and the kernel boots under it to
+# test.exit=boot (a nested KVM may refuse MSRs or fail to emulate); else TCG.
+# RUN_ACCEL=kvm|tcg forces one. -cpu host under KVM, max under TCG.
+KVM_USABLE = test -r /dev/kvm -a -w /dev/kvm && timeout 10 $(QEMU) -accel kvm -cpu host \
+	-machine $(RUN_MACHINE_OPT) -m 64M -display none -nodefaults -no-reboot -serial null \
+	-kernel $(BUILD)/unikernel.elf -append test.exit=boot \
+	-device isa-debug-exit,iobase=0xf4,iosize=0x04 >/dev/null 2>&1; test $$? -eq 1
+RUN_ACCEL ?= auto
 
 run: deps
 	@$(MAKE) --no-print-directory all
-	@echo "serving on http://127.0.0.1:$(RUN_PORT)/ (Ctrl-A X quits QEMU)"
-	$(QEMU) $(QEMU_ARGS)
+	@accel=$(RUN_ACCEL); why="RUN_ACCEL=$$accel"; if [ $$accel = auto ]; then \
+		if $(KVM_USABLE); then accel=kvm; why="/dev/kvm is usable"; \
+		else accel=tcg; why="no /dev/kvm, or the kernel does not boot under KVM here"; fi; fi; \
+	if [ $$accel = kvm ]; then cpu=host; echo "run: -accel kvm ($$why)"; \
+	else cpu=max; echo "run: -accel tcg ($$why): emulated, slower"; fi; \
+	echo "serving on http://127.0.0.1:$(RUN_PORT)/ (Ctrl-A X quits QEMU)"; \
+	echo "$(QEMU) -accel $$accel -cpu $$cpu $(QEMU_ARGS)"; \
+	exec $(QEMU) -accel $$accel -cpu $$cpu $(QEMU_ARGS)
 
 debug: deps
 	@$(MAKE) --no-print-directory all
 	@echo "gdb $(BUILD)/unikernel.elf -ex 'target remote :1234'"
-	$(QEMU) $(QEMU_ARGS) -s -S
+	$(QEMU) -cpu max $(QEMU_ARGS) -s -S
 
 # --- tests ---
 UNIT_TESTS :=
+TEST_EXTRA :=
 -include tests/unit/*.mk
--include tests/fuzz/*.mk
+# Protocol model, concurrency stress, fuzzing: targets they add to TEST_EXTRA run in `make test`.
+-include tests/model/*.mk tests/stress/*.mk tests/fuzz/*.mk
 UNIT_CFLAGS := -std=c11 -D_DEFAULT_SOURCE -DUNIT_TEST -I. -Wall -Wextra -Werror -O2 -g \
 	-fsanitize=address,undefined -fno-sanitize-recover=all
 UNIT_BINS := $(patsubst %,$(BUILD)/unit/test_%,$(UNIT_TESTS))
@@ -118,12 +187,18 @@ unit-test: $(UNIT_BINS)
 	@fail=0; for t in $(UNIT_BINS); do echo "== $$t"; $$t || fail=1; done; \
 	if [ $$fail -ne 0 ]; then echo "unit tests: FAILED"; exit 1; fi; echo "unit tests: all passed"
 
+# Build hygiene in a temporary copy of the tree (a second or so, no QEMU).
+build-test:
+	@bash tests/build/test_hygiene.sh
+
 qemu-test: all
 	$(PYTHON) -m pytest -p no:cacheprovider -q tests/qemu
 
 test: deps
 	@$(MAKE) --no-print-directory all
 	@$(MAKE) --no-print-directory unit-test
+	$(if $(TEST_EXTRA),@$(MAKE) --no-print-directory $(TEST_EXTRA))
+	@$(MAKE) --no-print-directory build-test
 	@$(MAKE) --no-print-directory fuzz-test
 	@$(MAKE) --no-print-directory qemu-test
 

@@ -40,11 +40,15 @@ static const struct acpi_rsdp *scan_rsdp(uint64_t start, uint64_t end)
     return NULL;
 }
 
-void acpi_init(uint64_t rsdp_phys)
+void acpi_init(uint64_t rsdp_phys, int bios_area)
 {
     const struct acpi_rsdp *r = rsdp_phys ? (const void *)(uintptr_t)rsdp_phys : NULL;
     if (r && (memcmp(r->signature, "RSD PTR ", 8) || !checksum_ok(r, 20)))
         r = NULL;
+    if (!r && !bios_area) {
+        log_warn("acpi: no RSDP from the loader, and UEFI has no BIOS area to search");
+        return;
+    }
     if (!r) {
         uint64_t ebda = (uint64_t)(*(const volatile uint16_t *)0x40e) << 4;
         if (ebda >= 0x80000 && ebda < 0xa0000)

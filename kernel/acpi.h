@@ -18,7 +18,9 @@ struct acpi_sdt_header {
 
 _Static_assert(sizeof(struct acpi_sdt_header) == 36, "ACPI SDT header is 36 bytes");
 
-void acpi_init(uint64_t rsdp_phys);   /* 0: search the BIOS areas */
+/* rsdp_phys 0: search the EBDA and 0xE0000-0xFFFFF, if bios_area (never
+ * under UEFI, where that memory is nothing in particular). */
+void acpi_init(uint64_t rsdp_phys, int bios_area);
 /* Returns the table with that signature (checksum verified), or NULL. */
 const struct acpi_sdt_header *acpi_find_table(const char sig[4]);
 

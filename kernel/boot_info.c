@@ -31,6 +31,10 @@ struct mb2_tag { uint32_t type, size; };
 #define MB2_TAG_MMAP 6
 #define MB2_TAG_ACPI_OLD 14
 #define MB2_TAG_ACPI_NEW 15
+#define MB2_TAG_EFI32 11          /* EFI system table pointers: UEFI firmware below */
+#define MB2_TAG_EFI64 12
+#define MB2_TAG_EFI_MMAP 17
+#define MB2_TAG_EFI_BS 18         /* boot services not exited */
 
 static void copy_cmdline(struct boot_info *bi, const char *s)
 {
@@ -75,18 +79,36 @@ static void parse_mb2(const uint8_t *mbi, struct boot_info *bi)
             copy_cmdline(bi, (const char *)(p + 8));
             break;
         case MB2_TAG_MMAP: {
-            uint32_t esize = *(const uint32_t *)(p + 8);
-            for (const uint8_t *e = p + 16; esize && e + esize <= p + t->size; e += esize) {
+            /* entry: base, length (u64 each), type (u32), reserved; a smaller
+             * entry size than the fields we read is a malformed tag */
+            uint32_t esize = t->size >= 16 ? *(const uint32_t *)(p + 8) : 0;
+            if (esize < 20)
+                break;
+            for (const uint8_t *e = p + 16; e + esize <= p + t->size; e += esize) {
                 const uint64_t *q = (const void *)e;
                 add_mmap(bi, q[0], q[1], *(const uint32_t *)(e + 16));
             }
             break;
         }
         case MB2_TAG_ACPI_OLD:
-        case MB2_TAG_ACPI_NEW:
-            /* A copy of the RSDP; its RSDT/XSDT addresses are what matter. */
-            if (!bi->rsdp_phys)
-                bi->rsdp_phys = (uintptr_t)(p + 8);
+        case MB2_TAG_ACPI_NEW: {
+            /* A copy of the RSDP (in loader memory the heap may reuse): keep
+             * our own. The ACPI 2.0+ one wins, it carries the XSDT. */
+            uint32_t n = t->size - 8;
+            if (n > sizeof(bi->rsdp_copy))
+                n = sizeof(bi->rsdp_copy);
+            if (!bi->rsdp_phys || t->type == MB2_TAG_ACPI_NEW) {
+                memset(bi->rsdp_copy, 0, sizeof(bi->rsdp_copy));
+                memcpy(bi->rsdp_copy, p + 8, n);
+                bi->rsdp_phys = (uintptr_t)bi->rsdp_copy;
+            }
+            break;
+        }
+        case MB2_TAG_EFI32:
+        case MB2_TAG_EFI64:
+        case MB2_TAG_EFI_MMAP:
+        case MB2_TAG_EFI_BS:
+            bi->efi = 1;
             break;
         }
         p += (t->size + 7) & ~7u;

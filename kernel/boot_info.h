@@ -21,6 +21,8 @@ struct boot_info {
     struct boot_mmap_entry mmap[BOOT_MMAP_MAX];
     uint32_t mmap_count;
     uint64_t rsdp_phys;            /* 0 if the loader did not say */
+    uint8_t rsdp_copy[36];         /* multiboot2 hands a copy; rsdp_phys points here */
+    int efi;                       /* booted from UEFI: no BIOS data area, no EBDA */
 };
 
 #define E820_RAM 1

@@ -1,21 +1,41 @@
 /* Monotonic time from the TSC. QEMU's TSC starts at zero at reset, so
  * clock_now_ns() is also "time since reset" (what the banner prints).
- * Calibrated once against PIT channel 2 (1.193182 MHz, gate via port 0x61),
- * which needs no interrupt. */
+ *
+ * The TSC frequency comes from the first source the machine really has:
+ *   1. CPUID leaf 0x15 (crystal clock x TSC/crystal ratio), or 0x16 (base MHz);
+ *   2. the hypervisor timing leaf 0x40000010 (EAX = TSC kHz; KVM with a known
+ *      TSC frequency);
+ *   3. calibration against PIT channel 0 (1.193182 MHz) read with latch
+ *      commands. Channel 0's gate is always high; channel 2's depends on port
+ *      0x61, which microvm does not have (it reads 0xff, and calibrating
+ *      through it gave a TSC ten thousand times too slow);
+ *   4. calibration against the RTC's seconds (microvm with pit=off): slow.
+ * Without any of them the rate is a guess, and the console says so. */
 #include "kernel/clock.h"
 
 #include "kernel/io.h"
 
 #define PIT_HZ 1193182u
-#define PIT_CH2 0x42
+#define PIT_CH0 0x40
 #define PIT_CMD 0x43
-#define PIT_GATE 0x61
-#define PIT_GATE_CH2 0x01
-#define PIT_SPEAKER 0x02
-#define PIT_OUT2 0x20
-#define CALIBRATE_MS 10
+#define PIT_CMD_CH0_RATE 0x34    /* channel 0, lobyte/hibyte, mode 2, binary */
+#define PIT_CMD_CH0_LATCH 0x00
+#define CALIBRATE_MS 5
+#define PIT_DEAD_READS 2000      /* a present PIT moves within a few reads */
+
+#define RTC_INDEX 0x70
+#define RTC_DATA 0x71
+#define RTC_NMI_OFF 0x80
+#define RTC_SECONDS 0x00
+#define RTC_REG_A 0x0a
+#define RTC_REG_B 0x0b
+
+#define CPUID_HYPERVISOR_BIT (1u << 31)   /* CPUID.1:ECX */
+#define CPUID_HV_BASE 0x40000000u
+#define CPUID_HV_TIMING 0x40000010u
 
 static uint64_t tsc_hz = 1000000000ull;
+static const char *tsc_source = "assumed 1 GHz (no CPUID leaf, no PIT, no RTC)";
 /* ns = tsc * mult >> 32, precomputed so the hot path avoids a division */
 static uint64_t ns_mult;
 
@@ -26,30 +46,133 @@ static inline uint64_t rdtsc(void)
     return ((uint64_t)hi << 32) | lo;
 }
 
+static void cpuid(uint32_t leaf, uint32_t r[4])
+{
+    __asm__ __volatile__("cpuid" : "=a"(r[0]), "=b"(r[1]), "=c"(r[2]), "=d"(r[3])
+                         : "a"(leaf), "c"(0));
+}
+
+static uint64_t tsc_from_cpuid(const char **src)
+{
+    uint32_t r[4];
+    cpuid(0, r);
+    uint32_t max = r[0];
+    if (max >= 0x15) {
+        cpuid(0x15, r);
+        if (r[0] && r[1] && r[2]) {
+            *src = "CPUID 0x15";
+            return (uint64_t)r[2] * r[1] / r[0];
+        }
+    }
+    if (max >= 0x16) {
+        cpuid(0x16, r);
+        if (r[0] & 0xffff) {
+            *src = "CPUID 0x16";
+            return (uint64_t)(r[0] & 0xffff) * 1000000ull;
+        }
+    }
+    cpuid(1, r);
+    if (r[2] & CPUID_HYPERVISOR_BIT) {
+        cpuid(CPUID_HV_BASE, r);
+        if (r[0] >= CPUID_HV_TIMING && r[0] < CPUID_HV_BASE + 0x10000) {
+            cpuid(CPUID_HV_TIMING, r);
+            if (r[0]) {
+                *src = "hypervisor CPUID 0x40000010";
+                return (uint64_t)r[0] * 1000ull;
+            }
+        }
+    }
+    return 0;
+}
+
+static uint16_t pit_read_ch0(void)
+{
+    outb(PIT_CMD, PIT_CMD_CH0_LATCH);
+    uint8_t lo = inb(PIT_CH0);
+    return (uint16_t)(lo | (inb(PIT_CH0) << 8));
+}
+
+/* The counter runs down from 65536 and reloads; differences mod 2^16 add up
+ * to PIT ticks as long as two reads are less than 55 ms apart. */
+static uint64_t tsc_from_pit(void)
+{
+    outb(PIT_CMD, PIT_CMD_CH0_RATE);
+    outb(PIT_CH0, 0);
+    outb(PIT_CH0, 0);
+    uint16_t prev = pit_read_ch0();
+    unsigned same = 0;
+    uint16_t cur;
+    while ((cur = pit_read_ch0()) == prev)
+        if (++same > PIT_DEAD_READS)
+            return 0;           /* no PIT, or one that does not count */
+    prev = cur;
+    uint64_t t0 = rdtsc();
+    uint32_t want = PIT_HZ / 1000 * CALIBRATE_MS, ticks = 0;
+    uint64_t t1 = t0;
+    while (ticks < want) {
+        cur = pit_read_ch0();
+        t1 = rdtsc();
+        uint16_t d = (uint16_t)(prev - cur);
+        if (d > 0x8000)
+            return 0;           /* ran backwards: not a PIT */
+        ticks += d;
+        prev = cur;
+    }
+    return (t1 - t0) * PIT_HZ / ticks;
+}
+
+static uint8_t rtc_read(uint8_t reg)
+{
+    outb(RTC_INDEX, RTC_NMI_OFF | reg);
+    return inb(RTC_DATA);
+}
+
+/* Two changes of the RTC's seconds register are one second apart (QEMU
+ * computes the register from its clock when it is read). Slow, up to 2 s, so
+ * only for machines with no PIT and no CPUID leaf (microvm,pit=off under TCG).
+ * Its periodic interrupt flag is no substitute: QEMU raises it from a timer
+ * callback that a vCPU spinning on port I/O delays, so its edges come late
+ * and irregular (measured: 0.07 to 3.2 periods apart). */
+static uint64_t tsc_from_rtc(void)
+{
+    if (rtc_read(RTC_REG_A) == 0xff && rtc_read(RTC_REG_B) == 0xff)
+        return 0;                   /* no RTC */
+    uint8_t sec = rtc_read(RTC_SECONDS);
+    uint64_t t[2], spins = 0;
+    for (int edge = 0; edge < 2; edge++) {
+        uint8_t now;
+        while ((now = rtc_read(RTC_SECONDS)) == sec)
+            if (++spins > 200000000ull)
+                return 0;           /* a stopped RTC */
+        t[edge] = rdtsc();
+        sec = now;
+    }
+    return t[1] - t[0];
+}
+
 void clock_init(void)
 {
-    uint32_t count = PIT_HZ * CALIBRATE_MS / 1000;
-    uint8_t gate = inb(PIT_GATE);
-    outb(PIT_GATE, (gate & ~PIT_SPEAKER) | PIT_GATE_CH2);
-    outb(PIT_CMD, 0xb0);     /* channel 2, lobyte/hibyte, mode 0 (terminal count) */
-    outb(PIT_CH2, count & 0xff);
-    outb(PIT_CH2, count >> 8);
-    /* Restart the count by toggling the gate, as Linux's pit_calibrate_tsc. */
-    gate = inb(PIT_GATE);
-    outb(PIT_GATE, gate & ~PIT_GATE_CH2);
-    outb(PIT_GATE, gate | PIT_GATE_CH2);
-    uint64_t t0 = rdtsc();
-    uint64_t spins = 0;
-    while (!(inb(PIT_GATE) & PIT_OUT2) && ++spins < 100000000ull)
-        ;
-    uint64_t t1 = rdtsc();
-    outb(PIT_GATE, gate & ~PIT_GATE_CH2);
-    if (t1 > t0 && spins < 100000000ull)
-        tsc_hz = (t1 - t0) * 1000ull / CALIBRATE_MS;
+    const char *src = tsc_source;
+    uint64_t hz = tsc_from_cpuid(&src);
+    if (!hz) {
+        hz = tsc_from_pit();
+        if (hz)
+            src = "calibrated against PIT channel 0";
+    }
+    if (!hz) {
+        hz = tsc_from_rtc();
+        if (hz)
+            src = "calibrated against the RTC seconds (no PIT)";
+    }
+    if (hz) {
+        tsc_hz = hz;
+        tsc_source = src;
+    }
     ns_mult = (1000000000ull << 32) / tsc_hz;
 }
 
 uint64_t clock_tsc_hz(void) { return tsc_hz; }
+const char *clock_source(void) { return tsc_source; }
 
 uint64_t clock_now_ns(void)
 {

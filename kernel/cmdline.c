@@ -66,6 +66,92 @@ bool parse_ipv4(const char *s, size_t len, uint32_t *out)
     return true;
 }
 
+static int hex_digit(char ch)
+{
+    if (ch >= '0' && ch <= '9')
+        return ch - '0';
+    if (ch >= 'a' && ch <= 'f')
+        return ch - 'a' + 10;
+    if (ch >= 'A' && ch <= 'F')
+        return ch - 'A' + 10;
+    return -1;
+}
+
+bool parse_ipv6(const char *s, size_t len, uint8_t out[16])
+{
+    /* Groups before "::" go to head, after it to tail; the gap is zeros. */
+    uint16_t head[8], tail[8];
+    unsigned nh = 0, nt = 0;
+    bool gap = false;
+    size_t i = 0;
+    if (len >= 2 && s[0] == ':' && s[1] == ':') {
+        gap = true;
+        i = 2;
+    } else if (len == 0 || s[0] == ':') {
+        return false;
+    }
+    while (i < len) {
+        size_t j = i;
+        while (j < len && s[j] != ':' && s[j] != '.')
+            j++;
+        uint16_t *dst = gap ? tail : head;
+        unsigned *n = gap ? &nt : &nh;
+        if (j < len && s[j] == '.') {
+            uint32_t v4;
+            if (nh + nt > 6 || !parse_ipv4(s + i, len - i, &v4))
+                return false;
+            dst[(*n)++] = (uint16_t)(v4 >> 16);
+            dst[(*n)++] = (uint16_t)v4;
+            i = len;
+            break;
+        }
+        if (j == i || j - i > 4 || nh + nt == 8)
+            return false;
+        uint16_t g = 0;
+        for (size_t k = i; k < j; k++) {
+            int d = hex_digit(s[k]);
+            if (d < 0)
+                return false;
+            g = (uint16_t)(g << 4 | (unsigned)d);
+        }
+        dst[(*n)++] = g;
+        if (j == len)
+            break;
+        if (j + 1 < len && s[j + 1] == ':') {
+            if (gap)
+                return false;
+            gap = true;
+            i = j + 2;
+        } else {
+            i = j + 1;
+            if (i == len)
+                return false;   /* a lone trailing ':' */
+        }
+    }
+    if (gap ? nh + nt > 7 : nh != 8)
+        return false;
+    uint16_t g[8] = { 0 };
+    memcpy(g, head, nh * sizeof(g[0]));
+    memcpy(g + 8 - nt, tail, nt * sizeof(g[0]));
+    for (int k = 0; k < 8; k++) {
+        out[2 * k] = (uint8_t)(g[k] >> 8);
+        out[2 * k + 1] = (uint8_t)g[k];
+    }
+    return true;
+}
+
+static bool ip6_is_unspecified_or_multicast(const uint8_t a[16])
+{
+    static const uint8_t zero[16];
+    return a[0] == 0xff || memcmp(a, zero, 16) == 0;
+}
+
+static bool ip6_is_loopback_or_linklocal(const uint8_t a[16])
+{
+    static const uint8_t loop[16] = { [15] = 1 };
+    return memcmp(a, loop, 16) == 0 || (a[0] == 0xfe && (a[1] & 0xc0) == 0x80);
+}
+
 static bool value_is(const char *v, size_t n, const char *word)
 {
     return strlen(word) == n && memcmp(v, word, n) == 0;
@@ -106,6 +192,30 @@ static bool apply(struct kconfig *c, const char *key, size_t klen, const char *v
             return false;
         c->gw = gw;
         c->has_gw = true;
+        return true;
+    }
+    if (KEY("ip6")) {
+        /* Link-local is the kernel's own (from the MAC); a static one would
+         * need a zone the command line cannot name. */
+        const char *slash = memchr(v, '/', vlen);
+        uint8_t a[16];
+        if (!slash || !parse_ipv6(v, (size_t)(slash - v), a) ||
+            !parse_u32(slash + 1, vlen - (size_t)(slash - v) - 1, 1, 128, &u) ||
+            ip6_is_unspecified_or_multicast(a) || ip6_is_loopback_or_linklocal(a))
+            return false;
+        memcpy(c->ip6, a, 16);
+        c->prefix6_len = (uint8_t)u;
+        c->has_ip6 = true;
+        return true;
+    }
+    if (KEY("gw6")) {
+        uint8_t a[16];
+        static const uint8_t loop[16] = { [15] = 1 };
+        if (!parse_ipv6(v, vlen, a) || ip6_is_unspecified_or_multicast(a) ||
+            memcmp(a, loop, 16) == 0)
+            return false;
+        memcpy(c->gw6, a, 16);
+        c->has_gw6 = true;
         return true;
     }
     if (KEY("net.mode")) {

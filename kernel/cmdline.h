@@ -21,6 +21,11 @@ struct kconfig {
     uint8_t prefix_len;
     bool has_gw;
     uint32_t gw;
+    bool has_ip6;
+    uint8_t ip6[16];       /* network byte order */
+    uint8_t prefix6_len;
+    bool has_gw6;
+    uint8_t gw6[16];
     enum net_mode net_mode;
     uint32_t napi_weight;
     uint32_t net_budget;
@@ -44,6 +49,8 @@ const char *net_mode_name(enum net_mode m);
 
 /* Parsers shared with other modules and unit-tested here. */
 bool parse_ipv4(const char *s, size_t len, uint32_t *out);
+/* RFC 4291 2.2 text forms: hex groups, one "::", a dotted IPv4 tail. */
+bool parse_ipv6(const char *s, size_t len, uint8_t out[16]);
 bool parse_u32(const char *s, size_t len, uint32_t min, uint32_t max, uint32_t *out);
 
 #endif

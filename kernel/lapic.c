@@ -80,7 +80,7 @@ void lapic_init(void)
     lapic_write(LAPIC_LVT_TIMER, LAPIC_LVT_MASKED | VECTOR_LAPIC_TIMER);
     lapic_write(LAPIC_TIMER_INITIAL, 0xffffffffu);
     uint64_t t0 = clock_now_ns();
-    clock_delay_us(5000);
+    clock_delay_us(1000);
     uint32_t elapsed = 0xffffffffu - lapic_read(LAPIC_TIMER_CURRENT);
     uint64_t dt = clock_now_ns() - t0;
     lapic_write(LAPIC_TIMER_INITIAL, 0);

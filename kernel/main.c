@@ -108,6 +108,8 @@ void kernel_main(uint32_t magic, uint32_t info_phys)
     log_info("unikernel-net " KERNEL_VERSION " (x86_64, %s) booted in %llu.%03llu ms since reset",
              boot_info.protocol == BOOT_PVH ? "pvh" : "multiboot2",
              (unsigned long long)(boot_ns / 1000000), (unsigned long long)(boot_ns / 1000 % 1000));
+    log_info("clock: TSC %llu kHz, %s", (unsigned long long)(clock_tsc_hz() / 1000),
+             clock_source());
     cpu_init();
     if (bad_boot)
         panic("boot: %s (magic 0x%x)", reason, magic);
@@ -116,14 +118,16 @@ void kernel_main(uint32_t magic, uint32_t info_phys)
     log_info("mem: %llu MiB usable RAM, heap %llu MiB",
              (unsigned long long)(mm_ram_total() >> 20), (unsigned long long)(heap_size() >> 20));
     if (heap_size() == 0)
-        panic("mem: no usable RAM region holds the kernel");
+        panic("mem: no usable RAM region for the heap");
 
     kconfig_defaults(&kconfig);
     log_info("cmdline: \"%s\"", boot_info.cmdline);
     cmdline_parse(boot_info.cmdline, &kconfig, cmdline_warn, NULL);
     log_threshold = (enum log_level)kconfig.log_level;
 
-    acpi_init(boot_info.rsdp_phys);
+    if (boot_info.efi)
+        log_info("boot: UEFI firmware (multiboot2 EFI tags): RSDP and memory map from the loader only");
+    acpi_init(boot_info.rsdp_phys, !boot_info.efi);
     pic_disable();
     lapic_init();
     ioapic_init();

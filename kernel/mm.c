@@ -47,14 +47,22 @@ void mm_init(const struct boot_info *bi)
         if (e->type != E820_RAM)
             continue;
         ram_total += e->len;
-        /* The heap is the rest of the RAM region the kernel was loaded in,
-         * kept below 4 GiB (what boot.S mapped). */
-        if (e->addr <= kstart && e->addr + e->len >= kend) {
-            uint64_t top = e->addr + e->len;
-            if (top > (4ull << 30))
-                top = 4ull << 30;
-            heap_start = heap_cur = (kend + 4095) & ~(uintptr_t)4095;
-            heap_end = top > heap_start + HEAP_RESERVE_TOP ? top - HEAP_RESERVE_TOP : heap_start;
+        /* The heap is the largest piece of RAM below 4 GiB (what boot.S
+         * mapped) that does not hold the kernel: with BIOS and PVH the rest
+         * of the region the kernel was loaded in, under UEFI often another
+         * one (the firmware's map is fragmented around 1 MiB). */
+        uint64_t lo = e->addr, hi = e->addr + e->len;
+        if (hi > (4ull << 30))
+            hi = 4ull << 30;
+        if (lo < kend && hi > kstart)
+            lo = kend;          /* the kernel region: only above the image */
+        lo = (lo + 4095) & ~4095ull;
+        if (lo < 0x100000 || hi <= lo + HEAP_RESERVE_TOP)
+            continue;           /* below 1 MiB: BIOS and firmware leftovers */
+        hi -= HEAP_RESERVE_TOP;
+        if (hi - lo > heap_end - heap_start) {
+            heap_start = heap_cur = (uintptr_t)lo;
+            heap_end = (uintptr_t)hi;
         }
     }
 }

@@ -142,66 +142,74 @@ static void warn_once(struct napi *n, const char *what)
         napi_warn_hook(n, what);
 }
 
+/* One entry's turn (Linux napi_poll). An entry that used its whole weight
+ * was not completed, so we still own it: it goes on the run's repoll list,
+ * polled again only in a later run, behind everything scheduled meanwhile. */
+static int poll_one(struct napi *n, struct napi_queue *repoll)
+{
+    int weight = n->weight, work = 0;
+    if (READ_ONCE(n->state) & NAPI_STATE_SCHED) {
+        work = n->poll(n, weight);
+        n->polls++;
+        napi_stats.polls++;
+    }
+    if (work > weight) {
+        napi_stats.bad_poll++;
+        warn_once(n, "napi poll returned more than its weight");
+        work = weight;
+    }
+    n->work += (uint64_t)(work > 0 ? work : 0);
+    if (work < weight)
+        return work < 0 ? 0 : work;
+    irqflags_t f = irq_save();
+    /* Completed anyway (a driver bug) or already requeued: not ours to move. */
+    if ((n->state & NAPI_STATE_SCHED) && !n->queued) {
+        q_push(repoll, n);
+        n->budget_exhausted++;
+        napi_stats.budget_exhausted++;
+    }
+    irq_restore(f);
+    return work;
+}
+
+/* Linux net_rx_action (since 3.19): every entry is polled at most once per
+ * run; the run ends when nothing is left to poll but repolls, or on budget
+ * or time (time_squeeze). */
 void net_rx_action(void)
 {
     uint64_t deadline = clock_now_us() + napi_config.budget_us;
     int budget = napi_config.budget;
-    struct napi_queue list = { NULL, NULL };
+    struct napi_queue list = { NULL, NULL }, repoll = { NULL, NULL };
     irqflags_t f;
 
     napi_stats.runs++;
     for (;;) {
         if (!list.head) {
+            if (repoll.head)
+                break;
             /* Take what interrupts (or completing polls) queued meanwhile. */
             f = irq_save();
             q_append(&list, &poll_list);
             irq_restore(f);
             if (!list.head)
-                break;
+                return;
         }
 
         /* Off every list while polling: the poll may complete (MISSED) or
          * reschedule itself, both of which queue it on the global list. */
-        struct napi *n = q_pop(&list);
-        int weight = n->weight, work = 0;
-        if (READ_ONCE(n->state) & NAPI_STATE_SCHED) {
-            work = n->poll(n, weight);
-            n->polls++;
-            napi_stats.polls++;
-        }
-        if (work > weight) {
-            napi_stats.bad_poll++;
-            warn_once(n, "napi poll returned more than its weight");
-            work = weight;
-        }
-        n->work += (uint64_t)(work > 0 ? work : 0);
-        budget -= work;
-
-        if (work == weight) {
-            /* Whole weight used: the driver did not complete, we still own the
-             * entry. Behind everyone, including entries scheduled during this
-             * run, so one busy queue can't starve the others. */
-            f = irq_save();
-            if ((n->state & NAPI_STATE_SCHED) && !n->queued) {
-                q_append(&list, &poll_list);
-                q_push(&list, n);
-                n->budget_exhausted++;
-                napi_stats.budget_exhausted++;
-            }
-            irq_restore(f);
-        }
+        budget -= poll_one(q_pop(&list), &repoll);
 
         if (budget <= 0 || clock_now_us() >= deadline) {
-            if (list.head || READ_ONCE(poll_list.head))
-                napi_stats.time_squeeze++;
+            napi_stats.time_squeeze++;
             break;
         }
     }
 
-    /* Leftovers keep their place ahead of entries scheduled meanwhile; the
-     * re-raised bit brings us back on softirq_run's next round. */
+    /* Unpolled leftovers first, then entries scheduled meanwhile, then the
+     * repolls; the re-raised bit brings us back on softirq_run's next round. */
     f = irq_save();
     q_append(&list, &poll_list);
+    q_append(&list, &repoll);
     poll_list = list;
     if (poll_list.head)
         softirq_raise(SOFTIRQ_NET_RX);

@@ -9,7 +9,8 @@
  * Poll contract (as Linux):
  *  - returns the work done, 0..weight; more than weight is a driver bug;
  *  - if it returns weight it must NOT complete: it stays scheduled and goes to
- *    the tail of the poll list;
+ *    the tail of the poll list, to be polled again in a later run (each entry
+ *    is polled at most once per net_rx_action run, as Linux since 3.19);
  *  - if it returns less, it must complete. Exact virtio driver sequence
  *    (Linux virtqueue_napi_complete), with interrupts enabled:
  *
@@ -69,8 +70,8 @@ struct napi_stats {
     uint64_t completes;        /* napi_complete_done that cleared SCHED */
     uint64_t missed;           /* completes turned into a repoll by MISSED */
     uint64_t rescheduled;      /* napi_reschedule: re-check found work after completion */
-    uint64_t budget_exhausted; /* poll used its whole weight, moved to the tail */
-    uint64_t time_squeeze;     /* run stopped on budget/time with work left */
+    uint64_t budget_exhausted; /* poll used its whole weight, repolled next run */
+    uint64_t time_squeeze;     /* run ended by budget or time (Linux counts it so) */
     uint64_t bad_poll;         /* poll returned more than its weight */
 };
 extern struct napi_stats napi_stats;     /* for /stats.json */

@@ -4,6 +4,7 @@
 #include "kernel/softirq.h"
 
 #include "kernel/barrier.h"
+#include "kernel/clock.h"
 #include "kernel/irqflags.h"
 
 #include <stddef.h>
@@ -39,8 +40,10 @@ bool softirq_run(void)
         return READ_ONCE(pending) != 0;
     running = true;
 
+    uint64_t end = clock_now_us() + SOFTIRQ_MAX_TIME_US;
+    bool out_of_time = false;
     int round;
-    for (round = 0; round < SOFTIRQ_MAX_RESTART; round++) {
+    for (round = 0; round < SOFTIRQ_MAX_RESTART && !out_of_time; round++) {
         /* Take and clear in one step with interrupts off: a bit raised after
          * this belongs to the next round, never lost between read and clear. */
         irqflags_t f = irq_save();
@@ -64,11 +67,15 @@ bool softirq_run(void)
             }
         }
         irq_restore(f);
+        out_of_time = clock_now_us() >= end;
     }
 
     running = false;
     bool left = READ_ONCE(pending) != 0;
-    if (round == SOFTIRQ_MAX_RESTART && left)
+    if ((round == SOFTIRQ_MAX_RESTART || out_of_time) && left) {
         softirq_stats.restart_limit++;
+        if (out_of_time)
+            softirq_stats.time_limit++;
+    }
     return left;
 }

@@ -20,10 +20,14 @@ enum softirq_nr {
  * with bits still pending, so a handler that keeps re-raising itself (NET_RX
  * on time_squeeze) cannot starve the rest of the main loop. */
 #define SOFTIRQ_MAX_RESTART 10
+/* Linux MAX_SOFTIRQ_TIME (2 ms): nor does it run longer than this, so lwIP
+ * timers and the rest of the main loop are not held up by a busy queue. */
+#define SOFTIRQ_MAX_TIME_US 2000
 
 struct softirq_stats {
     uint64_t runs[SOFTIRQ_NR]; /* handler invocations */
     uint64_t restart_limit;    /* softirq_run returned with work still pending */
+    uint64_t time_limit;       /* ... of which because SOFTIRQ_MAX_TIME_US was up */
     uint64_t unhandled;        /* raised bits with no registered handler */
 };
 extern struct softirq_stats softirq_stats;

@@ -4,8 +4,10 @@
  * poll callbacks, so /bytes/N of 1 GiB streams in a few KiB of state.
  *
  * Per connection: received bytes are parsed at once unless a response is
- * still being queued; then they are held (at most HTTP_RX_HOLD_MAX, beyond
- * that lwIP keeps them as refused data and the window closes) and parsed
+ * still being queued; then they are held (at most HTTP_RX_HOLD_MAX of heap
+ * per connection and HTTP_RX_HOLD_TOTAL for all, counted as the memory the
+ * pbufs really take, not payload bytes: a 1-byte segment costs a pbuf; beyond
+ * that lwIP keeps one segment as refused data and the window closes) and parsed
  * once the response is fully queued, which keeps pipelined requests in
  * order. tcp_recved() follows parsing, so the peer's window is our
  * back-pressure.
@@ -26,42 +28,18 @@
 #include "lwip/tcp.h"
 
 #include "kernel/log.h"
+#include "net/http_conn.h"
 #include "net/http_parser.h"
+#include "net/stall_guard.h"
 #include "net/stats.h"
-#include "net/www.h"
+#include "net/tcp_guard.h"
 
 #define HTTP_POLL_TICKS   1                 /* tcp_poll interval: 500 ms */
-#define HTTP_RX_HOLD_MAX  (16 * 1024)       /* unparsed bytes held while sending */
-#define HDR_MAX           256
-#define JSON_MAX          4096              /* > longest /stats.json (unit test) */
+#define HTTP_RX_HOLD_MAX  (16 * 1024)       /* heap held per connection while sending */
+#define HTTP_RX_HOLD_TOTAL (MEM_SIZE / 4)    /* and by all connections */
+#define RXBUF_COST        2048              /* a driver buffer (custom pbuf) */
+#define MEM_OVERHEAD      16                /* lwIP's struct mem before each allocation */
 #define PATTERN_LEN       (251 * 128)       /* /bytes/N source, any start mod 251 */
-
-enum conn_state {
-    C_FREE,
-    C_OPEN,     /* idle or reading a request */
-    C_SENDING,  /* a response is being queued */
-    C_LINGER,   /* our FIN is queued; discarding input until the peer's FIN */
-};
-
-enum body_kind { B_NONE, B_ROM, B_COPY, B_PATTERN };
-
-struct http_conn {
-    struct tcp_pcb *pcb;
-    uint8_t state;
-    uint8_t body_kind;
-    bool close_after;       /* end the connection once the response is queued */
-    bool in_progress;       /* mid-request (see http_parser_in_progress) */
-    bool mem_wait;          /* tcp_write failed for lack of segments/pbufs/heap */
-    struct pbuf *rx;        /* received, not yet parsed */
-    uint32_t last_ms;       /* last byte received or acked: idle/linger timers */
-    uint32_t req_start_ms;  /* first byte of the current request */
-    uint16_t hdr_len, hdr_off;
-    uint32_t body_len, body_off;
-    const uint8_t *body;    /* B_ROM: read-only for ever, safe to send zero-copy */
-    struct http_parser parser;
-    char hdr[HDR_MAX];
-    char json[JSON_MAX];    /* B_COPY body: copied into lwIP by tcp_write */
-};
 
 static struct http_conn conns[HTTP_MAX_CONNS];
 static bool mem_waiters;    /* some conn has mem_wait set */
@@ -77,27 +55,6 @@ static err_t conn_process(struct http_conn *c);
 static bool expired(uint32_t now, uint32_t since, uint32_t ms)
 {
     return (uint32_t)(now - since) >= ms;
-}
-
-static void put(char *buf, uint16_t *pos, const char *s)
-{
-    size_t n = strlen(s);
-    if (*pos + n < HDR_MAX) {
-        memcpy(buf + *pos, s, n);
-        *pos = (uint16_t)(*pos + n);
-    }
-}
-
-static void put_u32(char *buf, uint16_t *pos, uint32_t v)
-{
-    char tmp[11];
-    int i = (int)sizeof tmp - 1;
-    tmp[i] = '\0';
-    do {
-        tmp[--i] = (char)('0' + v % 10);
-        v /= 10;
-    } while (v);
-    put(buf, pos, tmp + i);
 }
 
 /* Driver RX buffers (custom pbufs) must not stay pinned by a connection
@@ -117,6 +74,38 @@ static struct pbuf *rx_compact(struct pbuf *p)
         return p;
     pbuf_free(p);
     return q;
+}
+
+/* What a chain really takes: a heap pbuf is one allocation from its struct
+ * to the end of its payload, a custom pbuf a whole driver buffer. */
+static uint32_t rx_cost(const struct pbuf *p)
+{
+    uint32_t n = 0;
+    for (; p; p = p->next)
+        n += (p->flags & PBUF_FLAG_IS_CUSTOM)
+                 ? RXBUF_COST
+                 : (uint32_t)((const uint8_t *)p->payload + p->len - (const uint8_t *)p) +
+                       MEM_OVERHEAD;
+    return n;
+}
+
+static void rx_account(struct http_conn *c)
+{
+    c->rx_cost = rx_cost(c->rx);
+}
+
+/* May c hold n more bytes (copied into one heap pbuf)? */
+static bool rx_may_hold(struct http_conn *c, uint32_t n)
+{
+    uint32_t add = LWIP_MEM_ALIGN_SIZE(sizeof(struct pbuf)) + LWIP_MEM_ALIGN_SIZE(n) + MEM_OVERHEAD;
+    uint32_t total = add;
+
+    rx_account(c);
+    if (c->rx_cost + add > HTTP_RX_HOLD_MAX)
+        return false;
+    for (int i = 0; i < HTTP_MAX_CONNS; i++)
+        total += conns[i].state == C_FREE ? 0 : conns[i].rx_cost;
+    return total <= HTTP_RX_HOLD_TOTAL;
 }
 
 static void rx_consume(struct http_conn *c, size_t n)
@@ -141,6 +130,7 @@ static void rx_drop(struct http_conn *c)
         pbuf_free(c->rx);
         c->rx = NULL;
     }
+    c->rx_cost = 0;
 }
 
 /* ---- connection lifetime ---- */
@@ -206,6 +196,8 @@ static err_t conn_linger(struct http_conn *c)
  * before its request does. */
 static uint32_t conn_stall_ms(const struct http_conn *c, uint32_t now)
 {
+    if (c->state == C_SENDING)
+        return now - c->ack_ms;
     return now - (c->in_progress ? c->req_start_ms : c->last_ms);
 }
 
@@ -216,116 +208,26 @@ static struct http_conn *conn_evict(void)
 
     for (int i = 0; i < HTTP_MAX_CONNS; i++) {
         struct http_conn *c = &conns[i];
-        if (c->state != C_OPEN && c->state != C_LINGER)
-            continue;
         uint32_t age = conn_stall_ms(c, now);
+        /* a sender whose peer acknowledged nothing for a while is idle too */
+        if (c->state != C_OPEN && c->state != C_LINGER &&
+            !(c->state == C_SENDING && age >= STALL_EVICT_MS))
+            continue;
         if (!victim || (c->state == C_LINGER && victim->state != C_LINGER) ||
             (c->state == victim->state && age > victim_age)) {
             victim = c;
             victim_age = age;
         }
     }
-    if (victim) {
+    if (victim && victim->state == C_SENDING) {
+        log_debug("http: pool full, aborting a sender stalled %u ms", (unsigned)victim_age);
+        tcp_guard.stalled_closed++;
+        conn_abort(victim);     /* its unacked data would keep the pcb: RST */
+    } else if (victim) {
         log_debug("http: pool full, closing a connection stalled %u ms", (unsigned)victim_age);
         conn_close(victim);
     }
     return victim;
-}
-
-/* ---- responses ---- */
-
-static const char *const ctype_html = "text/html; charset=utf-8";
-static const char *const ctype_text = "text/plain; charset=utf-8";
-
-static void respond(struct http_conn *c, const struct http_request *r, const char *status,
-                    const char *ctype, uint8_t kind, const void *body, uint32_t len,
-                    const char *extra)
-{
-    uint16_t n = 0;
-
-    put(c->hdr, &n, "HTTP/1.1 ");
-    put(c->hdr, &n, status);
-    put(c->hdr, &n, "\r\nContent-Type: ");
-    put(c->hdr, &n, ctype);
-    put(c->hdr, &n, "\r\nContent-Length: ");
-    put_u32(c->hdr, &n, len);
-    put(c->hdr, &n, c->close_after ? "\r\nConnection: close\r\n" : "\r\nConnection: keep-alive\r\n");
-    if (extra)
-        put(c->hdr, &n, extra);
-    put(c->hdr, &n, "\r\n");
-
-    c->hdr_len = n;
-    c->hdr_off = 0;
-    c->body_kind = (r && r->method == HTTP_METHOD_HEAD) ? B_NONE : kind;
-    c->body = body;
-    c->body_len = c->body_kind == B_NONE ? 0 : len;
-    c->body_off = 0;
-    c->state = C_SENDING;
-}
-
-static void respond_error(struct http_conn *c, const struct http_request *r, int code)
-{
-    static const char nf[] = "Not Found\n", na[] = "Method Not Allowed\n",
-                      br[] = "Bad Request\n", ie[] = "Internal Server Error\n";
-
-    switch (code) {
-    case 404:
-        respond(c, r, "404 Not Found", ctype_text, B_ROM, nf, sizeof nf - 1, NULL);
-        break;
-    case 405:
-        respond(c, r, "405 Method Not Allowed", ctype_text, B_ROM, na, sizeof na - 1,
-                "Allow: GET, HEAD\r\n");
-        break;
-    case 500:
-        respond(c, r, "500 Internal Server Error", ctype_text, B_ROM, ie, sizeof ie - 1, NULL);
-        break;
-    default:
-        c->close_after = true;
-        respond(c, r, "400 Bad Request", ctype_text, B_ROM, br, sizeof br - 1, NULL);
-        break;
-    }
-}
-
-static bool path_is(const char *path, size_t len, const char *want)
-{
-    return strlen(want) == len && memcmp(path, want, len) == 0;
-}
-
-static void route(struct http_conn *c, const struct http_request *r)
-{
-    const char *path = r->target;
-    size_t len = strcspn(path, "?");    /* the query string selects nothing here */
-    uint32_t n;
-
-    c->close_after = !r->keep_alive;
-    if (r->method == HTTP_METHOD_OTHER) {
-        respond_error(c, r, 405);
-    } else if (r->target_too_long) {
-        respond_error(c, r, 404);
-    } else if (path_is(path, len, "/")) {
-        respond(c, r, "200 OK", ctype_html, B_ROM, www_index_html_start,
-                (uint32_t)(www_index_html_end - www_index_html_start), NULL);
-    } else if (path_is(path, len, "/stats")) {
-        respond(c, r, "200 OK", ctype_html, B_ROM, www_stats_html_start,
-                (uint32_t)(www_stats_html_end - www_stats_html_start), NULL);
-    } else if (path_is(path, len, "/style.css")) {
-        respond(c, r, "200 OK", "text/css; charset=utf-8", B_ROM, www_style_css_start,
-                (uint32_t)(www_style_css_end - www_style_css_start), NULL);
-    } else if (path_is(path, len, "/stats.json")) {
-        struct stats_snapshot s;
-        stats_snapshot(&s);
-        int jl = stats_format_json(&s, c->json, sizeof c->json);
-        if (jl < 0 || (size_t)jl >= sizeof c->json)
-            respond_error(c, r, 500);
-        else
-            respond(c, r, "200 OK", "application/json", B_COPY, c->json, (uint32_t)jl,
-                    "Cache-Control: no-store\r\n");
-    } else if (http_parse_bytes_path(path, len, &n)) {
-        respond(c, r, "200 OK", "application/octet-stream", B_PATTERN, NULL, n,
-                "Cache-Control: no-store\r\n");
-    } else {
-        respond_error(c, r, 404);
-    }
 }
 
 /* Queues as much of the response as lwIP takes now. ERR_MEM (send buffer,
@@ -343,6 +245,15 @@ static err_t conn_send(struct http_conn *c)
         const void *ptr;
         u8_t flags = 0;
         bool in_hdr = c->hdr_off < c->hdr_len;
+        /* Queue at most the peer's window and two segments more: segments
+         * are a pool all connections share, and a crowd of zero-window
+         * peers would each pin a whole send buffer's worth of them. */
+        uint32_t queued = TCP_SND_BUF - pcb->snd_buf;   /* tcp_sndbuf() clamps to 64K */
+        uint32_t cap = pcb->snd_wnd + 2u * TCP_MSS;
+        if (queued >= cap)
+            break;
+        if (room > cap - queued)
+            room = cap - queued;
 
         if (room == 0 || tcp_sndqueuelen(pcb) >= TCP_SND_QUEUELEN)
             break;
@@ -430,7 +341,7 @@ static err_t conn_process(struct http_conn *c)
         c->in_progress = ip;
 
         if (st == HTTP_PARSE_DONE) {
-            route(c, &c->parser.req);
+            http_route(c, &c->parser.req);
             http_parser_next(&c->parser);
             if (http_parser_in_progress(&c->parser)) {  /* a body to skip */
                 c->in_progress = true;
@@ -439,7 +350,7 @@ static err_t conn_process(struct http_conn *c)
         } else if (st == HTTP_PARSE_ERROR) {
             log_debug("http: 400: %s", c->parser.error);
             rx_drop(c);
-            respond_error(c, NULL, 400);
+            http_respond_error(c, NULL, 400);
         } else {
             continue;
         }
@@ -484,7 +395,7 @@ static err_t http_recv(void *arg, struct tcp_pcb *pcb, struct pbuf *p, err_t err
             pbuf_free(p);
             return ERR_OK;
         }
-        if ((c->rx ? c->rx->tot_len : 0) + p->tot_len > HTTP_RX_HOLD_MAX)
+        if (!rx_may_hold(c, p->tot_len))
             return ERR_MEM;         /* lwIP keeps p as refused data and retries */
         p = rx_compact(p);
     }
@@ -492,7 +403,10 @@ static err_t http_recv(void *arg, struct tcp_pcb *pcb, struct pbuf *p, err_t err
         pbuf_cat(c->rx, p);
     else
         c->rx = p;
-    return conn_process(c);
+    err = conn_process(c);
+    if (err == ERR_OK && c->state != C_FREE)
+        rx_account(c);
+    return err;
 }
 
 /* An ACK just returned segments, pbufs and heap to the shared pools. A
@@ -525,11 +439,16 @@ static err_t http_sent(void *arg, struct tcp_pcb *pcb, u16_t len)
     struct http_conn *c = arg;
     err_t err = ERR_OK;
 
-    (void)pcb;
-    (void)len;
     if (!c)
         return ERR_OK;
     c->last_ms = sys_now();
+    /* progress is a segment's worth acked, or everything: a peer acking a
+     * byte per window probe makes none */
+    c->acked += len;
+    if (c->acked >= tcp_mss(pcb) || (!pcb->unacked && !pcb->unsent)) {
+        c->ack_ms = c->last_ms;
+        c->acked = 0;
+    }
     if (c->state == C_SENDING)
         err = conn_continue(c);
     if (mem_waiters)
@@ -548,7 +467,8 @@ static err_t http_poll(void *arg, struct tcp_pcb *pcb)
     }
     switch (c->state) {
     case C_SENDING:
-        if (expired(now, c->last_ms, HTTP_SEND_TIMEOUT_MS)) {
+        /* not last_ms: lwIP's retry of refused data every poll refreshes that */
+        if (expired(now, c->ack_ms, HTTP_SEND_TIMEOUT_MS)) {
             log_debug("http: send timeout");
             return conn_abort(c);
         }
@@ -584,6 +504,7 @@ static void http_err(void *arg, err_t err)
     if (c->rx)
         pbuf_free(c->rx);   /* no tcp_recved: the pcb is gone */
     c->rx = NULL;
+    c->rx_cost = 0;
     c->pcb = NULL;
     c->state = C_FREE;
 }
@@ -626,12 +547,12 @@ int http_server_start(uint16_t port)
     for (uint32_t i = 0; i < PATTERN_LEN; i++)
         pattern[i] = (uint8_t)(i % 251);
 
-    pcb = tcp_new_ip_type(IPADDR_TYPE_V4);
+    pcb = tcp_new_ip_type(IPADDR_TYPE_ANY);
     if (!pcb) {
         log_error("http: no memory for a pcb");
         return -1;
     }
-    err = tcp_bind(pcb, IP4_ADDR_ANY, port);
+    err = tcp_bind(pcb, IP_ANY_TYPE, port);
     if (err != ERR_OK) {
         log_error("http: bind to port %u failed (%d)", (unsigned)port, (int)err);
         tcp_close(pcb);

@@ -22,16 +22,47 @@ LWIP_SRCS := \
 	$(LWIP_DIR)/src/core/ipv4/ip4.c \
 	$(LWIP_DIR)/src/core/ipv4/ip4_addr.c \
 	$(LWIP_DIR)/src/core/ipv4/ip4_frag.c \
-	$(LWIP_DIR)/src/netif/ethernet.c \
-	$(LWIP_DIR)/src/apps/lwiperf/lwiperf.c
+	$(LWIP_DIR)/src/netif/ethernet.c
 
 # Our side of the port and the HTTP demo (kernel flags, -Werror clean).
 NET_LWIP_PORT_SRCS := net/sys_arch.c
-NET_HTTP_SRCS := net/http_parser.c net/http_server.c net/stats_json.c net/iperf.c
+# Keyed ISNs and SYN cookies behind lwIP's hooks (net/lwip_hooks.h).
+NET_TCP_KEYED_SRCS := net/siphash.c net/tcp_isn.c net/syncookie.c net/tcp_syncookie.c
+NET_LWIP_PORT_SRCS += $(NET_TCP_KEYED_SRCS) net/entropy.c net/tcp_keys.c
+# What a host build of lwIP with our lwipopts.h must link besides lwIP itself.
+NET_LWIP_HOOK_SRCS := $(NET_TCP_KEYED_SRCS)
+NET_IPERF_SRCS := net/iperf.c net/iperf_rx.c net/iperf_tx.c net/iperf_json.c net/iperf2_hdr.c \
+	net/iperf2.c net/iperf3_proto.c net/iperf3.c
+NET_HTTP_SRCS := net/http_parser.c net/http_server.c net/http_routes.c net/stats_json.c $(NET_IPERF_SRCS)
 NET_HTTP_ASM := net/www_data.S
 # .incbin inputs: gcc -MD does not see them, so list them as prerequisites
 # of the object built from net/www_data.S.
 NET_WWW_FILES := net/www/index.html net/www/stats.html net/www/style.css
 
+# The tree must be the one `make deps` made from the current patch series: a
+# series or patch newer than the stamp (edited, or merged in) stops the build
+# here instead of compiling a stale or missing tree (goals that run deps
+# first check in their sub-make).
+ifeq ($(filter deps clean distclean run debug test bench soak,$(MAKECMDGOALS)),)
+LWIP_STALE := $(shell [ -f $(DEPS_DIR)/stamp-lwip ] && \
+	[ -z "$$(find net/lwip/patches -newer $(DEPS_DIR)/stamp-lwip -print -quit)" ] || echo y)
+ifneq ($(LWIP_STALE),)
+$(error lwIP in $(LWIP_DIR) is missing or older than net/lwip/patches: run `make deps`)
+endif
+endif
+
 # Extra flags for $(LWIP_SRCS) only (third-party code; see report).
 LWIP_CFLAGS :=
+
+# IPv6 (dual stack): lwIP's IPv6 core and our glue for it.
+LWIP_IPV6_SRCS := \
+	$(LWIP_DIR)/src/core/ipv6/ethip6.c \
+	$(LWIP_DIR)/src/core/ipv6/icmp6.c \
+	$(LWIP_DIR)/src/core/ipv6/inet6.c \
+	$(LWIP_DIR)/src/core/ipv6/ip6.c \
+	$(LWIP_DIR)/src/core/ipv6/ip6_addr.c \
+	$(LWIP_DIR)/src/core/ipv6/ip6_frag.c \
+	$(LWIP_DIR)/src/core/ipv6/mld6.c \
+	$(LWIP_DIR)/src/core/ipv6/nd6.c
+LWIP_SRCS += $(LWIP_IPV6_SRCS)
+NET_LWIP_PORT_SRCS += net/netif_ipv6.c net/ip6_hdr.c

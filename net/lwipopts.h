@@ -1,4 +1,4 @@
-/* lwIP 2.1.3 configuration: NO_SYS raw API, IPv4 only, one netif, called
+/* lwIP 2.2.1 configuration: NO_SYS raw API, IPv4 + IPv6, one netif, called
  * only from the main loop (never from interrupt handlers), so no locking.
  *
  * Memory budget: everything must fit a 16 MiB VM. RX data lives in the
@@ -46,7 +46,7 @@
 
 /* ---- IPv4, ARP, ICMP, UDP, DHCP ---- */
 #define LWIP_IPV4                   1
-#define LWIP_IPV6                   0
+#include "net/lwipopts_ipv6.h"       /* LWIP_IPV6 1 and its options */
 #define LWIP_ARP                    1
 #define LWIP_ETHERNET               1
 #define ETHARP_SUPPORT_STATIC_ENTRIES 0
@@ -59,7 +59,10 @@
 #define LWIP_RAW                    0
 #define LWIP_UDP                    1
 #define LWIP_DHCP                   1
-#define DHCP_DOES_ARP_CHECK         0   /* saves ~0.5 s of boot; user-net never conflicts */
+/* No address conflict detection (2.2's ACD module, which replaced 2.1's
+ * DHCP_DOES_ARP_CHECK): it costs seconds of boot and user-net never conflicts. */
+#define LWIP_DHCP_DOES_ACD_CHECK    0
+#define LWIP_ACD                    0
 #define LWIP_AUTOIP                 0
 #define LWIP_IGMP                   0
 #define LWIP_DNS                    0
@@ -89,7 +92,9 @@
 #define TCP_OOSEQ_MAX_BYTES         (16 * TCP_MSS)
 #define LWIP_TCP_TIMESTAMPS         0
 #define LWIP_TCP_SACK_OUT           0
-#define TCP_LISTEN_BACKLOG          0
+/* Counts each listener's half-open pcbs (accepts_pending), which decides when
+ * SYN cookies take over (net/tcp_syncookie.h); the backlog itself stays 255. */
+#define TCP_LISTEN_BACKLOG          1
 /* TIME_WAIT lasts 2 * TCP_MSL: 30 s instead of lwIP's 2 minutes (Linux: 60 s).
  * Such pcbs are reclaimed on demand anyway; this keeps the pool's idle level
  * honest a short while after a connection storm. */
@@ -125,6 +130,18 @@
 #define UDP_STATS                   1
 #define TCP_STATS                   1
 #define SYS_STATS                   0
+
+/* ---- hooks: functions declared in net/lwip_hooks.h ---- */
+#define LWIP_HOOK_FILENAME          "net/lwip_hooks.h"
+/* RFC 6528 keyed ISNs (net/tcp_isn.c) */
+#define LWIP_HOOK_TCP_ISN(local_ip, local_port, remote_ip, remote_port) \
+    tcp_isn_hook(local_ip, local_port, remote_ip, remote_port)
+/* SYN cookies (net/tcp_syncookie.c, hooks added by net/lwip/patches/0002-*) */
+#define LWIP_HOOK_TCP_SYNCOOKIE_WANT(lpcb) tcp_syncookie_want(lpcb)
+#define LWIP_HOOK_TCP_SYNCOOKIE_MAKE(lpcb, lip, lport, rip, rport, peer_isn, mss, wscale, cookie) \
+    tcp_syncookie_make(lpcb, lip, lport, rip, rport, peer_isn, mss, wscale, cookie)
+#define LWIP_HOOK_TCP_SYNCOOKIE_CHECK(lpcb, lip, lport, rip, rport, peer_isn, cookie, mss, wscale) \
+    tcp_syncookie_check(lpcb, lip, lport, rip, rport, peer_isn, cookie, mss, wscale)
 
 /* ---- apps ---- */
 #define LWIPERF_CHECK_RX_DATA       0

@@ -19,8 +19,12 @@
 #include "net/iperf.h"
 #include "net/netif.h"
 #include "net/stats.h"
+#include "net/tcp_keys.h"
 
 static const struct kconfig *config;
+static uint64_t idle_ns;
+
+uint64_t main_loop_idle_ns(void) { return idle_ns; }
 
 static void on_ready(uint32_t ip)
 {
@@ -58,6 +62,7 @@ void app_main(const struct kconfig *cfg)
     napi_warn_hook = napi_warn;
     stats_set_mode(net_mode_name(cfg->net_mode));
     lwip_init();
+    tcp_keys_init();
 
     pci_init();
     const char *reason = "not found";
@@ -84,6 +89,8 @@ void app_main(const struct kconfig *cfg)
         uint64_t deadline = sleep_ms == SYS_TIMEOUTS_SLEEPTIME_INFINITE
                                 ? UINT64_MAX
                                 : clock_now_ns() + (uint64_t)sleep_ms * 1000000ull;
+        uint64_t t0 = clock_now_ns();
         kernel_idle(deadline);
+        idle_ns += clock_now_ns() - t0;
     }
 }

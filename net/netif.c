@@ -1,8 +1,9 @@
 /* lwIP netif on top of a netdev.
  *
- * RX is zero-copy: each driver buffer becomes a PBUF_REF custom pbuf whose
- * struct lives in room the driver reserved at the front of the buffer;
- * when lwIP frees the pbuf the buffer goes back to the driver.
+ * RX is zero-copy: each driver buffer becomes a PBUF_REF custom pbuf (its
+ * struct in a glue array, never in the buffer: net/rx_guard.c, which also
+ * bounds what lwIP may keep of them); when lwIP frees the pbuf the buffer
+ * goes back to the driver.
  * TX hands the pbuf chain's pieces to the driver in place and holds a
  * reference until the device is done with them. When the ring is full the
  * frame waits in a small backlog (the driver has stopped the queue) and is
@@ -12,6 +13,7 @@
 #include <string.h>
 
 #include "kernel/log.h"
+#include "net/tso.h"
 #include "lwip/dhcp.h"
 #include "lwip/etharp.h"
 #include "lwip/inet_chksum.h"
@@ -22,15 +24,13 @@
 #include "lwip/prot/ethernet.h"
 #include "lwip/prot/ip4.h"
 #include "lwip/prot/tcp.h"
+#include "net/netif_ipv6.h"
+#include "net/arp_guard.h"
+#include "net/rx_guard.h"
+#include "net/stall_guard.h"
 #include "netif/ethernet.h"
 
 #define TX_BACKLOG_MAX 256
-
-struct rx_pbuf {
-    struct pbuf_custom pc;       /* first: lwIP hands back a struct pbuf * */
-    struct netdev *dev;
-    void *buf;
-};
 
 static struct netif netif;
 static struct netdev *ndev;
@@ -39,37 +39,25 @@ static int ready_done;
 static struct netglue_counters counters;
 static u16_t checksum_flags = NETIF_CHECKSUM_ENABLE_ALL;
 
-/* FIFO of frames waiting for ring space, each holding a pbuf reference. */
-static struct pbuf *backlog[TX_BACKLOG_MAX];
+/* FIFO of frames waiting for ring space: pbufs holding a reference, or
+ * TSO super-segments (tso_is_frame). */
+static void *backlog[TX_BACKLOG_MAX];
 static unsigned backlog_head, backlog_len;
 
 struct netdev *netglue_dev(void) { return ndev; }
 const struct netglue_counters *netglue_counters(void) { return &counters; }
 
-static void rx_pbuf_free(struct pbuf *p)
-{
-    struct rx_pbuf *rp = (struct rx_pbuf *)p;
-    rp->dev->ops->rx_buf_release(rp->dev, rp->buf);
-}
+static bool is_syn(const struct pbuf *p);
 
 static void glue_rx(struct netdev *dev, const struct netdev_rx_frag *frags, unsigned nfrags,
                     unsigned flags)
 {
-    struct pbuf *head = NULL;
-    for (unsigned i = 0; i < nfrags; i++) {
-        struct rx_pbuf *rp = frags[i].upper_room;
-        rp->pc.custom_free_function = rx_pbuf_free;
-        rp->dev = dev;
-        rp->buf = frags[i].buf;
-        struct pbuf *p = pbuf_alloced_custom(PBUF_RAW, (u16_t)frags[i].len, PBUF_REF, &rp->pc,
-                                             frags[i].data, (u16_t)frags[i].len);
-        if (!head)
-            head = p;
-        else
-            pbuf_cat(head, p);
-    }
+    struct pbuf *head = rx_guard_frame(dev, frags, nfrags);
     if (!head)
         return;
+    arp_guard_seen(&netif, head);
+    if (is_syn(head))
+        stall_guard_make_room();    /* before lwIP looks for a pcb for it */
     /* lwIP's checksum checks are per netif, and NO_SYS input runs to the
      * end of TCP/UDP input synchronously: switching the L4 checks off for
      * exactly this frame is a per-packet CHECKSUM_UNNECESSARY. */
@@ -85,6 +73,7 @@ static void glue_rx(struct netdev *dev, const struct netdev_rx_frag *frags, unsi
         dev->q[0].rx_dropped++;
         pbuf_free(head);
     }
+    arp_guard_check(&netif);
 }
 
 /* With TX checksum offload lwIP leaves the TCP checksum at 0 (per-netif
@@ -100,6 +89,17 @@ static struct ip_hdr *frame_ipv4(const struct pbuf *p)
         ((const struct eth_hdr *)p->payload)->type != PP_HTONS(ETHTYPE_IP))
         return NULL;
     return (struct ip_hdr *)((uint8_t *)p->payload + SIZEOF_ETH_HDR);
+}
+
+/* A TCP SYN without ACK: someone wants a new connection. */
+static bool is_syn(const struct pbuf *p)
+{
+    const struct ip_hdr *ip = frame_ipv4(p);
+    if (!ip || IPH_PROTO(ip) != IP_PROTO_TCP || (IPH_OFFSET(ip) & PP_HTONS(IP_OFFMASK)) ||
+        p->len < SIZEOF_ETH_HDR + IPH_HL_BYTES(ip) + TCP_HLEN)
+        return false;
+    const struct tcp_hdr *tcp = (const struct tcp_hdr *)((const uint8_t *)ip + IPH_HL_BYTES(ip));
+    return (TCPH_FLAGS(tcp) & (TCP_SYN | TCP_ACK)) == TCP_SYN;
 }
 
 static bool tcp_csum_offload(struct pbuf *p, struct netdev_tx_offload *off)
@@ -156,9 +156,11 @@ static void tcp_csum_software(struct pbuf *p)
  * and single-queue devices use queue 0. */
 static unsigned select_queue(const struct pbuf *p)
 {
-    const struct ip_hdr *ip = ndev->num_queues < 2 ? NULL : frame_ipv4(p);
-    if (!ip)
+    if (ndev->num_queues < 2)
         return 0;
+    const struct ip_hdr *ip = frame_ipv4(p);
+    if (!ip)
+        return netif_ipv6_flow_hash(p) % ndev->num_queues;
     unsigned ihl = IPH_HL_BYTES(ip);
     uint32_t h = ip->src.addr ^ ip->dest.addr;
     if ((IPH_PROTO(ip) == IP_PROTO_TCP || IPH_PROTO(ip) == IP_PROTO_UDP) &&
@@ -200,7 +202,7 @@ static int try_xmit(struct pbuf *p)
     } else {
         pbuf_ref(p);
     }
-    if (ndev->tx_csum_offload && !tcp_csum_offload(send, &off))
+    if (ndev->tx_csum_offload && !netif_ipv6_tx_csum(send, &off) && !tcp_csum_offload(send, &off))
         tcp_csum_software(send);
     int r = ndev->ops->xmit(ndev, select_queue(send), sg, n, &off, send);
     if (r != 0)
@@ -208,17 +210,94 @@ static int try_xmit(struct pbuf *p)
     return r;
 }
 
+/* A super-segment (TSO): the first segment's headers, every segment's
+ * payload. One segment alone goes out as itself. */
+static int tso_xmit(struct tso_frame *t)
+{
+    if (t->nseg == 1) {
+        int r = try_xmit(t->seg[0]);
+        if (r == 0)
+            tso_release(t);
+        return r;
+    }
+    struct netdev_tx_sg sg[NETDEV_TX_MAX_SG_GSO];
+    struct netdev_tx_offload off = { 0 };
+    unsigned n = tso_build(t, sg, &off);
+    if (!tcp_csum_offload(t->seg[0], &off))
+        return -2;
+    return ndev->ops->xmit(ndev, select_queue(t->seg[0]), sg, n, &off, t);
+}
+
+static int xmit_token(void *token)
+{
+    return tso_is_frame(token) ? tso_xmit(token) : try_xmit(token);
+}
+
+static void free_token(void *token)
+{
+    if (tso_is_frame(token))
+        tso_release(token);
+    else
+        pbuf_free(token);
+}
+
 static void backlog_drain(void)
 {
     while (backlog_len) {
-        struct pbuf *p = backlog[backlog_head];
-        int r = try_xmit(p);
+        void *t = backlog[backlog_head];
+        int r = xmit_token(t);
         if (r == -1)
             return;
         backlog_head = (backlog_head + 1) % TX_BACKLOG_MAX;
         backlog_len--;
-        pbuf_free(p);
+        if (r == -2) {
+            ndev->q[0].tx_dropped++;
+            if (tso_is_frame(t))
+                tso_release(t);
+        }
+        if (!tso_is_frame(t))
+            pbuf_free(t);
     }
+}
+
+/* Sends (or backlogs) token, which holds its own reference. */
+static err_t send_token(void *token)
+{
+    int r = backlog_len ? -1 : xmit_token(token);
+    if (r == 0)
+        return ERR_OK;
+    if (r == -2 || backlog_len == TX_BACKLOG_MAX) {
+        if (r == -1)
+            counters.tx_backlog_dropped++;
+        ndev->q[0].tx_dropped++;
+        if (tso_is_frame(token))
+            tso_release(token);
+        return ERR_MEM;
+    }
+    if (!tso_is_frame(token))
+        pbuf_ref(token);
+    backlog[(backlog_head + backlog_len) % TX_BACKLOG_MAX] = token;
+    backlog_len++;
+    counters.tx_backlogged++;
+    return ERR_OK;
+}
+
+/* The super-segment being gathered: the segments one tcp_output call
+ * releases reach linkoutput back to back; anything else, and the end of
+ * the batch (xmit_flush), sends it. */
+static struct tso_frame *tso_open;
+
+static void tso_push(void)
+{
+    struct tso_frame *t = tso_open;
+    if (!t)
+        return;
+    tso_open = NULL;
+    if (t->nseg > 1) {
+        tso_counters.frames++;
+        tso_counters.segments += t->nseg;
+    }
+    send_token(t);
 }
 
 static err_t glue_linkoutput(struct netif *nif, struct pbuf *p)
@@ -226,29 +305,20 @@ static err_t glue_linkoutput(struct netif *nif, struct pbuf *p)
     (void)nif;
     if (!ndev->link_up)
         return ERR_IF;
-    int r = backlog_len ? -1 : try_xmit(p);
-    if (r == 0)
-        return ERR_OK;
-    if (r == -2) {
-        ndev->q[0].tx_dropped++;
-        return ERR_MEM;
+    if (ndev->tx_tso) {
+        if (tso_open && tso_append(tso_open, p, NETDEV_TX_MAX_SG_GSO))
+            return ERR_OK;
+        tso_push();
+        if ((tso_open = tso_start(p)) != NULL)
+            return ERR_OK;
     }
-    if (backlog_len == TX_BACKLOG_MAX) {
-        counters.tx_backlog_dropped++;
-        ndev->q[0].tx_dropped++;
-        return ERR_MEM;
-    }
-    pbuf_ref(p);
-    backlog[(backlog_head + backlog_len) % TX_BACKLOG_MAX] = p;
-    backlog_len++;
-    counters.tx_backlogged++;
-    return ERR_OK;
+    return send_token(p);
 }
 
 static void glue_tx_done(struct netdev *dev, void *token)
 {
     (void)dev;
-    pbuf_free(token);
+    free_token(token);
 }
 
 static void glue_tx_wake(struct netdev *dev, unsigned queue)
@@ -256,6 +326,12 @@ static void glue_tx_wake(struct netdev *dev, unsigned queue)
     (void)dev;
     (void)queue;
     backlog_drain();
+}
+
+static void glue_tx_flush(struct netdev *dev)
+{
+    (void)dev;
+    tso_push();
 }
 
 static void glue_link_changed(struct netdev *dev)
@@ -277,6 +353,7 @@ static err_t glue_netif_init(struct netif *nif)
     nif->hwaddr_len = ETH_HWADDR_LEN;
     memcpy(nif->hwaddr, ndev->mac, ETH_HWADDR_LEN);
     nif->flags = NETIF_FLAG_BROADCAST | NETIF_FLAG_ETHARP | NETIF_FLAG_ETHERNET;
+    netif_ipv6_netif_init(nif);
     if (ndev->tx_csum_offload)
         checksum_flags &= (u16_t)~NETIF_CHECKSUM_GEN_TCP;
     NETIF_SET_CHECKSUM_CTRL(nif, checksum_flags);
@@ -285,8 +362,11 @@ static err_t glue_netif_init(struct netif *nif)
 
 static void glue_status_changed(struct netif *nif)
 {
-    if (ip4_addr_isany_val(*netif_ip4_addr(nif)))
+    /* Also called for IPv6 address changes: log each IPv4 address once. */
+    static u32_t logged;
+    if (ip4_addr_isany_val(*netif_ip4_addr(nif)) || ip4_addr_get_u32(netif_ip4_addr(nif)) == logged)
         return;
+    logged = ip4_addr_get_u32(netif_ip4_addr(nif));
     char ip[16], gw[16];
     ip4addr_ntoa_r(netif_ip4_addr(nif), ip, sizeof(ip));
     ip4addr_ntoa_r(netif_ip4_gw(nif), gw, sizeof(gw));
@@ -302,10 +382,11 @@ int netglue_init(struct netdev *dev, const struct kconfig *cfg, void (*on_ready)
     ndev = dev;
     ready_cb = on_ready;
     dev->upper = &netif;
-    dev->rx_upper_room = sizeof(struct rx_pbuf);
+    dev->rx_upper_room = 0;     /* no glue metadata in device-visible memory */
     dev->rx = glue_rx;
     dev->tx_done = glue_tx_done;
     dev->tx_wake = glue_tx_wake;
+    dev->tx_flush = glue_tx_flush;
     dev->link_changed = glue_link_changed;
 
     ip4_addr_t ip, mask, gw;
@@ -324,12 +405,14 @@ int netglue_init(struct netdev *dev, const struct kconfig *cfg, void (*on_ready)
         return -1;
     }
     netif_set_default(&netif);
+    stall_guard_start();
     netif_set_status_callback(&netif, glue_status_changed);
     if (dev->ops->open(dev) != 0) {
         log_error("net: %s: open failed", dev->name);
         return -1;
     }
     netif_set_up(&netif);
+    netif_ipv6_start(&netif, cfg);
     if (dev->link_up)
         netif_set_link_up(&netif);
     if (!cfg->has_ip) {
@@ -346,6 +429,8 @@ void netglue_flush(void)
 {
     if (!ndev)
         return;
+    arp_guard_check(&netif);    /* after timers: an ARP query may have evicted it */
+    tso_push();
     if (backlog_len)
         backlog_drain();
     ndev->ops->xmit_flush(ndev);

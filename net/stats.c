@@ -11,6 +11,7 @@
 #include "lwip/memp.h"
 #include "lwip/stats.h"
 #include "net/netif.h"
+#include "net/tso.h"
 
 static const char *mode_name = "napi";
 
@@ -31,6 +32,9 @@ void stats_snapshot(struct stats_snapshot *s)
         s->net.tx_bytes = sum.tx_bytes;
         s->net.tx_dropped = sum.tx_dropped;
         s->net.tx_queue_stopped = sum.tx_queue_stopped;
+        s->net.tx_tso_frames = sum.tx_tso_frames;
+        s->net.tx_tso_bytes = sum.tx_tso_bytes;
+        s->net.tx_tso_segments = tso_counters.segments;
         s->irq.rx = sum.irq_rx;
         s->irq.tx = sum.irq_tx;
         s->irq.config = dev->c.irq_config;
@@ -44,6 +48,8 @@ void stats_snapshot(struct stats_snapshot *s)
             s->queue[i].irq_tx = q->irq_tx;
             s->queue[i].rx_kicks = q->rx_kicks;
             s->queue[i].tx_kicks = q->tx_kicks;
+            s->queue[i].tx_tso_frames = q->tx_tso_frames;
+            s->queue[i].tx_tso_bytes = q->tx_tso_bytes;
         }
         s->nqueues = dev->num_queues < STATS_MAX_QUEUES ? dev->num_queues : STATS_MAX_QUEUES;
         if (dev->irq_spurious)

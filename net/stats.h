@@ -16,6 +16,9 @@ struct stats_snapshot {
     struct {
         uint64_t rx_packets, rx_bytes, rx_dropped;
         uint64_t tx_packets, tx_bytes, tx_dropped, tx_queue_stopped;
+        /* TCP segmentation offload: super-segments the device cut up, their
+         * bytes, and the lwIP segments they carried. */
+        uint64_t tx_tso_frames, tx_tso_bytes, tx_tso_segments;
     } net;
     struct {
         uint64_t rx, tx, config, spurious;
@@ -36,7 +39,7 @@ struct stats_snapshot {
     unsigned nqueues;
     struct {
         uint64_t rx_packets, rx_bytes, tx_packets, tx_bytes, irq_rx, irq_tx;
-        uint64_t rx_kicks, tx_kicks;
+        uint64_t rx_kicks, tx_kicks, tx_tso_frames, tx_tso_bytes;
     } queue[STATS_MAX_QUEUES];
 };
 

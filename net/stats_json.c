@@ -78,6 +78,9 @@ int stats_format_json(const struct stats_snapshot *s, char *buf, size_t len)
     field(&o, ",", "tx_bytes", s->net.tx_bytes);
     field(&o, ",", "tx_dropped", s->net.tx_dropped);
     field(&o, ",", "tx_queue_stopped", s->net.tx_queue_stopped);
+    field(&o, ",", "tx_tso_frames", s->net.tx_tso_frames);
+    field(&o, ",", "tx_tso_bytes", s->net.tx_tso_bytes);
+    field(&o, ",", "tx_tso_segments", s->net.tx_tso_segments);
 
     puts_(&o, "},\"irq\":");
     field(&o, "{", "rx", s->irq.rx);
@@ -124,6 +127,8 @@ int stats_format_json(const struct stats_snapshot *s, char *buf, size_t len)
             field(&o, ",", "irq_tx", s->queue[i].irq_tx);
             field(&o, ",", "rx_kicks", s->queue[i].rx_kicks);
             field(&o, ",", "tx_kicks", s->queue[i].tx_kicks);
+            field(&o, ",", "tx_tso_frames", s->queue[i].tx_tso_frames);
+            field(&o, ",", "tx_tso_bytes", s->queue[i].tx_tso_bytes);
             put(&o, '}');
         }
         put(&o, ']');

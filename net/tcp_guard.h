@@ -13,6 +13,7 @@
     X(syncookies_sent)        /* SYN-ACKs answered statelessly (listen queue over threshold) */ \
     X(syncookies_validated)   /* ACKs whose cookie checked out: a connection was created */ \
     X(syncookies_rejected)    /* ACKs to a listener whose cookie did not check out */ \
+    X(syncookies_unresolved)  /* cookie SYNs dropped (ARP request sent): on-link source not in ARP */ \
     X(ooseq_freed)            /* out-of-order queues freed because RX buffers ran low */ \
     X(rx_copybreak)           /* frames copied out of a device buffer so the ring can refill */ \
     X(stalled_closed)         /* connections closed: no acknowledged progress for too long */ \

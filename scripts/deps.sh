@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Idempotent dependency set-up (called by `make deps`):
 #   1. Debian packages (installed with apt-get when running as root),
-#   2. lwIP 2.1.3 source from Debian's source package `lwip`, fetched with a private
+#   2. lwIP 2.2.1 source from Debian 13's source package `lwip`, fetched with a private
 #      apt state under .deps/apt/ (the system apt configuration is never modified),
+#      then net/lwip/patches/series applied to a fresh tree,
 #   3. newlib 3.3.0 from Debian's `newlib-source`, built for x86_64-elf with the
 #      machine's gcc in freestanding mode, installed flat into .deps/newlib/.
 # Each finished step leaves a stamp in .deps/; a second run only re-checks the
@@ -36,8 +37,8 @@ stamp_set() { printf '%s\n' "$2" >"$DEPS/stamp-$1"; }
 # 1. Debian packages
 # ---------------------------------------------------------------------------
 PACKAGES=(qemu-system-x86 qemu-utils grub-pc-bin grub-common xorriso mtools
-          python3-pytest libcmocka-dev newlib-source iperf iputils-ping curl wrk
-          iproute2 arping dpkg-dev gcc make binutils)
+          python3-pytest libcmocka-dev newlib-source iperf iperf3 iputils-ping curl wrk
+          iproute2 arping dpkg-dev patch gcc make binutils ovmf grub-efi-amd64-bin chromium)
 
 missing_packages() {
     # One dpkg-query call; unknown packages are absent from the output (and
@@ -106,68 +107,96 @@ step_packages() {
 }
 
 # ---------------------------------------------------------------------------
-# 2. lwIP source from Debian's source package (private apt state)
+# 2. lwIP source from Debian's source package (private apt state), plus our
+#    patch series (net/lwip/patches/series) applied to a fresh tree
 # ---------------------------------------------------------------------------
 LWIP_DIR=$DEPS/lwip
-LWIP_KEY="lwip 2.1.3 debian-source orig-tarball-no-debian-patches v2"
+LWIP_VERSION=2.2.1
+# Debian 13 "trixie" carries 2.2.1; the machine's own suite may be older, so the
+# private list names the trixie suites explicitly, on the machine's archive URIs.
+LWIP_SUITE=trixie
+LWIP_DEB_VERSION=2.2.1+dfsg1-1+deb13u1
+# The .dsc itself is pinned (apt already checks it against the signed Sources
+# index; this also catches a different upload under the same version).
+LWIP_DSC_SHA256=07ecb7122b2882a5265c6d1413947dd9a054d5ae25150b7042885d3f3d0b5aad
+LWIP_SRC_KEY="lwip $LWIP_DEB_VERSION dsc=$LWIP_DSC_SHA256 v3"
+LWIP_PATCH_DIR=$ROOT/net/lwip/patches
 
-# Write deb-src entries derived from the machine's own deb entries.
+# Write deb-src entries for $LWIP_SUITE on the Debian archive URIs the machine
+# already uses: a URI whose suites end in -security gets $LWIP_SUITE-security,
+# any other Debian URI gets $LWIP_SUITE. Keyring options are kept.
 make_private_sources() {
     local apt_dir=$1
     mkdir -p "$apt_dir/sources.list.d"
     rm -f "$apt_dir/sources.list.d/"*
     : >"$apt_dir/sources.list"
     local f
-    # deb822 files: keep paragraphs whose Types include "deb" and whose URIs
-    # look like a Debian archive; rewrite Types to deb-src; drop comments.
-    for f in /etc/apt/sources.list.d/*.sources; do
-        [[ -f $f ]] || continue
-        awk '
-            function flush(   i) {
-                if (n > 0 && has_deb && is_debian && enabled) {
-                    for (i = 1; i <= n; i++) print buf[i]
-                    print ""
+    # Print "URI<TAB>suites<TAB>signed-by" for each enabled Debian "deb" entry.
+    {
+        for f in /etc/apt/sources.list.d/*.sources; do
+            [[ -f $f ]] || continue
+            awk '
+                function flush() {
+                    if (has_deb && enabled && uris != "") print uris "\t" suites "\t" signed
+                    has_deb = 0; enabled = 1; uris = ""; suites = ""; signed = ""; field = ""
                 }
-                n = 0; has_deb = 0; is_debian = 0; enabled = 1; field = ""
-            }
-            BEGIN { n = 0; enabled = 1 }
-            /^[ \t]*#/ { next }
-            /^[ \t]*$/ { flush(); next }
-            /^[^ \t]/ {
-                field = tolower($1); sub(/:.*/, "", field)
-                line = $0
-                if (field == "types") {
-                    v = line; sub(/^[^:]*:/, "", v)
-                    if ((" " v " ") ~ /[ \t]deb[ \t]/) has_deb = 1
-                    line = "Types: deb-src"
-                } else if (field == "uris") {
-                    if (tolower(line) ~ /debian/) is_debian = 1
-                } else if (field == "enabled") {
-                    if (tolower(line) ~ /no/) enabled = 0
+                BEGIN { enabled = 1 }
+                /^[ \t]*#/ { next }
+                /^[ \t]*$/ { flush(); next }
+                /^[^ \t]/ {
+                    field = tolower($1); sub(/:.*/, "", field)
+                    v = $0; sub(/^[^:]*:[ \t]*/, "", v)
+                    if (field == "types" && (" " v " ") ~ /[ \t]deb[ \t]/) has_deb = 1
+                    else if (field == "uris") uris = v
+                    else if (field == "suites") suites = v
+                    else if (field == "signed-by") signed = v
+                    else if (field == "enabled" && tolower(v) ~ /no/) enabled = 0
+                    next
                 }
-                buf[++n] = line
-                next
+                END { flush() }
+            ' "$f"
+        done
+        for f in /etc/apt/sources.list /etc/apt/sources.list.d/*.list; do
+            [[ -f $f ]] || continue
+            # deb [opts] URI suite comps...
+            awk '$1 == "deb" {
+                    i = 2; signed = ""
+                    if ($2 ~ /^\[/) {
+                        while (i <= NF && $i !~ /\]$/) { if ($i ~ /signed-by=/) signed = $i; i++ }
+                        if ($i ~ /signed-by=/) signed = $i
+                        i++
+                        sub(/.*signed-by=/, "", signed); sub(/\]$/, "", signed)
+                    }
+                    print $i "\t" $(i + 1) "\t" signed
+                 }' "$f"
+        done
+    } | awk -F'\t' -v suite="$LWIP_SUITE" '
+        tolower($1) ~ /debian/ {
+            n = split($1, u, /[ \t]+/)
+            sec = ($2 ~ /-security/) ? "-security" : ""
+            for (i = 1; i <= n; i++) {
+                key = u[i] sec
+                if (u[i] == "" || seen[key]++) continue
+                print "Types: deb-src"
+                print "URIs: " u[i]
+                print "Suites: " suite sec
+                print "Components: main"
+                if ($3 != "") print "Signed-By: " $3
+                print ""
             }
-            { if (field == "uris" && tolower($0) ~ /debian/) is_debian = 1
-              buf[++n] = $0 }
-            END { flush() }
-        ' "$f" >"$apt_dir/sources.list.d/$(basename "$f")"
-        [[ -s $apt_dir/sources.list.d/$(basename "$f") ]] || rm -f "$apt_dir/sources.list.d/$(basename "$f")"
-    done
-    # One-line format: "deb [opts] URI suite comps" -> "deb-src ...".
-    for f in /etc/apt/sources.list /etc/apt/sources.list.d/*.list; do
-        [[ -f $f ]] || continue
-        awk '$1 == "deb" && tolower($0) ~ /debian/ { $1 = "deb-src"; print }' "$f" >>"$apt_dir/sources.list"
-    done
-    if [[ ! -s $apt_dir/sources.list ]] && ! compgen -G "$apt_dir/sources.list.d/*.sources" >/dev/null; then
-        die "no Debian 'deb' entry found in /etc/apt/sources.list{,.d/*.sources} to derive a deb-src entry from"
-    fi
+        }' >"$apt_dir/sources.list.d/lwip-$LWIP_SUITE.sources"
+    [[ -s $apt_dir/sources.list.d/lwip-$LWIP_SUITE.sources ]] \
+        || die "no Debian 'deb' entry found in /etc/apt/sources.list{,.d/*} to derive a $LWIP_SUITE deb-src entry from"
 }
 
 # Check every file listed in the .dsc's Checksums-Sha256 section.
 verify_dsc() {
     local dsc=$1 dir
     dir=$(dirname "$dsc")
+    local dsum
+    dsum=$(sha256sum "$dsc" | awk '{print $1}')
+    [[ $dsum == "$LWIP_DSC_SHA256" ]] \
+        || die "checksum MISMATCH for $(basename "$dsc"): expected sha256=$LWIP_DSC_SHA256, got $dsum"
     local entries
     entries=$(awk '
         /^Checksums-Sha256:/ { on = 1; next }
@@ -184,16 +213,17 @@ verify_dsc() {
             die "checksum MISMATCH for $name: .dsc says sha256=$sum size=$size, got sha256=$actual size=$asize"
         fi
     done <<<"$entries"
-    log "lwIP: sha256 of $(wc -l <<<"$entries") file(s) match $(basename "$dsc")"
+    log "lwIP: sha256 of the .dsc and its $(wc -l <<<"$entries") file(s) match"
 }
 
-step_lwip() {
-    if stamp_ok lwip "$LWIP_KEY" && [[ -f $LWIP_DIR/src/include/lwip/init.h ]]; then
+# Download the source package into .deps/apt/src (once per LWIP_SRC_KEY).
+fetch_lwip_source() {
+    local A=$DEPS/apt
+    if stamp_ok lwip-src "$LWIP_SRC_KEY" && compgen -G "$A/src/lwip_*.orig.tar.*" >/dev/null; then
         return 0
     fi
-    rm -f "$DEPS/stamp-lwip"
-    local A=$DEPS/apt
-    log "lwIP: fetching Debian source package 'lwip' (private apt state in .deps/apt/)"
+    rm -f "$DEPS/stamp-lwip-src"
+    log "lwIP: fetching Debian source package lwip=$LWIP_DEB_VERSION ($LWIP_SUITE; private apt state in .deps/apt/)"
     mkdir -p "$A/lists/partial" "$A/cache/archives/partial" "$A/src"
     make_private_sources "$A"
     local -a opts=(
@@ -213,39 +243,81 @@ step_lwip() {
         die "apt-get update for the private deb-src list failed (no network?)"
     fi
     rm -rf "$A/src"; mkdir -p "$A/src"
-    if ! (cd "$A/src" && apt-get "${opts[@]}" source --download-only lwip) >"$A/source.log" 2>&1; then
+    if ! (cd "$A/src" && apt-get "${opts[@]}" source --download-only "lwip=$LWIP_DEB_VERSION") >"$A/source.log" 2>&1; then
         show_tail "$A/source.log" 20
-        die "apt-get source --download-only lwip failed"
+        die "apt-get source --download-only lwip=$LWIP_DEB_VERSION failed"
     fi
     local dsc
     dsc=$(compgen -G "$A/src/lwip_*.dsc" | head -n1) || true
     [[ -n $dsc ]] || die "no lwip_*.dsc downloaded (see .deps/apt/source.log)"
     verify_dsc "$dsc"
+    stamp_set lwip-src "$LWIP_SRC_KEY"
+}
 
+# Patch file names from the series file: one per line, '#' starts a comment.
+lwip_series() {
+    [[ -f $LWIP_PATCH_DIR/series ]] || return 0
+    sed -e 's/#.*//' -e 's/[[:space:]]*$//' -e 's/^[[:space:]]*//' "$LWIP_PATCH_DIR/series" | grep -v '^$' || true
+}
+
+step_lwip() {
+    local -a patches
+    mapfile -t patches < <(lwip_series)
+    local p
+    for p in "${patches[@]}"; do
+        [[ -f $LWIP_PATCH_DIR/$p ]] || die "lwIP patch series names $p, but net/lwip/patches/$p does not exist"
+    done
+    # The key covers the source and the exact bytes of the series and every patch,
+    # so editing, adding or removing a patch re-unpacks and re-applies all of them.
+    local phash
+    phash=$(cd "$LWIP_PATCH_DIR" 2>/dev/null && cat series "${patches[@]}" 2>/dev/null | sha256sum | cut -c1-16) || phash=none
+    local key="$LWIP_SRC_KEY patches=$phash"
+    if stamp_ok lwip "$key" && [[ -f $LWIP_DIR/src/include/lwip/init.h ]]; then
+        # Same bytes, newer files (a checkout or merge): mark the tree current
+        # for net/lwip.mk's staleness check.
+        if [[ -n $(find "$LWIP_PATCH_DIR" -newer "$DEPS/stamp-lwip" -print -quit 2>/dev/null) ]]; then
+            touch "$DEPS/stamp-lwip"
+        fi
+        return 0
+    fi
+    rm -f "$DEPS/stamp-lwip"
+    fetch_lwip_source
+    local A=$DEPS/apt
     # Unpack only the upstream (orig) tarball, without Debian's patches: they are
-    # a PPP fix (CVE-2020-8597), sockets/tcpip-thread changes (need NO_SYS=0),
-    # a GNU/Hurd port/ directory and a CMake build -- none touch the NO_SYS raw
-    # API core, netif or apps this project compiles.
+    # POSIX-library/sockets changes (need NO_SYS=0), a socket-count limit, doxygen
+    # fixes, an IPv6 address-parsing fix (ip6addr_aton, unused here) and an SNMPv3
+    # fix (CVE-2026-8836) -- none touch the NO_SYS raw API core, netif or apps this
+    # project compiles.
     local orig
     orig=$(compgen -G "$A/src/lwip_*.orig.tar.*" | head -n1) || true
-    [[ -n $orig ]] || die "no lwip orig tarball found next to $(basename "$dsc")"
+    [[ -n $orig ]] || die "no lwip orig tarball found in .deps/apt/src"
     local tmp=$DEPS/lwip.tmp
     rm -rf "$tmp"; mkdir -p "$tmp"
-    tar -xf "$orig" -C "$tmp" --strip-components=1
+    # --touch: files get the unpack time, so objects built from an older tree
+    # (another version, a patch since removed) are rebuilt.
+    tar -xf "$orig" -C "$tmp" --strip-components=1 --touch
     rm -f "$tmp/pax_global_header"   # stray git-archive header stored as a file
     local init=$tmp/src/include/lwip/init.h
     [[ -f $init ]] || die "unexpected lwip tarball layout: src/include/lwip/init.h missing"
     local maj min rev
-    # (lwIP's sources have CRLF line endings: strip the CR.)
     maj=$(awk '$1 == "#define" && $2 == "LWIP_VERSION_MAJOR"    { sub(/\r$/, "", $3); print $3 }' "$init")
     min=$(awk '$1 == "#define" && $2 == "LWIP_VERSION_MINOR"    { sub(/\r$/, "", $3); print $3 }' "$init")
     rev=$(awk '$1 == "#define" && $2 == "LWIP_VERSION_REVISION" { sub(/\r$/, "", $3); print $3 }' "$init")
-    [[ $maj == 2 && $min == 1 && $rev == 3 ]] \
-        || die "lwIP version in init.h is $maj.$min.$rev, expected 2.1.3"
+    [[ $maj.$min.$rev == "$LWIP_VERSION" ]] \
+        || die "lwIP version in init.h is $maj.$min.$rev, expected $LWIP_VERSION"
+    local out
+    for p in "${patches[@]}"; do
+        if ! out=$(patch -d "$tmp" -p1 --batch --forward --no-backup-if-mismatch -r - \
+                        -i "$LWIP_PATCH_DIR/$p" 2>&1); then
+            # No tree at all rather than a stale one a later `make` would build.
+            rm -rf "$tmp" "$LWIP_DIR"
+            die "lwIP patch net/lwip/patches/$p does not apply to lwIP $LWIP_VERSION: $(grep -m1 -iE 'fail|reject|error|malformed|only garbage|reversed' <<<"$out" || head -n1 <<<"$out")"
+        fi
+    done
     rm -rf "$LWIP_DIR"
     mv "$tmp" "$LWIP_DIR"
-    stamp_set lwip "$LWIP_KEY"
-    log "lwIP 2.1.3 ready in .deps/lwip ($(basename "$orig"))"
+    stamp_set lwip "$key"
+    log "lwIP $LWIP_VERSION ready in .deps/lwip ($(basename "$orig"), ${#patches[@]} patch(es) applied)"
 }
 
 # ---------------------------------------------------------------------------

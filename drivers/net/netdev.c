@@ -18,5 +18,7 @@ void netdev_sum_counters(const struct netdev *dev, struct netdev_queue_counters 
         sum->irq_tx += q->irq_tx;
         sum->rx_kicks += q->rx_kicks;
         sum->tx_kicks += q->tx_kicks;
+        sum->tx_tso_frames += q->tx_tso_frames;
+        sum->tx_tso_bytes += q->tx_tso_bytes;
     }
 }

@@ -11,6 +11,9 @@
 
 #define NETDEV_MAX_QUEUES 4
 #define NETDEV_TX_MAX_SG 16
+/* A segmentation-offload frame: up to 64 KiB in pieces (Linux allows
+ * MAX_SKB_FRAGS + 2 = 19; ours are lwIP segments, one or two each). */
+#define NETDEV_TX_MAX_SG_GSO 64
 
 /* One piece of a received frame: a driver buffer the upper layer borrows
  * until it calls dev->rx_buf_release(dev, buf). A mergeable-buffer frame
@@ -38,9 +41,17 @@ struct netdev_tx_sg {
 /* Per-frame TX offload request (virtio_net_hdr semantics): the device
  * computes the 16-bit one's-complement sum from csum_start to the end and
  * stores it at csum_start + csum_offset. */
+enum netdev_gso { NETDEV_GSO_NONE, NETDEV_GSO_TCPV4, NETDEV_GSO_TCPV6 };
+
+/* Segmentation (virtio GSO, Linux skb_shinfo gso_*): the frame is one TCP
+ * super-segment of up to 64 KiB that the device cuts into gso_size-byte
+ * payloads behind copies of the first hdr_len bytes (Ethernet + IP + TCP
+ * headers); requires csum_partial. Only when dev->tx_tso says so. */
 struct netdev_tx_offload {
     bool csum_partial;
     uint16_t csum_start, csum_offset;
+    enum netdev_gso gso_type;
+    uint16_t gso_size, hdr_len;
 };
 
 struct netdev_queue_counters {
@@ -48,6 +59,7 @@ struct netdev_queue_counters {
     uint64_t tx_packets, tx_bytes, tx_dropped, tx_queue_stopped;
     uint64_t irq_rx, irq_tx;
     uint64_t rx_kicks, tx_kicks;   /* notifications the device asked for */
+    uint64_t tx_tso_frames, tx_tso_bytes;   /* super-segments the device cut up */
 };
 
 struct netdev_counters {
@@ -60,7 +72,8 @@ struct netdev_counters {
 struct netdev;
 
 struct netdev_ops {
-    /* Returns 0; -1 (queue full: the caller keeps the frame and retries
+    /* sg: up to NETDEV_TX_MAX_SG pieces, NETDEV_TX_MAX_SG_GSO with
+     * off->gso_type set. Returns 0; -1 (queue full: the caller keeps the frame and retries
      * after tx_wake) or -2 (bad frame: dropped and counted). On 0 the
      * device owns the memory until tx_done(token). */
     int (*xmit)(struct netdev *dev, unsigned queue, const struct netdev_tx_sg *sg,
@@ -81,6 +94,7 @@ struct netdev {
     uint16_t mtu;
     bool link_up;
     bool tx_csum_offload;          /* xmit honours netdev_tx_offload */
+    bool tx_tso;                   /* ... including NETDEV_GSO_TCPV4 */
     unsigned num_queues;
     bool tx_stopped[NETDEV_MAX_QUEUES];
     const struct netdev_ops *ops;
@@ -93,6 +107,9 @@ struct netdev {
                unsigned flags);
     void (*tx_done)(struct netdev *dev, void *token);
     void (*tx_wake)(struct netdev *dev, unsigned queue);
+    /* Start of xmit_flush (batch end): hand over frames held back to be
+     * coalesced. May call xmit. */
+    void (*tx_flush)(struct netdev *dev);
     void (*link_changed)(struct netdev *dev);
 
     /* Interrupts the transport saw but no queue claimed (shared INTx line

@@ -37,6 +37,7 @@ static const struct {
     { VIRTIO_NET_F_CSUM, "CSUM" }, { VIRTIO_NET_F_GUEST_CSUM, "GUEST_CSUM" },
     { VIRTIO_NET_F_MTU, "MTU" }, { VIRTIO_NET_F_MAC, "MAC" },
     { VIRTIO_NET_F_GUEST_TSO4, "GUEST_TSO4" }, { VIRTIO_NET_F_HOST_TSO4, "HOST_TSO4" },
+    { VIRTIO_NET_F_GUEST_TSO6, "GUEST_TSO6" },
     { VIRTIO_NET_F_MRG_RXBUF, "MRG_RXBUF" }, { VIRTIO_NET_F_STATUS, "STATUS" },
     { VIRTIO_NET_F_CTRL_VQ, "CTRL_VQ" }, { VIRTIO_NET_F_MQ, "MQ" },
     { VIRTIO_F_INDIRECT_DESC, "INDIRECT_DESC" }, { VIRTIO_F_EVENT_IDX, "EVENT_IDX" },
@@ -59,28 +60,7 @@ static void log_features(const char *what, uint64_t f)
 
 /* --- interrupt context --- */
 
-static void rx_irq(void *ctx)
-{
-    struct vnet_rxq *rq = ctx;
-    rq->vn->dev.q[rq->index].irq_rx++;
-    if (rq->vn->mode == NET_MODE_IRQ) {
-        /* No mitigation: leave the queue's interrupt armed. */
-        napi_schedule(&rq->napi);
-        return;
-    }
-    if (napi_schedule_prep(&rq->napi)) {
-        vq_disable_cb(rq->vq);
-        napi_schedule_commit(&rq->napi);
-    }
-}
-
-static void tx_irq(void *ctx)
-{
-    struct vnet_txq *tq = ctx;
-    tq->vn->dev.q[tq->index].irq_tx++;
-    vq_disable_cb(tq->vq);
-    softirq_raise(SOFTIRQ_NET_TX);
-}
+/* The queue handlers, vnet_rx_irq and vnet_tx_irq, live with their queues. */
 
 static void config_irq(void *ctx)
 {
@@ -117,19 +97,10 @@ static void config_change(struct vnet *vn)
     }
 }
 
-/* NET_TX softirq: TX interrupt (the queue was stopped) and config change. */
+/* NET_TX softirq: config change (TX completions have their NAPI entry). */
 static void vnet_tx_softirq(void)
 {
-    struct vnet *vn = &the_vnet;
-    config_change(vn);
-    for (unsigned i = 0; i < vn->pairs; i++) {
-        struct vnet_txq *tq = &vn->txq[i];
-        vnet_tx_reclaim(tq);
-        /* Still stopped: the device has not caught up; ask again. */
-        if (vn->dev.tx_stopped[i] && !vq_enable_cb_delayed(tq->vq))
-            softirq_raise(SOFTIRQ_NET_TX);
-    }
-    vnet_xmit_flush(&vn->dev);
+    config_change(&the_vnet);
 }
 
 static void vnet_poll_all(struct netdev *dev, int budget)
@@ -137,7 +108,7 @@ static void vnet_poll_all(struct netdev *dev, int budget)
     struct vnet *vn = dev->priv;
     for (unsigned i = 0; i < vn->pairs; i++) {
         vnet_rx_receive(&vn->rxq[i], budget);
-        vnet_tx_reclaim(&vn->txq[i]);
+        vnet_tx_clean(&vn->txq[i]);
     }
     config_change(vn);
 }
@@ -151,16 +122,9 @@ static int vnet_open(struct netdev *dev)
         return -1;
     }
     for (unsigned i = 0; i < vn->pairs; i++) {
-        struct vnet_rxq *rq = &vn->rxq[i];
-        vnet_rx_refill(rq);
-        if (vq_num_free(rq->vq) == vq_num(rq->vq)) {
+        if (vnet_rx_open(&vn->rxq[i]) != 0) {
             log_error("virtio-net: no memory for receive buffers");
             return -1;
-        }
-        if (vn->mode == NET_MODE_POLL) {
-            vq_disable_cb(rq->vq);
-        } else if (!vq_enable_cb(rq->vq)) {
-            napi_schedule(&rq->napi);      /* frames arrived before we armed */
         }
     }
     log_info("virtio-net: %u RX buffers of %u bytes posted per queue, mode %s",
@@ -234,7 +198,7 @@ static int create_queues(struct vnet *vn, const char **reason)
         }
         info[q] = (struct virtio_pci_vq_info){
             .num = (uint16_t)num, .desc = vq_desc_addr(vq), .driver = vq_avail_addr(vq),
-            .device = vq_used_addr(vq), .callback = is_rx ? rx_irq : tx_irq, .ctx = ctx,
+            .device = vq_used_addr(vq), .callback = is_rx ? vnet_rx_irq : vnet_tx_irq, .ctx = ctx,
         };
         /* net.mode=poll: no queue vector at all. With EVENT_IDX the ring's
          * NO_INTERRUPT flag is only a hint the device may ignore. */
@@ -362,10 +326,15 @@ struct netdev *virtio_net_probe(enum net_mode mode, unsigned max_pairs, const ch
      * up to 64 KiB (already one frame, as Linux GRO would build it) spread
      * over merged buffers. Only with MRG_RXBUF (our buffers are 2 KiB) and
      * GUEST_CSUM (the spec requires it; such frames come NEEDS_CSUM). */
-    const uint64_t tso_rx = (1ull << VIRTIO_NET_F_GUEST_TSO4);
+    const uint64_t tso_rx = (1ull << VIRTIO_NET_F_GUEST_TSO4) | (1ull << VIRTIO_NET_F_GUEST_TSO6);
     const uint64_t tso_rx_needs = (1ull << VIRTIO_NET_F_MRG_RXBUF) | (1ull << VIRTIO_NET_F_GUEST_CSUM);
-    if ((offered & tso_rx) && (vn->features & tso_rx_needs) == tso_rx_needs)
-        vn->features |= tso_rx;
+    if ((vn->features & tso_rx_needs) == tso_rx_needs)
+        vn->features |= offered & tso_rx;
+    /* Segmentation offload (5.1.3.1: HOST_TSO4 requires CSUM): we hand the
+     * device TCP super-segments to cut up. No HOST_ECN: we send no ECN. */
+    const uint64_t tso_tx = 1ull << VIRTIO_NET_F_HOST_TSO4;
+    if ((offered & tso_tx) && vnet_has(vn, VIRTIO_NET_F_CSUM))
+        vn->features |= tso_tx;
     /* net.mode=irq is the unmitigated baseline: without the event index the
      * device interrupts for every used buffer while the queue is armed,
      * which irq mode never stops doing (the pre-NAPI behaviour). */
@@ -386,6 +355,7 @@ struct netdev *virtio_net_probe(enum net_mode mode, unsigned max_pairs, const ch
     dev->priv = vn;
     dev->mtu = 1500;
     dev->tx_csum_offload = vnet_has(vn, VIRTIO_NET_F_CSUM);
+    dev->tx_tso = vnet_has(vn, VIRTIO_NET_F_HOST_TSO4);
     dev->irq_spurious = &vn->vpci.intx_spurious;
     if (vnet_has(vn, VIRTIO_NET_F_MAC)) {
         virtio_pci_read_config(&vn->vpci, offsetof(struct virtio_net_config, mac), dev->mac, 6);

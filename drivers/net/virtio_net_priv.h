@@ -59,8 +59,10 @@ struct vnet_txq {
     struct vnet *vn;
     unsigned index;
     struct virtqueue *vq;
+    struct napi napi;                /* TX completions (Linux napi_tx) */
     struct vnet_tx_slot *slots, *free_slots;
     bool kick_pending;
+    bool need_arm;                   /* posted since the last flush: arm the interrupt */
     bool in_xmit;                    /* suppresses the tx_wake upcall */
 };
 
@@ -76,7 +78,18 @@ struct vnet {
     struct vnet_rxq rxq[NETDEV_MAX_QUEUES];
     struct vnet_txq txq[NETDEV_MAX_QUEUES];
     volatile bool config_changed;    /* set in IRQ, handled in NET_TX softirq */
+    bool in_flush;                   /* inside dev->tx_flush */
 };
+
+/* Linux virtqueue_napi_schedule: mask the queue only if we did schedule.
+ * Any context. */
+static inline void vnet_napi_schedule(struct napi *n, struct virtqueue *vq)
+{
+    if (napi_schedule_prep(n)) {
+        vq_disable_cb(vq);
+        napi_schedule_commit(n);
+    }
+}
 
 static inline bool vnet_has(const struct vnet *vn, unsigned bit)
 {
@@ -89,6 +102,10 @@ int vnet_rx_poll(struct napi *n, int budget);
 int vnet_rx_receive(struct vnet_rxq *rq, int budget);
 void vnet_rx_refill(struct vnet_rxq *rq);
 void vnet_rx_buf_release(struct netdev *dev, void *buf);
+/* Post buffers, and poll once: frames may have arrived before the queue
+ * was armed (vnet_open). */
+int vnet_rx_open(struct vnet_rxq *rq);
+void vnet_rx_irq(void *ctx);     /* interrupt context */
 
 /* virtio_net_tx.c */
 int vnet_tx_init(struct vnet_txq *tq);
@@ -97,5 +114,10 @@ int vnet_xmit(struct netdev *dev, unsigned queue, const struct netdev_tx_sg *sg,
 void vnet_xmit_flush(struct netdev *dev);
 /* Frees what the device finished; wakes a stopped queue. Main loop. */
 unsigned vnet_tx_reclaim(struct vnet_txq *tq);
+/* Reclaim with the interrupt masked, then re-arm it (delayed) for what is
+ * still outstanding: the RX poll's TX cleaning. */
+void vnet_tx_clean(struct vnet_txq *tq);
+int vnet_tx_poll(struct napi *n, int budget);
+void vnet_tx_irq(void *ctx);     /* interrupt context */
 
 #endif

@@ -59,6 +59,10 @@ _Static_assert(sizeof(struct virtio_net_hdr_v1) == 12, "5.1.6 header is 12 bytes
 #define VIRTIO_NET_HDR_F_DATA_VALID 2
 #define VIRTIO_NET_HDR_F_RSC_INFO   4
 #define VIRTIO_NET_HDR_GSO_NONE     0
+#define VIRTIO_NET_HDR_GSO_TCPV4    1
+#define VIRTIO_NET_HDR_GSO_UDP      3
+#define VIRTIO_NET_HDR_GSO_TCPV6    4
+#define VIRTIO_NET_HDR_GSO_ECN      0x80
 
 /* 5.1.6.5 Control Virtqueue: class, command, data (device-readable), then
  * one ack byte (device-writable). */

@@ -204,9 +204,9 @@ int vnet_rx_poll(struct napi *n, int budget)
      * triggered line would; an MSI is an edge, so raise it ourselves. */
     bool per_packet = vn->mode == NET_MODE_IRQ && rq->irq_vector >= 0;
     int work = vnet_rx_receive(rq, per_packet ? 1 : budget);
-    /* TX reclaim in the poll path (Linux virtnet_poll_cleantx): the TX
-     * interrupt stays off while the queue runs. */
-    vnet_tx_reclaim(&vn->txq[rq->index]);
+    /* TX reclaim in the poll path (Linux virtnet_poll_cleantx): on a busy
+     * link it gets there before the delayed TX interrupt. */
+    vnet_tx_clean(&vn->txq[rq->index]);
     vnet_xmit_flush(&vn->dev);
     if (work < budget) {
         unsigned opaque = vq_enable_cb_prepare(rq->vq);
@@ -224,6 +224,38 @@ int vnet_rx_poll(struct napi *n, int budget)
         }
     }
     return work;
+}
+
+/* Interrupt context (Linux skb_recv_done via vring_interrupt). Nothing
+ * used: the interrupt was another queue's on a shared vector or line. */
+void vnet_rx_irq(void *ctx)
+{
+    struct vnet_rxq *rq = ctx;
+    if (!vq_more_used(rq->vq))
+        return;
+    rq->vn->dev.q[rq->index].irq_rx++;
+    if (rq->vn->mode == NET_MODE_IRQ) {
+        /* No mitigation: leave the queue's interrupt armed. */
+        napi_schedule(&rq->napi);
+        return;
+    }
+    vnet_napi_schedule(&rq->napi, rq->vq);
+}
+
+int vnet_rx_open(struct vnet_rxq *rq)
+{
+    vnet_rx_refill(rq);
+    if (rq->vn->mode == NET_MODE_POLL) {
+        vq_disable_cb(rq->vq);
+    } else if (!vq_enable_cb(rq->vq)) {
+        /* Frames came before we armed: poll them, masked as any scheduled
+         * entry is (Linux virtnet_napi_enable). */
+        if (rq->vn->mode == NET_MODE_IRQ)
+            napi_schedule(&rq->napi);
+        else
+            vnet_napi_schedule(&rq->napi, rq->vq);
+    }
+    return vq_num_free(rq->vq) == vq_num(rq->vq) ? -1 : 0;
 }
 
 int vnet_rx_init(struct vnet_rxq *rq)

@@ -1,26 +1,49 @@
-/* virtio-net transmit. Main loop only (lwIP linkoutput, NAPI poll, the
- * NET_TX softirq).
+/* virtio-net transmit, after Linux virtio_net with napi_tx. Main loop only
+ * (lwIP linkoutput, NAPI poll), except vnet_tx_irq.
  *
- * The TX interrupt stays disabled while the queue runs: finished
- * descriptors are reclaimed on the next xmit and in the RX poll. Only when
- * the ring is full does the driver stop the queue and enable the interrupt
- * (delayed, 3/4 of the way through the outstanding buffers, with event
- * index), whose softirq reclaims and wakes the queue. */
+ * Completions are reaped within a bounded time whatever the traffic: while
+ * buffers are outstanding the TX interrupt is armed (delayed to 3/4 of them
+ * with event index) or the queue's TX NAPI entry is scheduled. Reclaim also
+ * runs in xmit and in the RX poll, with the interrupt masked meanwhile, so on
+ * a busy link the interrupt rarely fires. lwIP needs this: it will not
+ * retransmit a segment whose pbuf the driver still holds.
+ *
+ * The queue is stopped right after a post that leaves less room than a
+ * worst-case frame (Linux check_sq_full_and_disable), so an xmit on a
+ * running queue always fits. */
+#include <stddef.h>
 #include <string.h>
 
 #include "drivers/net/virtio_net_priv.h"
+#include "kernel/barrier.h"
 #include "kernel/dma.h"
 #include "kernel/log.h"
 
 #define HDR_LEN ((uint32_t)sizeof(struct virtio_net_hdr_v1))
 
+/* Descriptors a frame may need: header + its pieces, direct (more pieces
+ * than an indirect table takes), capped by the ring: a ring smaller than
+ * that runs one frame at a time. */
+static unsigned tx_max_sg(const struct vnet *vn)
+{
+    return vn->dev.tx_tso ? NETDEV_TX_MAX_SG_GSO : NETDEV_TX_MAX_SG;
+}
+
+static unsigned tx_room_needed(const struct vnet_txq *tq)
+{
+    unsigned room = tx_max_sg(tq->vn) + 1;
+    return room > vq_num(tq->vq) ? vq_num(tq->vq) : room;
+}
+
+static bool tx_outstanding(const struct vnet_txq *tq)
+{
+    return vq_num_free(tq->vq) != vq_num(tq->vq);
+}
+
 static void tx_wake(struct vnet_txq *tq)
 {
     struct netdev *dev = &tq->vn->dev;
-    if (!dev->tx_stopped[tq->index])
-        return;
     dev->tx_stopped[tq->index] = false;
-    vq_disable_cb(tq->vq);
     /* Inside xmit the caller is the upper layer itself: it learns from the
      * return value, and must not be re-entered. */
     if (dev->tx_wake && !tq->in_xmit)
@@ -44,79 +67,129 @@ unsigned vnet_tx_reclaim(struct vnet_txq *tq)
         dev->tx_done(dev, token);
         n++;
     }
-    /* Wake only with room for a worst-case frame, or the wake would just
-     * stop the queue again on the next xmit; a ring smaller than that frame
-     * (never -1 for it, but -2) wakes once empty, or it never would. */
-    unsigned room = NETDEV_TX_MAX_SG + 1;
-    if (room > vq_num(tq->vq))
-        room = vq_num(tq->vq);
-    if (dev->tx_stopped[tq->index] && vq_num_free(tq->vq) >= room)
+    if (dev->tx_stopped[tq->index] && vq_num_free(tq->vq) >= tx_room_needed(tq))
         tx_wake(tq);
     return n;
 }
 
+/* Reclaim with the interrupt masked, so vq_get_buf does not move the event
+ * to the very next buffer, then ask again for one at 3/4 of what is left
+ * (Linux virtnet_poll_cleantx, start_xmit). A queue whose NAPI entry is
+ * scheduled is left to it: its completion re-arms. */
+static void tx_clean(struct vnet_txq *tq)
+{
+    bool irq = tq->vn->mode != NET_MODE_POLL &&
+               !(READ_ONCE(tq->napi.state) & NAPI_STATE_SCHED);
+    for (;;) {
+        vq_disable_cb(tq->vq);
+        vnet_tx_reclaim(tq);
+        if (!irq || !tx_outstanding(tq) || vq_enable_cb_delayed(tq->vq))
+            return;
+    }
+}
+
+void vnet_tx_clean(struct vnet_txq *tq)
+{
+    tx_clean(tq);
+}
+
+/* Stop, and have the interrupt (or the NAPI entry, if the device already
+ * got there) wake the queue. */
 static void tx_stop(struct vnet_txq *tq)
 {
     struct netdev *dev = &tq->vn->dev;
     dev->tx_stopped[tq->index] = true;
     dev->q[tq->index].tx_queue_stopped++;
-    /* Let the device work through what is queued, and ask for an interrupt
-     * once most of it is done. If it already finished (enable returned
-     * false), reclaim now instead of waiting for an interrupt that the
-     * device will not send. */
     if (tq->kick_pending) {
+        /* The device must see what fills the ring, or it never frees it. */
         tq->kick_pending = false;
         if (vq_kick(tq->vq))
             dev->q[tq->index].tx_kicks++;
     }
-    if (!vq_enable_cb_delayed(tq->vq))
-        vnet_tx_reclaim(tq);
+    if (tq->vn->mode != NET_MODE_POLL && !vq_enable_cb_delayed(tq->vq))
+        vnet_napi_schedule(&tq->napi, tq->vq);
+}
+
+static void tx_fill_hdr(struct virtio_net_hdr_v1 *h, const struct netdev_tx_offload *off)
+{
+    memset(h, 0, sizeof(*h));
+    h->gso_type = VIRTIO_NET_HDR_GSO_NONE;
+    if (!off)
+        return;
+    if (off->csum_partial) {
+        h->flags = VIRTIO_NET_HDR_F_NEEDS_CSUM;
+        h->csum_start = off->csum_start;
+        h->csum_offset = off->csum_offset;
+    }
+    if (off->gso_type != NETDEV_GSO_NONE) {
+        h->gso_type = off->gso_type == NETDEV_GSO_TCPV4 ? VIRTIO_NET_HDR_GSO_TCPV4
+                                                        : VIRTIO_NET_HDR_GSO_TCPV6;
+        h->gso_size = off->gso_size;
+        h->hdr_len = off->hdr_len;
+    }
+}
+
+/* 5.1.6.2: segmentation only as negotiated, only with the checksum left
+ * partial (the device must fill in every segment's), and a real MSS. */
+static bool tx_offload_ok(const struct vnet *vn, const struct netdev_tx_offload *off,
+                          uint32_t len)
+{
+    if (!off || off->gso_type == NETDEV_GSO_NONE)
+        return true;
+    unsigned bit = off->gso_type == NETDEV_GSO_TCPV4 ? VIRTIO_NET_F_HOST_TSO4
+                   : off->gso_type == NETDEV_GSO_TCPV6 ? VIRTIO_NET_F_HOST_TSO6
+                                                        : 64;
+    return bit < 64 && vnet_has(vn, bit) && off->csum_partial && off->gso_size > 0 &&
+           off->hdr_len > off->csum_start && off->hdr_len < len && len <= VNET_MAX_FRAME;
 }
 
 static int tx_post(struct vnet_txq *tq, const struct netdev_tx_sg *sg, unsigned nsg,
                    const struct netdev_tx_offload *off, void *token)
 {
     struct netdev *dev = &tq->vn->dev;
-    vnet_tx_reclaim(tq);
+    if (tx_outstanding(tq))
+        tx_clean(tq);
     if (dev->tx_stopped[tq->index])
         return -1;
+    uint32_t len = 0;
+    for (unsigned i = 0; i < nsg; i++)
+        len += sg[i].len;
+    if (!tx_offload_ok(tq->vn, off, len))
+        return -2;
+    /* A running queue has room for this frame and a slot per descriptor;
+     * anything else is a bug, not back-pressure: say so and drop. */
     struct vnet_tx_slot *s = tq->free_slots;
     if (!s) {
-        tx_stop(tq);
-        if (dev->tx_stopped[tq->index] || !(s = tq->free_slots))
-            return -1;
+        log_error("virtio-net: tx queue %u: no free slot on a running queue", tq->index);
+        return -2;
     }
-    memset(&s->hdr, 0, sizeof(s->hdr));
-    if (off && off->csum_partial) {
-        s->hdr.flags = VIRTIO_NET_HDR_F_NEEDS_CSUM;
-        s->hdr.csum_start = off->csum_start;
-        s->hdr.csum_offset = off->csum_offset;
-    }
-    s->hdr.gso_type = VIRTIO_NET_HDR_GSO_NONE;
-
-    struct vq_sg vsg[NETDEV_TX_MAX_SG + 1];
-    uint32_t len = 0;
+    tx_fill_hdr(&s->hdr, off);
+    struct vq_sg vsg[NETDEV_TX_MAX_SG_GSO + 1];
     vsg[0] = (struct vq_sg){ dma_addr(&s->hdr), HDR_LEN };
-    for (unsigned i = 0; i < nsg; i++) {
+    for (unsigned i = 0; i < nsg; i++)
         vsg[i + 1] = (struct vq_sg){ dma_addr(sg[i].data), sg[i].len };
-        len += sg[i].len;
-    }
     int r = vq_add_sgs(tq->vq, vsg, nsg + 1, 0, s);
     if (r == VQ_ENOSPC) {
+        /* Only on a ring smaller than a worst-case frame: wait for it to
+         * drain. */
         tx_stop(tq);
-        /* tx_stop may have reclaimed enough to go on at once. */
-        if (dev->tx_stopped[tq->index])
-            return -1;
-        r = vq_add_sgs(tq->vq, vsg, nsg + 1, 0, s);
-    }
-    if (r == VQ_ENOSPC)
         return -1;
+    }
     if (r != 0)
         return -2;
     tq->free_slots = s->next_free;
     s->token = token;
     s->len = len;
     tq->kick_pending = true;
+    tq->need_arm = true;
+    if (off && off->gso_type != NETDEV_GSO_NONE) {
+        dev->q[tq->index].tx_tso_frames++;
+        dev->q[tq->index].tx_tso_bytes += len;
+    }
+    /* Stop while there is still room for a worst-case frame: the next
+     * xmit on a running queue never fails. */
+    if (vq_num_free(tq->vq) < tx_room_needed(tq))
+        tx_stop(tq);
     return 0;
 }
 
@@ -125,7 +198,8 @@ int vnet_xmit(struct netdev *dev, unsigned queue, const struct netdev_tx_sg *sg,
 {
     struct vnet *vn = dev->priv;
     struct vnet_txq *tq = &vn->txq[queue];
-    if (nsg == 0 || nsg > NETDEV_TX_MAX_SG) {
+    unsigned max = off && off->gso_type != NETDEV_GSO_NONE ? tx_max_sg(vn) : NETDEV_TX_MAX_SG;
+    if (nsg == 0 || nsg > max) {
         dev->q[queue].tx_dropped++;
         return -2;
     }
@@ -137,17 +211,63 @@ int vnet_xmit(struct netdev *dev, unsigned queue, const struct netdev_tx_sg *sg,
     return r;
 }
 
+static void tx_kick(struct vnet_txq *tq)
+{
+    if (tq->kick_pending) {
+        tq->kick_pending = false;
+        if (vq_kick(tq->vq))
+            tq->vn->dev.q[tq->index].tx_kicks++;
+    }
+}
+
 void vnet_xmit_flush(struct netdev *dev)
 {
     struct vnet *vn = dev->priv;
+    if (dev->tx_flush && !vn->in_flush) {
+        vn->in_flush = true;
+        dev->tx_flush(dev);
+        vn->in_flush = false;
+    }
     for (unsigned i = 0; i < vn->pairs; i++) {
         struct vnet_txq *tq = &vn->txq[i];
-        if (tq->kick_pending) {
-            tq->kick_pending = false;
-            if (vq_kick(tq->vq))
-                dev->q[i].tx_kicks++;
+        /* What was posted (and reclaimed with the interrupt masked) since
+         * the last flush must be covered by an interrupt. First: the wake
+         * inside may post more, which the kick then carries. */
+        if (tq->need_arm) {
+            tq->need_arm = false;
+            tx_clean(tq);
         }
+        tx_kick(tq);
     }
+}
+
+/* TX NAPI (Linux virtnet_poll_tx): no packet budget, so it reports no work
+ * and always completes, re-arming for the very next used buffer. */
+int vnet_tx_poll(struct napi *n, int budget)
+{
+    (void)budget;
+    struct vnet_txq *tq = (struct vnet_txq *)((char *)n - offsetof(struct vnet_txq, napi));
+    vnet_tx_reclaim(tq);
+    tx_kick(tq);   /* what a wake sent */
+    unsigned opaque = vq_enable_cb_prepare(tq->vq);
+    if (napi_complete_done(n, 0)) {
+        if (vq_poll(tq->vq, opaque))
+            vnet_napi_schedule(n, tq->vq);
+    } else {
+        vq_disable_cb(tq->vq);
+    }
+    return 0;
+}
+
+/* Interrupt context (Linux skb_xmit_done via vring_interrupt): nothing used
+ * means another queue's interrupt on a shared vector or line. */
+void vnet_tx_irq(void *ctx)
+{
+    struct vnet_txq *tq = ctx;
+    if (!vq_more_used(tq->vq))
+        return;
+    tq->vn->dev.q[tq->index].irq_tx++;
+    vnet_napi_schedule(&tq->napi, tq->vq);
 }
 
 int vnet_tx_init(struct vnet_txq *tq)
@@ -162,6 +282,8 @@ int vnet_tx_init(struct vnet_txq *tq)
         tq->free_slots = &tq->slots[i];
     }
     tq->kick_pending = false;
-    vq_disable_cb(tq->vq);     /* no TX interrupts until the ring fills */
+    tq->need_arm = false;
+    napi_add(&tq->napi, vnet_tx_poll, napi_config.weight);
+    vq_disable_cb(tq->vq);     /* armed once something is outstanding */
     return 0;
 }

@@ -1,4 +1,4 @@
-/* PCI INTx -> IOAPIC routing for QEMU's q35 and pc chipsets (see intx.h for
+/* PCI INTx -> IOAPIC routing for QEMU's q35, pc and microvm (see intx.h for
  * the wiring and where it comes from). */
 #include <stdbool.h>
 #include <stdint.h>
@@ -23,6 +23,11 @@
 #define PIRQ_ROUT_IRQ_MASK      0x0f
 
 #define Q35_PIRQ_GSI_BASE       16      /* APIC mode: PIRQ A..H = GSI 16..23 */
+#define PCI_VENDOR_ID_REDHAT    0x1b36
+#define PCI_DEVICE_ID_GPEX      0x0008
+#define GPEX_GSI_BASE_ONE_IOAPIC 12     /* microvm: 12..15, or 16..19 with ioapic2 */
+#define GPEX_GSI_BASE_TWO_IOAPICS 16
+#define MADT_TYPE_IOAPIC        1
 
 /* ---- pure parts ---- */
 
@@ -93,6 +98,19 @@ static void isa_irq_to_gsi(uint8_t irq, struct pci_intx_route *r)
     }
 }
 
+static unsigned madt_ioapics(void)
+{
+    const struct acpi_sdt_header *madt = acpi_find_table("APIC");
+    unsigned n = 0;
+    if (!madt)
+        return 0;
+    const uint8_t *p = (const uint8_t *)madt + MADT_ENTRIES_OFFSET;
+    const uint8_t *end = (const uint8_t *)madt + madt->length;
+    for (; p + 2 <= end && p[1] >= 2 && p + p[1] <= end; p += p[1])
+        n += p[0] == MADT_TYPE_IOAPIC;
+    return n;
+}
+
 /* ---- resolution ---- */
 
 static enum pci_intx_chipset chipset(void)
@@ -104,6 +122,8 @@ static enum pci_intx_chipset chipset(void)
         if (hb->device_id == PCI_DEVICE_ID_INTEL_82441)
             return PCI_INTX_PIIX;
     }
+    if (hb && hb->vendor_id == PCI_VENDOR_ID_REDHAT && hb->device_id == PCI_DEVICE_ID_GPEX)
+        return PCI_INTX_GPEX;
     return PCI_INTX_UNKNOWN;
 }
 
@@ -152,6 +172,14 @@ int pci_intx_resolve(const struct pci_dev *d, struct pci_intx_route *r)
         r->level = true;
         r->active_low = false;
         q35_check(d, r->pirq);
+        return 0;
+    }
+
+    if (r->chipset == PCI_INTX_GPEX) {
+        unsigned base = madt_ioapics() >= 2 ? GPEX_GSI_BASE_TWO_IOAPICS : GPEX_GSI_BASE_ONE_IOAPIC;
+        r->gsi = base + ((r->root_slot + r->root_pin - 1u) & 3u);
+        r->level = true;
+        r->active_low = false;
         return 0;
     }
 

@@ -22,6 +22,12 @@
  *    has an interrupt source override for it. QEMU's MADT lists IRQ 5, 9, 10,
  *    11 as level-triggered, active-high; we honour whatever it says.
  *
+ *  microvm (QEMU GPEX host bridge 1b36:0008, pcie=on): root slot S pin P
+ *    drives GPEX line (S + P) mod 4 (pci_swizzle_map_irq_fn), and the four
+ *    lines are GSI 16..19 when the machine has its second IOAPIC, else 12..15
+ *    (hw/i386/microvm.c, pcie_irq_base); level, active-high. Its BIOS writes
+ *    no interrupt line registers.
+ *
  *  anything else: the interrupt line register (the IRQ firmware chose),
  *    through the MADT overrides, with a warning.
  *
@@ -47,6 +53,7 @@ enum pci_intx_chipset {
     PCI_INTX_UNKNOWN = 0,   /* fall back to the interrupt line register */
     PCI_INTX_Q35,           /* ICH9 */
     PCI_INTX_PIIX,          /* i440FX + PIIX3/4 */
+    PCI_INTX_GPEX,          /* microvm's generic PCIe host bridge */
 };
 
 struct pci_intx_route {

@@ -11,6 +11,15 @@ static struct pci_dev devices[PCI_MAX_DEVICES];
 static unsigned ndevices;
 static unsigned nskipped;
 static uint8_t bus_seen[PCI_MAX_BUS / 8];   /* loop guard: a bus is scanned once */
+/* Where unassigned memory BARs go, when no firmware assigned them (microvm's
+ * GPEX: its BIOS does not enumerate PCIe). Empty: leave BARs as they are. */
+static uint64_t mem_next, mem_end;
+
+void pci_set_mem_window(uint64_t base, uint64_t size)
+{
+    mem_next = base;
+    mem_end = base + size;
+}
 
 /* ---- enumeration ---- */
 
@@ -274,6 +283,20 @@ void pci_bar_probe(struct pci_dev *d)
         if (!b->size) {
             *b = (struct pci_bar){0};
             continue;
+        }
+        if (b->type != PCI_BAR_IO && b->addr == 0 && mem_end) {
+            /* Natural alignment (PCI 3.0 §6.2.5.1); the window is below 4 GiB,
+             * so a 64-bit BAR's upper half is 0. */
+            uint64_t a = (mem_next + b->size - 1) & ~(b->size - 1);
+            if (a >= mem_next && a + b->size <= mem_end && a + b->size > a) {
+                pci_write32(d, off, (uint32_t)a | (lo & ~PCI_BASE_ADDRESS_MEM_MASK & 0xfu));
+                if (b->type == PCI_BAR_MEM64)
+                    pci_write32(d, (uint16_t)(off + 4), 0);
+                b->addr = a;
+                mem_next = a + b->size;
+                log_debug("pci: %02x:%02x.%x BAR%u assigned 0x%llx", d->bus, d->dev, d->fn, idx,
+                          (unsigned long long)a);
+            }
         }
         log_debug("pci: %02x:%02x.%x BAR%u %s 0x%llx size 0x%llx%s", d->bus, d->dev, d->fn, idx,
                   b->type == PCI_BAR_IO ? "io" :

@@ -77,6 +77,10 @@ static inline void pci_write16(const struct pci_dev *d, uint16_t off, uint16_t v
 static inline void pci_write32(const struct pci_dev *d, uint16_t off, uint32_t v)
 { pci_cfg_write32(d->bus, d->dev, d->fn, off, v); }
 
+/* Memory BARs found at 0 are placed in [base, base + size) (pci_cfg.c sets
+ * this on machines whose firmware leaves PCI unassigned). */
+void pci_set_mem_window(uint64_t base, uint64_t size);
+
 /* ---- enumeration ---- */
 
 /* Scans bus 0 and, recursively, every bus behind a PCI-PCI bridge (secondary

@@ -1,5 +1,8 @@
 /* PCI configuration access: ECAM when ACPI's MCFG lists segment 0 (q35),
  * configuration mechanism #1 (ports 0xCF8/0xCFC) otherwise (pc/i440FX).
+ * QEMU's microvm (pcie=on) has neither an MCFG nor ports 0xCF8: its GPEX host
+ * bridge sits at a fixed ECAM window (hw/i386/microvm.c, PCIe ECAM at
+ * 0xe0000000, 256 buses), taken only when a GPEX host bridge answers there.
  *
  * ECAM is mapped lazily, one 1 MiB bus window at a time, on first access to
  * that bus: a q35 segment is 256 MiB and we touch two or three buses. A bus
@@ -27,6 +30,12 @@ struct mcfg_alloc {
 _Static_assert(sizeof(struct mcfg_alloc) == 16, "MCFG allocation is 16 bytes");
 #define MCFG_ALLOC_OFFSET 44
 
+#define MICROVM_ECAM_BASE 0xe0000000ull
+#define MICROVM_MMIO32_BASE 0xc0000000ull   /* GPEX 32-bit MMIO window, 512 MiB */
+#define MICROVM_MMIO32_SIZE 0x20000000ull
+#define GPEX_HOST_VENDOR 0x1b36       /* Red Hat, Inc. */
+#define GPEX_HOST_DEVICE 0x0008       /* QEMU PCIe host bridge */
+
 static struct {
     bool inited;
     bool ecam;
@@ -36,6 +45,29 @@ static struct {
     bool bus_unmappable[PCI_MAX_BUS];
 } cfg;
 
+static uint32_t conf1_read(uint8_t bus, uint8_t dev, uint8_t fn, uint16_t off, unsigned width);
+
+/* Mechanism #1 exists when its address register keeps what is written. */
+static bool conf1_present(void)
+{
+    irqflags_t f = irq_save();
+    uint32_t saved = inl(PCI_CONF1_ADDRESS_PORT);
+    outl(PCI_CONF1_ADDRESS_PORT, PCI_CONF1_ENABLE);
+    bool ok = inl(PCI_CONF1_ADDRESS_PORT) == PCI_CONF1_ENABLE;
+    outl(PCI_CONF1_ADDRESS_PORT, saved);
+    irq_restore(f);
+    return ok || conf1_read(0, 0, 0, PCI_VENDOR_ID, 2) != 0xffff;
+}
+
+static bool gpex_at(uint64_t base)
+{
+    volatile uint8_t *w = mmio_map(base, PCI_ECAM_BUS_SIZE);
+    if (!w)
+        return false;
+    return mmio_read16(w + PCI_VENDOR_ID) == GPEX_HOST_VENDOR &&
+           mmio_read16(w + PCI_DEVICE_ID) == GPEX_HOST_DEVICE;
+}
+
 void pci_cfg_init(void)
 {
     if (cfg.inited)
@@ -44,6 +76,16 @@ void pci_cfg_init(void)
 
     const struct acpi_sdt_header *mcfg = acpi_find_table("MCFG");
     if (!mcfg) {
+        if (!conf1_present() && gpex_at(MICROVM_ECAM_BASE)) {
+            cfg.ecam = true;
+            cfg.ecam_base = MICROVM_ECAM_BASE;
+            cfg.start_bus = 0;
+            cfg.end_bus = 0xff;
+            pci_set_mem_window(MICROVM_MMIO32_BASE, MICROVM_MMIO32_SIZE);
+            log_info("pci: config access via ECAM at 0x%llx, buses 00-ff (no ACPI MCFG, "
+                     "no ports 0xcf8: microvm's GPEX window)", MICROVM_ECAM_BASE);
+            return;
+        }
         log_info("pci: config access via ports 0xcf8/0xcfc (no ACPI MCFG)");
         return;
     }

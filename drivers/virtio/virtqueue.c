@@ -394,6 +394,14 @@ bool vq_enable_cb_delayed(struct virtqueue *vq)
     return ok;
 }
 
+bool vq_more_used(const struct virtqueue *vq)
+{
+    /* No START_USE: IRQ-safe. The main loop only moves last_used_idx up to
+     * the used idx, so a value read mid-update errs towards "yes". */
+    return !READ_ONCE(vq->broken) &&
+           READ_ONCE(vq->used->idx) != READ_ONCE(vq->last_used_idx);
+}
+
 void *vq_detach_unused_buf(struct virtqueue *vq)
 {
     void *token = NULL;

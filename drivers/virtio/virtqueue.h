@@ -97,6 +97,10 @@ bool vq_enable_cb(struct virtqueue *vq);   /* false: buffers already pending, po
  * 3/4 of the outstanding buffers are used (TX reclaim when the ring is full). */
 bool vq_enable_cb_delayed(struct virtqueue *vq);
 
+/* Interrupt context (Linux vring_interrupt's more_used): has the device
+ * used a buffer we have not taken? A stale answer is only ever "yes". */
+bool vq_more_used(const struct virtqueue *vq);
+
 /* Teardown, after device reset: returns in-flight tokens one by one, NULL when
  * none is left. */
 void *vq_detach_unused_buf(struct virtqueue *vq);

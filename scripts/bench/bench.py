@@ -8,7 +8,7 @@ guests, so a change in the machine's load spreads over all of them):
   guest-only boot time (ours: banner's TSC time since reset + console delta to READY;
   Linux: printk time of its READY marker, i.e. from kernel start, firmware and bzImage
   decompression not included), wrk at 1/8/64 keep-alive connections (req/s, p50, p99),
-  a 64 MiB /bytes download (curl), iperf2 both ways (-r: host->guest, then guest->host),
+  a 64 MiB /bytes download (curl), iperf2 both ways (`iperf -c`, then `iperf -c -R`),
   interrupts per packet and NAPI polls per interrupt (ours: /stats.json; Linux:
   /proc/interrupts + /proc/net/dev through a CGI), idle CPU of the QEMU process (/proc/PID/stat
   utime+stime over an idle window). Then the image size and the smallest -m that still boots
@@ -172,7 +172,6 @@ class TapNet:
     def netdev(self, g):
         g.http = (TAP_GUEST, 80)
         g.iperf = (TAP_GUEST, 5001)
-        g.iperf_reverse = True
         return "tap,id=n0,ifname=%s,script=no,downscript=no" % TAP_DEV
 
 
@@ -199,10 +198,6 @@ class UserNet:
         hp, ip_ = free_port(), free_port()
         g.http = ("127.0.0.1", hp)
         g.iperf = ("127.0.0.1", ip_)
-        # iperf -r makes the guest connect back to 10.0.2.2:5001, i.e. the host's
-        # 127.0.0.1:5001, which may be someone else's (and lwiperf rejects the header that
-        # iperf -L writes): under user-net only host->guest is measured.
-        g.iperf_reverse = False
         return ("user,id=n0,hostfwd=tcp:127.0.0.1:%d-:80,hostfwd=tcp:127.0.0.1:%d-:5001"
                 % (hp, ip_))
 
@@ -561,26 +556,21 @@ def curl_bytes(g):
 
 
 def iperf(g, seconds):
-    """iperf2 -r: host->guest for `seconds`, then the guest connects back and sends
-    (lwiperf answers -r, not -R). Under user-net, host->guest only."""
-    cmd = ["iperf", "-c", g.iperf[0], "-p", str(g.iperf[1]), "-t", str(seconds), "-y", "C"]
-    if g.iperf_reverse:
-        cmd.append("-r")
-    r = run(cmd, timeout=2 * seconds + 30)
-    rows = [l.split(",") for l in r.stdout.splitlines() if l.count(",") >= 8]
-    rows = [x for x in rows if x[-1].strip().isdigit()]
-    rows.sort(key=lambda x: int(x[5]) if x[5].isdigit() else 0)
+    """iperf2 as a user runs it: `iperf -c` (host->guest), then `iperf -c -R` (iperf 2.1's
+    reverse: the guest sends on the client's connection, so it works through hostfwd too)."""
     res = {"to_guest_mbit_s": None, "from_guest_mbit_s": None}
-    if rows:
-        res["to_guest_mbit_s"] = int(rows[0][-1]) / 1e6
-    if len(rows) > 1:
-        res["from_guest_mbit_s"] = int(rows[1][-1]) / 1e6
-    if not rows:
-        raise RuntimeError("iperf exit %s: %s %s" % (r.returncode, r.stdout[-300:], r.stderr[-300:]))
-    if not g.iperf_reverse:
-        res["from_guest_error"] = "not measured under user-net"
-    elif len(rows) < 2:
-        res["from_guest_error"] = "no guest->host report: " + (r.stderr.strip()[-200:] or "?")
+    for key, extra in (("to_guest_mbit_s", []), ("from_guest_mbit_s", ["-R"])):
+        cmd = ["iperf", "-c", g.iperf[0], "-p", str(g.iperf[1]), "-t", str(seconds), "-y", "C"]
+        r = run(cmd + extra, timeout=seconds + 30)
+        rows = [l.split(",") for l in r.stdout.splitlines() if l.count(",") >= 8]
+        rows = [x for x in rows if x[-1].strip().isdigit()]
+        if rows:
+            res[key] = int(rows[-1][-1]) / 1e6
+        elif key == "to_guest_mbit_s":
+            raise RuntimeError("iperf exit %s: %s %s" % (r.returncode, r.stdout[-300:],
+                                                         r.stderr[-300:]))
+        else:
+            res["from_guest_error"] = "no -R report: " + (r.stderr.strip()[-200:] or "?")
     return res
 
 
@@ -1294,6 +1284,7 @@ def main():
         stop_all()
         net.cleanup()
 
+    meta["boot_floor"] = __import__("boot_floor").measure(images.get("elf", ELF_SRC), LOGS)
     meta["loadavg_end"] = "%.2f %.2f %.2f" % os.getloadavg()
     meta["elapsed_s"] = round(now() - t_start, 1)
     summary = build_summary(rec, opts.guests)

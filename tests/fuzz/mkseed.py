@@ -93,7 +93,9 @@ CORPUS = {
                             + burst(0, 100) + wait_s(60),
 }
 
-KNOWN = {
+# Fixed crashes, kept as regression seeds (corpus/lwip_tcp/regress_*): the
+# persist one by lwIP patch 0001, the lwiperf ones by our own iperf servers.
+REGRESSIONS = {
     # issue 9: 24 bytes (the iperf header), out-of-order data leaving a
     # one-byte hole, then the byte: lwiperf gets a chain whose first pbuf is
     # one byte long and pbuf_remove_header(p, 24) fails its assert.
@@ -110,6 +112,10 @@ KNOWN = {
     "persist_empty_unsent": open_() + send(0, canned(16)) + ack(0, ack_partial(16), W0)
                             + wait_s(3) + ack(0, ACK_MAX, WFULL) + wait_s(3),
 }
+CORPUS.update({"regress_" + n: ops for n, ops in REGRESSIONS.items()})
+
+# Reproducers of crashes not fixed yet (known/lwip_tcp/, each with a .expect).
+KNOWN = {}
 
 
 def write(d, name, ops):

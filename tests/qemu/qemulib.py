@@ -23,6 +23,9 @@ LOG_DIR = os.path.join(BUILD, "test-logs")
 QEMU_BIN = os.environ.get("QEMU", "/usr/bin/qemu-system-x86_64")
 ELF = os.environ.get("UNIKERNEL_ELF", os.path.join(BUILD, "unikernel.elf"))
 ISO = os.environ.get("UNIKERNEL_ISO", os.path.join(BUILD, "unikernel.iso"))
+IMG = os.environ.get("UNIKERNEL_IMG", os.path.join(BUILD, "unikernel.img"))
+# Debian's ovmf: UEFI firmware for -bios (firmware="uefi")
+OVMF = os.environ.get("UNIKERNEL_OVMF", "/usr/share/OVMF/OVMF_CODE.fd")
 
 # TCG boots in 1-3 s; these leave room for a loaded machine.
 BOOT_TIMEOUT = float(os.environ.get("UNIKERNEL_BOOT_TIMEOUT", "60"))
@@ -49,6 +52,10 @@ FEATURES_ACCEPTED_RE = r"virtio-net: (?:features )?.*accepted 0x(?P<accepted>[0-
 MSIX_RE = r"virtio-pci: msix (?:per-queue|shared) vectors"
 INTX_RE = r"virtio-pci: intx\b"
 NO_NET_RE = r"net: no usable virtio-net device: (?P<reason>.+)"
+UEFI_RE = r"boot: UEFI firmware"
+CLOCK_RE = r"clock: TSC (?P<khz>\d+) kHz, (?P<source>.+)"
+NET_READY_MS_RE = r"net: ready (?P<ms>\d+(?:\.\d+)?) ms since reset"
+ECAM_RE = r"pci: config access via ECAM at 0x(?P<base>[0-9a-f]+)"
 
 # Firmware and GRUB paint the serial line with terminal escapes.
 _ANSI_RE = re.compile(r"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)|[ -/]*[0-~])")
@@ -90,8 +97,10 @@ class QemuError(AssertionError):
 class Qemu:
     """One QEMU process with the unikernel and its console.
 
-    boot:      "elf" (-kernel, PVH, cmdline via -append) or "iso" (-cdrom, GRUB, fixed cmdline)
-    machine:   "q35" | "pc";  mem: "-m" value;  smp: vCPU count
+    boot:      "elf" (-kernel, PVH, cmdline via -append), "iso" (-cdrom, GRUB, fixed cmdline)
+               or "img" (the same hybrid image as a raw -drive)
+    machine:   "q35" | "pc" | "microvm" (pcie=on added);  mem: "-m" value;  smp: vCPU count
+    firmware:  "bios" (QEMU's default: SeaBIOS, or qboot on microvm) or "uefi" (-bios OVMF)
     append:    kernel command line (str or list of "key=value"); ELF only
     nic:       "virtio-net-pci" (default), another -device model (e.g. "e1000"), or None (-nic none)
     nic_opts:  extra device properties, e.g. "disable-legacy=on,vectors=0"
@@ -105,9 +114,11 @@ class Qemu:
 
     def __init__(self, name="qemu", boot="elf", machine="q35", mem="64M", smp=1,
                  append="", nic="virtio-net-pci", nic_opts="", fwd=(80,), guest_ip="",
-                 debug_exit=True, extra=(), expect_panic=False, netdev=None, wrap=()):
+                 debug_exit=True, extra=(), expect_panic=False, netdev=None, wrap=(),
+                 firmware="bios"):
         self.name = name
         self.boot = boot
+        self.firmware = firmware
         self.machine = machine
         self.mem = mem
         self.smp = smp
@@ -137,11 +148,20 @@ class Qemu:
 
     # ---- command line -------------------------------------------------
     def cmdline(self):
-        image = ELF if self.boot == "elf" else ISO
+        image = {"elf": ELF, "img": IMG}.get(self.boot, ISO)
         if not os.path.exists(image):
             raise QemuError("%s not built (run `make`)" % image)
-        args = self.wrap + [QEMU_BIN, "-machine", self.machine, "-cpu", "max", "-m", str(self.mem),
+        machine = self.machine
+        if machine.split(",")[0] == "microvm" and "pcie=" not in machine:
+            machine += ",pcie=on"       # the only way microvm has PCI at all
+        args = self.wrap + [QEMU_BIN, "-machine", machine, "-cpu", "max", "-m", str(self.mem),
                 "-smp", str(self.smp), "-nographic", "-no-reboot"]
+        if self.firmware == "uefi":
+            if not os.path.exists(OVMF):
+                raise QemuError("%s missing (Debian package ovmf; run `make deps`)" % OVMF)
+            args += ["-bios", OVMF]
+        elif self.firmware != "bios":
+            raise ValueError(self.firmware)
         if self.boot == "elf":
             args += ["-kernel", image]
             if self.append:
@@ -150,6 +170,11 @@ class Qemu:
             if self.append:
                 raise QemuError("the ISO has a fixed command line; cannot pass %r" % self.append)
             args += ["-cdrom", image, "-boot", "d"]
+        elif self.boot == "img":
+            if self.append:
+                raise QemuError("the image has a fixed command line; cannot pass %r" % self.append)
+            # snapshot: instances share the file and never write it
+            args += ["-drive", "file=%s,format=raw,snapshot=on" % image]
         else:
             raise ValueError(self.boot)
         if self.nic is None:

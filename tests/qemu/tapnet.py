@@ -39,6 +39,9 @@ HOST_IP = "192.0.2.1"
 GUEST_IP = "192.0.2.2"
 PREFIX = 24
 GUEST_MAC = "52:54:00:c0:00:02"
+HOST_IP6 = "2001:db8::1"         # TapNet(ipv6=True): the tap's IPv6 side (2001:db8::/32)
+GUEST_IP6 = "2001:db8::2"
+PREFIX6 = 64
 NS_PREFIX = "ukt"                 # namespaces and taps: ukt<pid>_<n> / uktap<pid>_<n>
 IP = shutil.which("ip") or "/usr/sbin/ip"
 
@@ -148,7 +151,7 @@ atexit.register(_cleanup_all)
 class TapNet:
     """One namespace with one tap (host side 192.0.2.1/24) for one guest (192.0.2.2)."""
 
-    def __init__(self, label="", mtu=1500, txqueuelen=4096):
+    def __init__(self, label="", mtu=1500, txqueuelen=4096, ipv6=False):
         global _counter
         with _lock:
             _counter += 1
@@ -159,6 +162,7 @@ class TapNet:
         self.label = label
         self.mtu = mtu
         self.txqueuelen = txqueuelen
+        self.ipv6 = ipv6
         self.vms = []
         self.created = False
         self.host_mac = None
@@ -185,6 +189,14 @@ class TapNet:
         self._ip("-n", self.ns, "link", "set", "lo", "up")
         self._ip("netns", "exec", self.ns, IP, "tuntap", "add", "dev", self.tap, "mode", "tap")
         self._ip("-n", self.ns, "addr", "add", "%s/%d" % (HOST_IP, PREFIX), "dev", self.tap)
+        if self.ipv6:
+            # IPv6 on this tap only: no DAD (the address is ours, and a tentative host would
+            # answer nothing for a second), no RA processing (the tests are the router).
+            for k, v in (("accept_dad", 0), ("accept_ra", 0), ("disable_ipv6", 0)):
+                subprocess.run(self.prefix + ["sysctl", "-qw", "net.ipv6.conf.%s.%s=%d" % (
+                    self.tap, k, v)], capture_output=True, timeout=30, check=True)
+            self._ip("-n", self.ns, "addr", "add", "%s/%d" % (HOST_IP6, PREFIX6), "dev",
+                     self.tap, "nodad")
         # A deeper tap queue than tun's default 500 (sized when QEMU attaches), so a burst of a
         # few thousand frames reaches QEMU instead of being dropped on the host side.
         self._ip("-n", self.ns, "link", "set", self.tap, "mtu", str(self.mtu), "txqueuelen",
@@ -288,11 +300,11 @@ class TapNet:
     def set_mtu(self, mtu):
         self._ip("-n", self.ns, "link", "set", self.tap, "mtu", str(mtu))
 
-    def http(self, path="/", method="GET", timeout=10.0, port=80):
+    def http(self, path="/", method="GET", timeout=10.0, port=80, host=GUEST_IP):
         """One request on its own connection, from inside the namespace -> qemulib.Response.
         The client closes first, so the guest keeps no TIME_WAIT pcb."""
         with self.inside():
-            conn = http.client.HTTPConnection(GUEST_IP, port, timeout=timeout)
+            conn = http.client.HTTPConnection(host, port, timeout=timeout)
             conn.connect()
         try:
             conn.request(method, path)
@@ -303,8 +315,8 @@ class TapNet:
         finally:
             conn.close()
 
-    def stats(self, timeout=10.0):
-        r = self.http("/stats.json", timeout=timeout)
+    def stats(self, timeout=10.0, host=GUEST_IP):
+        r = self.http("/stats.json", timeout=timeout, host=host)
         assert r.status == 200, r
         return json.loads(r.body.decode("utf-8"))
 

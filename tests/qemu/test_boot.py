@@ -1,12 +1,15 @@
 """Boot: both images on both machines, memory sizes, SMP, faults, clean exits, command line,
-and the no-NIC path (SPEC.md: Boot, Kernel command line, Serial console)."""
+and the no-NIC path (SPEC.md: Boot, Kernel command line, Serial console); the ISO and the raw
+image under SeaBIOS and OVMF; microvm; the clock against the host's."""
 
 import re
+import time
 
 import pytest
 
-from qemulib import (BANNER_RE, EXIT_CLEAN, EXIT_PANIC, MEM_RE, NO_NET_RE, PANIC_RE, READY_RE,
-                     get_stats, http_get)
+from qemulib import (BANNER_RE, CLOCK_RE, ECAM_RE, EXIT_CLEAN, EXIT_PANIC, MEM_RE, MSIX_RE,
+                     NET_READY_MS_RE, NO_NET_RE, PANIC_RE, READY_RE, UEFI_RE, get_stats, http_get,
+                     pattern)
 
 
 def check_banner_and_mem(vm, boot, mem_range):
@@ -150,3 +153,77 @@ def test_no_virtio_net_halts_cleanly(qemu, nic):
     if rc is not None:
         assert rc == EXIT_CLEAN, "exit status %s after 'no usable virtio-net'" % rc
     assert not vm.find(READY_RE)
+
+
+@pytest.mark.parametrize("boot,firmware,machine", [
+    ("iso", "uefi", "q35"), ("iso", "uefi", "pc"), ("img", "uefi", "q35"), ("img", "bios", "pc")])
+@pytest.mark.timeout(180)
+def test_grub_image_boots_under_firmware(qemu, boot, firmware, machine):
+    """The one hybrid image boots through GRUB's PC and EFI platforms, as a CD and as a raw
+    disk. Under UEFI the kernel says so, finds ACPI through the loader's RSDP (no BIOS area to
+    search) and a heap in the firmware's fragmented map, then serves."""
+    vm = qemu(boot=boot, firmware=firmware, machine=machine, mem="64M")
+    check_banner_and_mem(vm, "multiboot2", (40, 64))
+    if firmware == "uefi":
+        vm.wait_for(UEFI_RE)
+    else:
+        assert not vm.find(UEFI_RE), vm.find(UEFI_RE).group(0)
+    m = vm.wait_for(r"acpi: RSDP rev (\d+)")
+    if firmware == "uefi":
+        assert int(m.group(1)) >= 2, m.group(0)     # OVMF's ACPI 2.0 RSDP, not the 1.0 copy
+    heap = int(vm.find(MEM_RE).group("heap"))
+    assert heap >= 16, "heap %d MiB: the largest RAM region was not taken" % heap
+    vm.wait_ready()
+    port = vm.ports[80]
+    assert http_get(port, "/").status == 200
+    r = http_get(port, "/bytes/300000", timeout=60)
+    assert r.status == 200 and r.body == pattern(0, 300000)
+
+
+@pytest.mark.timeout(120)
+def test_microvm_boots_and_serves(qemu):
+    """microvm,pcie=on: no MCFG and no ports 0xcf8, a BIOS that leaves BARs at 0 and no port
+    0x61: ECAM at the GPEX window, BARs placed, MSI-X, a TSC rate from a real source."""
+    vm = qemu(machine="microvm")
+    check_banner_and_mem(vm, "pvh", (60, 64))
+    c = vm.wait_for(CLOCK_RE)
+    assert "assumed" not in c.group("source"), c.group(0)
+    assert int(vm.wait_for(ECAM_RE).group("base"), 16) == 0xe0000000
+    vm.wait_for(MSIX_RE)
+    vm.wait_ready()
+    port = vm.ports[80]
+    s0 = get_stats(port)
+    r = http_get(port, "/bytes/1000000", timeout=60)
+    assert r.status == 200 and r.body == pattern(0, 1000000)
+    s1 = get_stats(port)
+    assert s1["irq"]["rx"] > s0["irq"]["rx"], (s0["irq"], s1["irq"])
+
+
+@pytest.mark.parametrize("machine", ["q35", "pc", "microvm", "microvm,pit=off"])
+@pytest.mark.timeout(120)
+def test_clock_matches_host(qemu, machine):
+    """The guest's clock runs at the host's rate (uptime_ms deltas against host monotonic
+    time over a few seconds), and the boot time it reports is no longer than the host saw
+    from starting QEMU to READY (reset comes after QEMU starts). The microvm clock used to
+    run ~10x fast off a PIT gate port that machine does not have; with pit=off the RTC is
+    the only timer left under TCG."""
+    vm = qemu(machine=machine)
+    c = vm.wait_for(CLOCK_RE)
+    assert "assumed" not in c.group("source"), c.group(0)
+    if "pit=off" in machine:
+        assert "RTC" in c.group("source"), c.group(0)
+    vm.wait_ready()
+    host_ready_ms = (time.monotonic() - vm.started_at) * 1000
+    guest_ready_ms = float(vm.find(NET_READY_MS_RE).group("ms"))
+    assert guest_ready_ms <= host_ready_ms + 50, \
+        "guest says READY %.0f ms after reset, host saw it %.0f ms after starting QEMU" % (
+            guest_ready_ms, host_ready_ms)
+    port = vm.ports[80]
+    t0, u0 = time.monotonic(), get_stats(port)["uptime_ms"]
+    time.sleep(3)
+    t1, u1 = time.monotonic(), get_stats(port)["uptime_ms"]
+    ratio = (u1 - u0) / ((t1 - t0) * 1000)
+    print("%s: guest/host clock rate %.3f, READY guest %.0f ms host %.0f ms" % (
+        machine, ratio, guest_ready_ms, host_ready_ms))
+    # Each sample includes one HTTP round trip; 3 s dwarfs it.
+    assert 0.85 < ratio < 1.15, "guest clock runs at %.3f x the host's" % ratio

@@ -347,6 +347,22 @@ def test_iperf2(server):
     assert got >= sent - (16 << 20), (sent, got)
 
 
+@pytest.mark.skipif(not os.path.exists(IPERF), reason="iperf2 not installed")
+def test_iperf2_reverse_through_hostfwd(server):
+    """`iperf -c -R` through user-net's hostfwd: the guest sends on the client's own
+    connection, so guest->host works where -r's connect-back cannot."""
+    s0 = get_stats(port_of(server))
+    p = subprocess.run([IPERF, "-c", "127.0.0.1", "-p", str(server.ports[5001]), "-t", "2",
+                        "-R", "-f", "b"],
+                       stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=60)
+    print(p.stdout, p.stderr)
+    assert p.returncode == 0, p.stdout + p.stderr
+    m = re.search(r"sec\s+(\d+) Bytes\s+(\d+) bits/sec", p.stdout)
+    assert m and int(m.group(1)) > (1 << 20), p.stdout
+    s1 = get_stats(port_of(server))
+    assert s1["net"]["tx_bytes"] - s0["net"]["tx_bytes"] >= int(m.group(1)), (s0["net"], s1["net"])
+
+
 # ------------------------------------------------------ own VMs ---
 
 @pytest.mark.parametrize("ip", ["10.0.2.15", "10.0.2.20"])

@@ -11,10 +11,12 @@ Added here, user-net (hostfwd):
   ISO  x q35 x disable-legacy=on     GRUB + modern-only device
   ELF  x pc  x disable-legacy=on     modern-only device on PIIX
   ELF  x q35 x -m 16M x -smp 2 x vectors=0   the tight corner: little RAM, 2 CPUs, INTx
+  ELF  x microvm x vectors=0 (with and without its second IOAPIC), microvm x -m 16M x -smp 2
 and on a tap in a namespace (root only; a real peer: ping flood, HTTP, bulk download):
   ELF  x pc  x vectors=0             INTx with a real backend (unikraft#17 class of bug)
   ELF  x q35 x disable-legacy=on x -smp 2
   ELF  x pc  x -m 16M
+  ELF  x microvm
 ISO on the tap is left out: the ISO's fixed command line asks for DHCP, and the namespace has
 no DHCP server.
 """
@@ -30,12 +32,17 @@ USERNET = {
     "iso-q35-modern": dict(boot="iso", machine="q35", nic_opts="disable-legacy=on"),
     "elf-pc-modern": dict(machine="pc", nic_opts="disable-legacy=on"),
     "elf-q35-16m-smp2-intx": dict(machine="q35", mem="16M", smp=2, nic_opts="vectors=0"),
+    # microvm's GPEX INTx lines: GSI 16-19 with its second IOAPIC, 12-15 without
+    "elf-microvm-intx": dict(machine="microvm", nic_opts="vectors=0"),
+    "elf-microvm-ioapic1-intx": dict(machine="microvm,ioapic2=off", nic_opts="vectors=0"),
+    "elf-microvm-16m-smp2": dict(machine="microvm", mem="16M", smp=2),
 }
 
 TAP = {
     "elf-pc-intx": dict(machine="pc", nic_opts="vectors=0"),
     "elf-q35-modern-smp2": dict(machine="q35", smp=2, nic_opts="disable-legacy=on"),
     "elf-pc-16m": dict(machine="pc", mem="16M"),
+    "elf-microvm": dict(machine="microvm"),
 }
 
 

@@ -15,7 +15,7 @@
 
 struct virtqueue;
 
-#define SIM_MAX_SEG 64
+#define SIM_MAX_SEG 80  /* a TSO frame: header + NETDEV_TX_MAX_SG_GSO pieces */
 
 struct sim_seg {
     uint64_t addr;

@@ -131,6 +131,75 @@ static void test_ipv4_parser(void **state)
     assert_false(parse_ipv4("0001.2.3.4", 10, &ip));
 }
 
+static void check_ip6(const char *text, const char *hex)
+{
+    uint8_t got[16], want[16];
+    for (int i = 0; i < 16; i++) {
+        unsigned b;
+        sscanf(hex + 2 * i, "%2x", &b);
+        want[i] = (uint8_t)b;
+    }
+    memset(got, 0xee, sizeof(got));
+    if (!parse_ipv6(text, strlen(text), got))
+        fail_msg("parse_ipv6 refused '%s'", text);
+    assert_memory_equal(got, want, 16);
+}
+
+static void test_ipv6_parser(void **state)
+{
+    (void)state;
+    check_ip6("::", "00000000000000000000000000000000");
+    check_ip6("::1", "00000000000000000000000000000001");
+    check_ip6("1::", "00010000000000000000000000000000");
+    check_ip6("2001:db8::2", "20010db8000000000000000000000002");
+    check_ip6("2001:DB8:0:0:1::1", "20010db8000000000001000000000001");
+    check_ip6("fe80::5054:ff:fec0:2", "fe80000000000000505400fffec00002");
+    check_ip6("1:2:3:4:5:6:7:8", "00010002000300040005000600070008");
+    check_ip6("1:2:3:4:5:6:7::", "00010002000300040005000600070000");
+    check_ip6("::2:3:4:5:6:7:8", "00000002000300040005000600070008");
+    check_ip6("::ffff:192.0.2.1", "00000000000000000000ffffc0000201");
+    check_ip6("1:2:3:4:5:6:192.0.2.1", "000100020003000400050006c0000201");
+    static const char *const bad[] = {
+        "", ":", ":::", "1:::2", "1::2::3", ":1::", "1:", "1::2:", "12345::", "g::",
+        "1:2:3:4:5:6:7", "1:2:3:4:5:6:7:8:9", "1:2:3:4:5:6:7:8::", "::1:2:3:4:5:6:7:8",
+        "1.2.3.4", "::1.2.3", "::1.2.3.4:5", "1:2:3:4:5:6:7:1.2.3.4", "2001:db8::2%tap0",
+        "2001:db8::2 ", " ::1", "::-1",
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        uint8_t a[16];
+        if (parse_ipv6(bad[i], strlen(bad[i]), a))
+            fail_msg("parse_ipv6 took '%s'", bad[i]);
+    }
+}
+
+static void test_ip6_keys(void **state)
+{
+    (void)state;
+    static const uint8_t ip[16] = { 0x20, 0x01, 0x0d, 0xb8, [15] = 2 };
+    static const uint8_t gw[16] = { 0xfe, 0x80, [15] = 1 };
+    struct kconfig c = parse("ip6=2001:db8::2/64 gw6=fe80::1", 0);
+    assert_true(c.has_ip6);
+    assert_memory_equal(c.ip6, ip, 16);
+    assert_int_equal(c.prefix6_len, 64);
+    assert_true(c.has_gw6);
+    assert_memory_equal(c.gw6, gw, 16);
+    c = parse("ip6=2001:db8::2/128", 0);
+    assert_int_equal(c.prefix6_len, 128);
+    assert_false(c.has_gw6);
+    static const char *const bad[] = {
+        "ip6=2001:db8::2", "ip6=2001:db8::2/0", "ip6=2001:db8::2/129", "ip6=2001:db8::2/",
+        "ip6=/64", "ip6=::/64", "ip6=::1/128", "ip6=ff02::1/64", "ip6=fe80::2/64",
+        "ip6=192.0.2.2/24", "gw6=", "gw6=::", "gw6=ff02::2", "gw6=::1", "gw6=2001:db8::1/64",
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        struct kconfig d;
+        c = parse(bad[i], 1);
+        kconfig_defaults(&d);
+        assert_memory_equal(&c, &d, sizeof(c));
+        assert_non_null(strstr(last_warning, "bad value"));
+    }
+}
+
 static void test_test_keys(void **state)
 {
     (void)state;
@@ -150,6 +219,8 @@ int main(void)
         cmocka_unit_test(test_token_without_equals),
         cmocka_unit_test(test_overlong_token_is_truncated_in_message),
         cmocka_unit_test(test_ipv4_parser),
+        cmocka_unit_test(test_ipv6_parser),
+        cmocka_unit_test(test_ip6_keys),
         cmocka_unit_test(test_test_keys),
     };
     return cmocka_run_group_tests_name("cmdline", tests, NULL, NULL);

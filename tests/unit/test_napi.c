@@ -142,9 +142,11 @@ static void test_schedule_during_poll_sets_missed_and_repolls(void **state)
     assert_int_equal(n.state, 0);
 }
 
-/* Linux net_rx_action: weight per poll, global budget, full-weight entries
- * rotate to the tail, a run that stops with work left is a time_squeeze and
- * re-raises NET_RX, which softirq_run picks up on its next round. */
+/* Linux net_rx_action: weight per poll, global budget; an entry that used
+ * its whole weight goes on the run's repoll list, spliced back at the tail:
+ * every entry is polled at most once per run. A run ended by budget or time
+ * counts a time_squeeze and re-raises NET_RX, which softirq_run picks up on
+ * its next round. */
 static void test_budget_and_weight_rotation(void **state)
 {
     (void)state;
@@ -163,11 +165,11 @@ static void test_budget_and_weight_rotation(void **state)
     assert_int_equal(napi_stats.time_squeeze, 1);
     assert_int_equal(softirq_pending(), 1u << SOFTIRQ_NET_RX);
 
-    assert_false(softirq_run()); /* A4 C4 A2 | C2 */
+    assert_false(softirq_run()); /* A4 C4 (repolled: run over) | A2 C2 */
     assert_string_equal(order, "ABCACAC");
     assert_int_equal(napi_stats.runs, 3);
     assert_int_equal(napi_stats.budget_exhausted, 4);
-    assert_int_equal(napi_stats.time_squeeze, 2);
+    assert_int_equal(napi_stats.time_squeeze, 1);
     assert_int_equal(napi_stats.completes, 3);
     assert_int_equal(a.napi.polls, 3);
     assert_int_equal(a.napi.budget_exhausted, 2);
@@ -175,7 +177,30 @@ static void test_budget_and_weight_rotation(void **state)
     assert_int_equal(c.napi.work, 10);
 }
 
-static void test_budget_exactly_spent_with_nothing_left_is_no_squeeze(void **state)
+/* Issue 10 defect 3: with budget to spare, a busy entry is still polled
+ * only once per run (pre-3.19 Linux, and this code before, polled it again
+ * and again until the whole budget was gone). */
+static void test_full_weight_entry_polled_once_per_run(void **state)
+{
+    (void)state;
+    struct fake a;
+    fake_add(&a, 'A', 1000, 4);
+    napi_schedule(&a.napi);
+    net_rx_action();
+    assert_string_equal(order, "A");
+    assert_int_equal(napi_stats.time_squeeze, 0);
+    assert_int_equal(softirq_pending(), 1u << SOFTIRQ_NET_RX);
+    net_rx_action();
+    assert_string_equal(order, "AA");
+    a.backlog = 0;
+    assert_false(softirq_run());
+    assert_string_equal(order, "AAA");
+    assert_int_equal(a.napi.state, 0);
+}
+
+/* Linux counts a squeeze whenever budget or time ends the run, even if
+ * nothing was left. */
+static void test_budget_exactly_spent_counts_squeeze(void **state)
 {
     (void)state;
     struct fake a;
@@ -183,12 +208,12 @@ static void test_budget_exactly_spent_with_nothing_left_is_no_squeeze(void **sta
     fake_add(&a, 'A', 3, 4);
     napi_schedule(&a.napi);
     assert_false(softirq_run());
-    assert_int_equal(napi_stats.time_squeeze, 0);
+    assert_int_equal(napi_stats.time_squeeze, 1);
     assert_int_equal(napi_stats.completes, 1);
 }
 
-/* An entry scheduled during the run queues behind nobody but ahead of the
- * busy entry's next turn: a flood on one queue can't starve another. */
+/* An entry scheduled during the run queues ahead of the busy entry's next
+ * turn: a flood on one queue can't starve another. */
 static void test_busy_entry_does_not_starve_new_one(void **state)
 {
     (void)state;
@@ -199,7 +224,10 @@ static void test_busy_entry_does_not_starve_new_one(void **state)
     a.kick = &b;
     napi_schedule(&a.napi);
     net_rx_action();
-    assert_string_equal(order, "ABAAA");
+    assert_string_equal(order, "A");
+    net_rx_action();
+    assert_string_equal(order, "ABA");
+    assert_int_equal(b.napi.state, 0);
     a.backlog = 0;
     assert_false(softirq_run());
 }
@@ -207,23 +235,24 @@ static void test_busy_entry_does_not_starve_new_one(void **state)
 static void test_time_limit_squeeze_with_fake_clock(void **state)
 {
     (void)state;
-    struct fake a, b;
+    struct fake e[4];
     napi_config.budget_us = 100;
-    fake_add(&a, 'A', 1000, 4);
-    fake_add(&b, 'B', 1000, 4);
-    a.cost_us = b.cost_us = 30;
-    napi_schedule(&a.napi);
-    napi_schedule(&b.napi);
-    net_rx_action(); /* 30, 60, 90 < 100; 120 stops */
-    assert_string_equal(order, "ABAB");
+    for (unsigned i = 0; i < 4; i++) {
+        fake_add(&e[i], (char)('A' + i), 1000, 4);
+        e[i].cost_us = 40;
+        napi_schedule(&e[i].napi);
+    }
+    net_rx_action(); /* 40, 80; 120 stops: D not polled */
+    assert_string_equal(order, "ABC");
     assert_int_equal(napi_stats.time_squeeze, 1);
     assert_int_equal(softirq_pending(), 1u << SOFTIRQ_NET_RX);
-    /* Next run starts where it stopped, with a fresh time window. */
+    /* Next run: the unpolled one first, with a fresh time window. */
     net_rx_action();
-    assert_string_equal(order, "ABABABAB");
-    a.backlog = b.backlog = 0;
-    assert_false(softirq_run());
+    assert_string_equal(order, "ABCDAB");
     assert_int_equal(napi_stats.time_squeeze, 2);
+    for (unsigned i = 0; i < 4; i++)
+        e[i].backlog = 0;
+    assert_false(softirq_run());
 }
 
 static int warns;
@@ -244,7 +273,8 @@ static void test_poll_over_weight_is_counted_and_warned_once(void **state)
     fake_add(&a, 'A', 8, 4);
     a.overrun = 3;
     napi_schedule(&a.napi);
-    net_rx_action(); /* 7 counted as 4 each time: two polls fit the budget */
+    net_rx_action(); /* 7 counted as 4, once per run */
+    net_rx_action();
     assert_int_equal(napi_stats.bad_poll, 2);
     assert_int_equal(warns, 1);
     assert_string_equal(order, "AA");
@@ -471,7 +501,8 @@ int main(void)
         T(test_schedule_twice_queues_once),
         T(test_schedule_during_poll_sets_missed_and_repolls),
         T(test_budget_and_weight_rotation),
-        T(test_budget_exactly_spent_with_nothing_left_is_no_squeeze),
+        T(test_full_weight_entry_polled_once_per_run),
+        T(test_budget_exactly_spent_counts_squeeze),
         T(test_busy_entry_does_not_starve_new_one),
         T(test_time_limit_squeeze_with_fake_clock),
         T(test_poll_over_weight_is_counted_and_warned_once),

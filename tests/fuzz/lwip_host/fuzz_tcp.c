@@ -23,6 +23,9 @@
 
 #include "net/http_server.h"
 #include "net/iperf.h"
+#include "net/siphash.h"
+#include "net/tcp_isn.h"
+#include "net/tcp_syncookie.h"
 #include "tests/fuzz/lwip_host/host_port.h"
 #include "tests/fuzz/lwip_host/peer.h"
 #include "tests/fuzz/lwip_host/sim_netif.h"
@@ -502,6 +505,11 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     host_trace = getenv("FUZZ_TRACE") != NULL;
     host_rand_seed(1);
     lwip_init();
+    /* Fixed keys (the kernel takes them from RDRAND): replays are exact. */
+    const struct siphash_key isn_key = { 0x0706050403020100ull, 0x0f0e0d0c0b0a0908ull };
+    const struct siphash_key cookie_key = { 0x1716151413121110ull, 0x1f1e1d1c1b1a1918ull };
+    tcp_isn_set_key(&isn_key);
+    tcp_syncookie_set_key(&cookie_key);
     sim_netif_init();
     if (http_server_start(80) != 0)
         abort();

@@ -87,3 +87,10 @@ void stats_snapshot(struct stats_snapshot *s)
     s->lwip.tcp_pcbs = lwip_stats.memp[MEMP_TCP_PCB]->used;
     s->tcp_guard = tcp_guard;
 }
+
+/* iperf3's CPU figure reads the main loop's idle time; the host has no idle loop. */
+uint64_t main_loop_idle_ns(void) { return 0; }
+
+/* Keyed ISNs and SYN-cookie ticks read the kernel clock: the fuzzer's time.
+ * The keys stay zero, so a reproducer replays the same ISNs. */
+uint64_t clock_now_ns(void) { return (uint64_t)host_now_ms * 1000000u; }

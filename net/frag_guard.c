@@ -1,0 +1,49 @@
+#include "net/frag_guard.h"
+
+#include <string.h>
+
+void frag_guard_init(struct frag_guard *fg, unsigned max_bufs_per_src,
+                     unsigned max_dgrams_per_src)
+{
+    memset(fg, 0, sizeof *fg);
+    fg->max_bufs_per_src = max_bufs_per_src;
+    fg->max_dgrams_per_src = max_dgrams_per_src;
+}
+
+int frag_guard_admit(struct frag_guard *fg, uint32_t src, uint16_t id, unsigned nbufs)
+{
+    unsigned bufs = 0, dgrams = 0;
+    int mine = -1, empty = -1;
+
+    for (int i = 0; i < FRAG_GROUPS; i++) {
+        struct frag_group *g = &fg->g[i];
+        if (!g->bufs) {
+            if (empty < 0)
+                empty = i;
+            continue;
+        }
+        if (g->src != src)
+            continue;
+        bufs += g->bufs;
+        dgrams++;
+        if (g->id == id)
+            mine = i;
+    }
+    if (nbufs == 0 || bufs + nbufs > fg->max_bufs_per_src)
+        return -1;
+    if (mine < 0) {
+        if (dgrams >= fg->max_dgrams_per_src || empty < 0)
+            return -1;
+        mine = empty;
+        fg->g[mine].src = src;
+        fg->g[mine].id = id;
+    }
+    fg->g[mine].bufs = (uint16_t)(fg->g[mine].bufs + nbufs);
+    return mine;
+}
+
+void frag_guard_release(struct frag_guard *fg, int slot)
+{
+    if (slot >= 0 && slot < FRAG_GROUPS && fg->g[slot].bufs)
+        fg->g[slot].bufs--;
+}

@@ -1,0 +1,26 @@
+# Host tests of the real lwIP (.deps/lwip with net/lwip/patches applied, our
+# net/lwipopts.h and net/arch/cc.h) on a simulated netif (tests/unit/lwip_host.c).
+LWIP_HOST_SRCS := tests/unit/lwip_host.c $(filter-out %/lwiperf.c,$(LWIP_SRCS)) \
+	$(NET_TCP_KEYED_SRCS) net/tcp_guard.c
+LWIP_HOST_CFLAGS := -Inet -I$(LWIP_DIR)/src/include
+
+UNIT_TESTS += lwip_persist
+UNIT_SRCS_lwip_persist := tests/unit/test_lwip_persist.c $(LWIP_HOST_SRCS)
+$(BUILD)/unit/test_lwip_persist: UNIT_CFLAGS += $(LWIP_HOST_CFLAGS)
+# The series and the patches change the lwIP tree (make deps re-applies them).
+$(BUILD)/unit/test_lwip_persist: $(DEPS_DIR)/stamp-lwip
+
+# SipHash vectors, SYN cookie encoding, entropy sources (no lwIP).
+UNIT_TESTS += tcp_keyed
+UNIT_SRCS_tcp_keyed := tests/unit/test_tcp_keyed.c net/siphash.c net/syncookie.c net/entropy.c
+
+UNIT_TESTS += lwip_syncookie
+UNIT_SRCS_lwip_syncookie := tests/unit/test_lwip_syncookie.c $(LWIP_HOST_SRCS)
+$(BUILD)/unit/test_lwip_syncookie: UNIT_CFLAGS += $(LWIP_HOST_CFLAGS)
+$(BUILD)/unit/test_lwip_syncookie: $(DEPS_DIR)/stamp-lwip
+
+# One gcc call builds each test from several sources, and -MMD then keeps only
+# the last source's dependencies: name the headers these tests depend on.
+LWIP_HOST_HDRS := $(wildcard net/*.h net/arch/*.h) tests/unit/lwip_host.h
+$(BUILD)/unit/test_lwip_persist $(BUILD)/unit/test_lwip_syncookie $(BUILD)/unit/test_tcp_keyed: \
+	$(LWIP_HOST_HDRS)
