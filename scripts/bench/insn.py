@@ -12,9 +12,9 @@ count, readable during the run) lets one QEMU run per guest measure, in order:
   tx       curl of the 64 MiB /bytes download: per byte the guest sent
 each as the difference of the counts read just before and just after it (the idle
 rate is not subtracted: a saturated guest does not idle; it is reported beside).
-Optional (BENCH_HOTBLOCKS=1, ours only): the request workload under libhotblocks.so,
-folded onto the ELF's functions (hotblocks.py), minus a boot-only run: where the
-instructions per request go.
+Optional (BENCH_HOTBLOCKS=1, ours only): the request, tx and rx workloads under
+libhotblocks.so, folded onto the ELF's functions (hotblocks.py), minus a boot-only run:
+where the instructions per request, per sent and per received byte go.
 """
 import os
 import re
@@ -132,7 +132,7 @@ def suite(b, rec, name, spec, net, mem, images, opts):
             # the counters are read outside the counted window (Linux runs a CGI for them)
             a = b.counters(r.g)
             last[0] = r.snapshot()
-            n, _ = step(lambda: b.iperf(_oneway(r.g), secs))
+            n, _ = step(lambda: iperf_to_guest(b, r.g, secs))
             d = b.delta(a, b.counters(r.g))
             last[0] = r.snapshot()
             if not d.get("rx_packets"):
@@ -153,21 +153,27 @@ def suite(b, rec, name, spec, net, mem, images, opts):
         rec.measure(name, "hotblocks", lambda: hot(b, name, spec, net, mem, images, plugins, secs))
 
 
-class _oneway:
-    """The guest's addresses with iperf -r off: host->guest only."""
-
-    def __init__(self, g):
-        self.iperf, self.http, self.iperf_reverse = g.iperf, g.http, False
+def iperf_to_guest(b, g, seconds):
+    """iperf2 host->guest only (bench.iperf also runs -R, the guest sending)."""
+    r = b.run(["iperf", "-c", g.iperf[0], "-p", str(g.iperf[1]), "-t", str(seconds), "-y", "C"],
+              timeout=seconds + 30)
+    if r.returncode != 0 or "," not in r.stdout:
+        raise RuntimeError("iperf exit %s: %s %s" % (r.returncode, r.stdout[-200:], r.stderr[-200:]))
 
 
 def hot(b, name, spec, net, mem, images, plugins, secs):
-    """Top functions by instructions per request (wrk run) and per sent byte (the 64 MiB
-    download), each a run under libhotblocks.so minus a boot-only run."""
+    """Top functions by instructions per request (wrk run), per sent byte (the 64 MiB
+    download) and per received byte (iperf2 host->guest), each a run under
+    libhotblocks.so minus a boot-only run."""
     lib = os.path.join(plugins, "libhotblocks.so")
     logs, units = {}, {}
+    def rx(g):
+        _, d = b.with_counters(g, lambda: iperf_to_guest(b, g, secs))
+        return d["rx_bytes"]
     works = {"boot": None,
              "request": lambda g: wrk_requests(b, g, secs),
-             "tx": lambda g: b.curl_bytes(g) and b.BYTES_N}
+             "tx": lambda g: b.curl_bytes(g) and b.BYTES_N,
+             "rx": rx}
     for tag, work in works.items():
         r = Run(b, name, spec, net, mem, images, lib, "%s-hot-%s" % (name, tag))
         try:
@@ -178,7 +184,7 @@ def hot(b, name, spec, net, mem, images, plugins, secs):
             r.stop()
         logs[tag] = r.plog
     out = {}
-    for tag, unit in (("request", "request"), ("tx", "sent_byte")):
+    for tag, unit in (("request", "request"), ("tx", "sent_byte"), ("rx", "received_byte")):
         total, rows = hotblocks.report(images["elf"], logs[tag], logs["boot"], top=25)
         n = units[tag]
         out[tag] = {"units": n, "insns_per_" + unit: total / n,
