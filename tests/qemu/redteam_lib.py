@@ -93,7 +93,16 @@ def verdict(env, start, what, v6=False, idle_timeout=60, slack=None):
     assert not bad, "%s: console shows %s\n%s" % (what, bad, vm.tail(40))
     assert vm.alive, "%s: QEMU died\n%s" % (what, vm.tail(40))
     p, d = env.net.ping(count=3, interval=0.2, wait=2)
-    assert d.get("received", 0) >= 1, (what, "no ping reply", p.stdout)
+    if not d.get("received", 0):
+        # say what else is wrong, with the guest's view, before failing on the ping
+        dt, res = env.get_root()
+        try:
+            s = env.net.stats(timeout=5)
+            view = {k: s[k] for k in ("lwip", "tcp_guard", "net")}
+        except OSError as e:
+            view = repr(e)
+        raise AssertionError("%s: no ping reply (GET / then: %.2f s %s; stats %s)\n%s" % (
+            what, dt, res, view, p.stdout))
     env.served(what + ": after the attack")
     if v6:
         p, d = env.ping6(3)
