@@ -39,7 +39,7 @@ stamp_set() { printf '%s\n' "$2" >"$DEPS/stamp-$1"; }
 PACKAGES=(qemu-system-x86 qemu-utils grub-pc-bin grub-common xorriso mtools
           python3-pytest libcmocka-dev newlib-source iperf iperf3 iputils-ping curl wrk
           iproute2 arping dpkg-dev patch gcc make binutils ovmf grub-efi-amd64-bin chromium
-          spin clang libclang-rt-14-dev)
+          spin clang libclang-rt-14-dev libglib2.0-dev)
 
 missing_packages() {
     # One dpkg-query call; unknown packages are absent from the output (and

@@ -121,6 +121,23 @@ def test_bytes_exact_without_tso(net, qemu):
     assert tso_stats(net)[0] == 0
 
 
+@pytest.mark.timeout(150)
+def test_bytes_exact_without_checksum_offload(net, qemu):
+    """No CSUM (so no TSO either): lwIP sums every segment itself at output (no checksum on
+    copy), and the host's TCP, which checks each checksum, gets every byte."""
+    curl = tool("curl")
+    if not curl:
+        pytest.skip("curl not installed")
+    vm = net.boot(qemu, nic_opts="csum=off")
+    feats = [l for l in vm.lines if "features accepted" in l]
+    assert feats and not any(" CSUM" in l for l in feats), feats
+    for n in SIZES[::3] + [65537, 8 << 20]:
+        p = net.run(["sh", "-c", "%s -sS --max-time 60 http://%s/bytes/%d | sha256sum"
+                     % (curl, GUEST_IP, n)], timeout=90)
+        assert p.stdout.split()[:1] == [pattern_sha256(n)], (n, p.stdout, p.stderr[-200:])
+    assert tso_stats(net)[0] == 0
+
+
 @pytest.mark.timeout(120)
 def test_partly_acked_super_segment_resent_from_first_unacked_byte(net, qemu):
     """The peer ACKs every flight until the guest sends a super-segment of several MSS, then
