@@ -954,7 +954,7 @@ def print_table(summary, static, guests, checks, meta, notes=()):
     print("[4] guest instructions counted by a TCG plugin (scripts/bench/insn.py): one QEMU run per\n"
           "    guest, the count read before and after each workload; not moved by the machine's load\n"
           "    (per received packet depends on how many frames the device merges: per byte does not)")
-    print("[5] scripts/bench/synflood.py: %s SYN/s asked from random 198.18.0.0/15 sources for %s s\n"
+    print("[5] scripts/bench/synflood.py: %s SYN/s asked from random on-link 192.0.2.3-254 sources for %s s\n"
           "    (tap peer only); the client's req/s with the flood over its req/s just before"
           % (meta.get("syn_rate", "?"), meta.get("syn_seconds", "?")))
     if checks:

@@ -1,11 +1,11 @@
 """A real client's requests/s during a sustained spoofed-SYN flood, as a fraction of
 its requests/s without one (issue 9), for each guest, on the tap peer only.
 
-The flood: SYNs to port 80 from random sources in 198.18.0.0/15 (RFC 2544's benchmark
-range) and random ports, RATE per second, written by a packet socket on the host side
-of the tap, so the guest sees them as the real client's frames. The guest is booted
-with gw=192.0.2.1: its SYN-ACKs go to the host, which drops them (not its address,
-no forwarding, so no RST frees the half-open connection: a real spoofed flood).
+The flood: SYNs to port 80 from random on-link sources in 192.0.2.3-254 (the test
+network; nothing outside the namespace is ever addressed) and random ports, RATE per
+second, written by a packet socket on the host side of the tap, so the guest sees them
+as the real client's frames. Nobody answers ARP for those sources, so no RST frees a
+half-open connection: a real spoofed flood, on-link.
 The client: wrk -c8 keep-alive on GET / for S seconds, first without the flood, then
 with it (the flood runs 1 s before wrk starts), then a fresh connection's GET / after
 the flood, with a 2 s timeout.
@@ -36,7 +36,7 @@ def syn_frames(n, dst_ip, dport=80, seed=1):
     dst = socket.inet_aton(dst_ip)
     out = []
     for _ in range(n):
-        src = bytes([198, 18 + rnd.randrange(2), rnd.randrange(256), rnd.randrange(1, 255)])
+        src = bytes([192, 0, 2, rnd.randrange(3, 255)])
         sport, seq = rnd.randrange(1024, 65536), rnd.getrandbits(32)
         opts = b"\x02\x04\x05\xb4"                                  # MSS 1460
         tcp = struct.pack("!HHIIBBHHH", sport, dport, seq, 0, 6 << 4, 0x02, 64240, 0, 0) + opts
