@@ -26,6 +26,12 @@
  * lwIP's RTO (1 s at least), and 1 wake-up per quiet period. */
 #define VNET_TX_RECLAIM_NS (1000 * 1000)
 #define VNET_MAX_FRAME       65535u  /* lwIP's pbuf length is 16 bits */
+/* Large indirect tables per TX queue: while one is free, a frame of more
+ * than VQ_INDIRECT_SMALL descriptors (a TSO super-segment: up to 65) takes
+ * one ring slot, not one per piece. TCP_SND_BUF (128 KiB) is two 64 KiB
+ * frames per connection in flight: 32 cover 16 bulk senders at once, for
+ * 32 * 65 * 16 = 33 KiB of DMA memory per queue; past that, frames go direct. */
+#define VNET_TX_INDIRECT_TABLES 32u
 #define VNET_RX_DATA_LEN     ((uint32_t)VNET_RX_BUF_SIZE)
 /* A maximal frame's worth of buffers; num_buffers above this is a device
  * bug (or a jumbo frame no stack here could take). */

@@ -25,9 +25,9 @@
 
 #define HDR_LEN ((uint32_t)sizeof(struct virtio_net_hdr_v1))
 
-/* Descriptors a frame may need: header + its pieces, direct (more pieces
- * than an indirect table takes), capped by the ring: a ring smaller than
- * that runs one frame at a time. */
+/* Descriptors a frame may need: header + its pieces, direct (no indirect,
+ * or no large table free), capped by the ring: a ring smaller than that
+ * runs one frame at a time. */
 static unsigned tx_max_sg(const struct vnet *vn)
 {
     return vn->dev.tx_tso || vn->dev.tx_tso6 ? NETDEV_TX_MAX_SG_GSO : NETDEV_TX_MAX_SG;
@@ -316,6 +316,8 @@ int vnet_tx_init(struct vnet_txq *tq)
         vnet_tx_free(tq);
         return -1;
     }
+    /* Optional (no indirect, no memory: frames go direct). */
+    vq_indirect_reserve(tq->vq, num < VNET_TX_INDIRECT_TABLES ? num : VNET_TX_INDIRECT_TABLES);
     tq->free_slots = NULL;
     for (unsigned i = num; i-- > 0;) {
         tq->slots[i].next_free = tq->free_slots;
