@@ -35,6 +35,7 @@ void stats_snapshot(struct stats_snapshot *s)
         s->net.tx_tso_frames = sum.tx_tso_frames;
         s->net.tx_tso_bytes = sum.tx_tso_bytes;
         s->net.tx_tso_segments = tso_counters.segments;
+        s->net.device_errors = netdev_device_errors(dev);
         s->irq.rx = sum.irq_rx;
         s->irq.tx = sum.irq_tx;
         s->irq.config = dev->c.irq_config;
@@ -50,6 +51,7 @@ void stats_snapshot(struct stats_snapshot *s)
             s->queue[i].tx_kicks = q->tx_kicks;
             s->queue[i].tx_tso_frames = q->tx_tso_frames;
             s->queue[i].tx_tso_bytes = q->tx_tso_bytes;
+            s->queue[i].device_errors = netdev_queue_device_errors(dev, i);
         }
         s->nqueues = dev->num_queues < STATS_MAX_QUEUES ? dev->num_queues : STATS_MAX_QUEUES;
         if (dev->irq_spurious)

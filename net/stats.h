@@ -19,6 +19,9 @@ struct stats_snapshot {
         /* TCP segmentation offload: super-segments the device cut up, their
          * bytes, and the lwIP segments they carried. */
         uint64_t tx_tso_frames, tx_tso_bytes, tx_tso_segments;
+        /* Ring protocol violations by the device (bad used id, len or
+         * idx), each of which broke a queue: should stay 0. */
+        uint64_t device_errors;
     } net;
     struct {
         uint64_t rx, tx, config, spurious;
@@ -39,7 +42,7 @@ struct stats_snapshot {
     unsigned nqueues;
     struct {
         uint64_t rx_packets, rx_bytes, tx_packets, tx_bytes, irq_rx, irq_tx;
-        uint64_t rx_kicks, tx_kicks, tx_tso_frames, tx_tso_bytes;
+        uint64_t rx_kicks, tx_kicks, tx_tso_frames, tx_tso_bytes, device_errors;
     } queue[STATS_MAX_QUEUES];
 };
 

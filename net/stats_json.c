@@ -81,6 +81,7 @@ int stats_format_json(const struct stats_snapshot *s, char *buf, size_t len)
     field(&o, ",", "tx_tso_frames", s->net.tx_tso_frames);
     field(&o, ",", "tx_tso_bytes", s->net.tx_tso_bytes);
     field(&o, ",", "tx_tso_segments", s->net.tx_tso_segments);
+    field(&o, ",", "device_errors", s->net.device_errors);
 
     puts_(&o, "},\"irq\":");
     field(&o, "{", "rx", s->irq.rx);
@@ -129,6 +130,7 @@ int stats_format_json(const struct stats_snapshot *s, char *buf, size_t len)
             field(&o, ",", "tx_kicks", s->queue[i].tx_kicks);
             field(&o, ",", "tx_tso_frames", s->queue[i].tx_tso_frames);
             field(&o, ",", "tx_tso_bytes", s->queue[i].tx_tso_bytes);
+            field(&o, ",", "device_errors", s->queue[i].device_errors);
             put(&o, '}');
         }
         put(&o, ']');

@@ -22,3 +22,18 @@ void netdev_sum_counters(const struct netdev *dev, struct netdev_queue_counters 
         sum->tx_tso_bytes += q->tx_tso_bytes;
     }
 }
+
+uint64_t netdev_queue_device_errors(const struct netdev *dev, unsigned queue)
+{
+    if (!dev->ops || !dev->ops->device_errors || queue >= dev->num_queues)
+        return 0;
+    return dev->ops->device_errors(dev, queue);
+}
+
+uint64_t netdev_device_errors(const struct netdev *dev)
+{
+    uint64_t n = 0;
+    for (unsigned i = 0; i < dev->num_queues && i < NETDEV_MAX_QUEUES; i++)
+        n += netdev_queue_device_errors(dev, i);
+    return n;
+}

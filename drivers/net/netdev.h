@@ -87,6 +87,11 @@ struct netdev_ops {
     void (*poll_all)(struct netdev *dev, int budget);
     /* Post RX buffers and start delivering frames (hooks must be set). */
     int (*open)(struct netdev *dev);
+    /* Protocol violations the device committed on queue pair `queue`'s
+     * rings (a bad used id, len or idx: each marks its ring broken), the
+     * control queue's with pair 0. Pulled, not kept here: the rings count
+     * them. NULL: none counted. */
+    uint64_t (*device_errors)(const struct netdev *dev, unsigned queue);
 };
 
 struct netdev {
@@ -124,5 +129,8 @@ struct netdev {
 
 /* Sums the per-queue counters. */
 void netdev_sum_counters(const struct netdev *dev, struct netdev_queue_counters *sum);
+/* ops->device_errors for one queue pair / summed over them; 0 without. */
+uint64_t netdev_queue_device_errors(const struct netdev *dev, unsigned queue);
+uint64_t netdev_device_errors(const struct netdev *dev);
 
 #endif

@@ -139,6 +139,7 @@ static const struct netdev_ops vnet_ops = {
     .rx_buf_release = vnet_rx_buf_release,
     .poll_all = vnet_poll_all,
     .open = vnet_open,
+    .device_errors = vnet_device_errors,
 };
 
 static void vq_notify_cb(struct virtqueue *vq)
@@ -226,7 +227,7 @@ static int create_queues(struct vnet *vn, const char **reason)
 static void destroy_queues(struct vnet *vn)
 {
     for (unsigned i = 0; i < vn->pairs; i++) {
-        dma_free(vn->txq[i].slots);
+        vnet_tx_free(&vn->txq[i]);
         vq_destroy(vn->rxq[i].vq);
         vq_destroy(vn->txq[i].vq);
     }

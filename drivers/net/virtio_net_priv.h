@@ -26,6 +26,12 @@
  * lwIP's RTO (1 s at least), and 1 wake-up per quiet period. */
 #define VNET_TX_RECLAIM_NS (1000 * 1000)
 #define VNET_MAX_FRAME       65535u  /* lwIP's pbuf length is 16 bits */
+/* Large indirect tables per TX queue: while one is free, a frame of more
+ * than VQ_INDIRECT_SMALL descriptors (a TSO super-segment: up to 65) takes
+ * one ring slot, not one per piece. TCP_SND_BUF (128 KiB) is two 64 KiB
+ * frames per connection in flight: 32 cover 16 bulk senders at once, for
+ * 32 * 65 * 16 = 33 KiB of DMA memory per queue; past that, frames go direct. */
+#define VNET_TX_INDIRECT_TABLES 32u
 #define VNET_RX_DATA_LEN     ((uint32_t)VNET_RX_BUF_SIZE)
 /* A maximal frame's worth of buffers; num_buffers above this is a device
  * bug (or a jumbo frame no stack here could take). */
@@ -49,10 +55,12 @@ struct vnet_rxq {
     struct ktimer refill_timer;
 };
 
-/* Per in-flight TX frame; the virtqueue token. The header must stay put
- * until the device is done with it. */
+/* Per in-flight TX frame, the virtqueue token: ordinary memory, so the
+ * device cannot redirect the free list or the token tx_done frees through
+ * (in a confidential VM every DMA page is shared with the host). Its
+ * virtio_net_hdr_v1, which the device reads, is hdrs[] at the same index:
+ * DMA memory holding data only, left in place until the device is done. */
 struct vnet_tx_slot {
-    struct virtio_net_hdr_v1 hdr;    /* read by device */
     struct vnet_tx_slot *next_free;
     void *token;
     uint32_t len;
@@ -63,7 +71,8 @@ struct vnet_txq {
     unsigned index;
     struct virtqueue *vq;
     struct napi napi;                /* TX completions (Linux napi_tx) */
-    struct vnet_tx_slot *slots, *free_slots;
+    struct vnet_tx_slot *slots, *free_slots;   /* [vq_num], private */
+    struct virtio_net_hdr_v1 *hdrs;  /* [vq_num], dma_alloc: read by device */
     bool kick_pending;
     bool need_arm;                   /* posted since the last flush: cover it */
     struct ktimer reclaim_timer;
@@ -101,6 +110,22 @@ static inline bool vnet_has(const struct vnet *vn, unsigned bit)
     return (vn->features >> bit) & 1;
 }
 
+/* netdev_ops.device_errors: what the pair's virtqueues counted. */
+static inline uint64_t vnet_device_errors(const struct netdev *dev, unsigned queue)
+{
+    const struct vnet *vn = dev->priv;
+    if (queue >= vn->pairs)
+        return 0;
+    uint64_t n = 0;
+    if (vn->rxq[queue].vq)
+        n += vq_get_stats(vn->rxq[queue].vq)->device_errors;
+    if (vn->txq[queue].vq)
+        n += vq_get_stats(vn->txq[queue].vq)->device_errors;
+    if (queue == 0 && vn->ctrlq)
+        n += vq_get_stats(vn->ctrlq)->device_errors;
+    return n;
+}
+
 /* virtio_net_rx.c */
 int vnet_rx_init(struct vnet_rxq *rq);
 int vnet_rx_poll(struct napi *n, int budget);
@@ -117,6 +142,8 @@ unsigned vnet_rx_free_bufs(struct vnet_rxq *rq);
 
 /* virtio_net_tx.c */
 int vnet_tx_init(struct vnet_txq *tq);
+/* After device reset (or a failed init): frees the slots and headers. */
+void vnet_tx_free(struct vnet_txq *tq);
 int vnet_xmit(struct netdev *dev, unsigned queue, const struct netdev_tx_sg *sg, unsigned nsg,
               const struct netdev_tx_offload *off, void *token);
 void vnet_xmit_flush(struct netdev *dev);

@@ -15,6 +15,7 @@
  * worst-case frame (Linux check_sq_full_and_disable), so an xmit on a
  * running queue always fits. */
 #include <stddef.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "drivers/net/virtio_net_priv.h"
@@ -24,9 +25,9 @@
 
 #define HDR_LEN ((uint32_t)sizeof(struct virtio_net_hdr_v1))
 
-/* Descriptors a frame may need: header + its pieces, direct (more pieces
- * than an indirect table takes), capped by the ring: a ring smaller than
- * that runs one frame at a time. */
+/* Descriptors a frame may need: header + its pieces, direct (no indirect,
+ * or no large table free), capped by the ring: a ring smaller than that
+ * runs one frame at a time. */
 static unsigned tx_max_sg(const struct vnet *vn)
 {
     return vn->dev.tx_tso || vn->dev.tx_tso6 ? NETDEV_TX_MAX_SG_GSO : NETDEV_TX_MAX_SG;
@@ -213,9 +214,10 @@ static int tx_post(struct vnet_txq *tq, const struct netdev_tx_sg *sg, unsigned 
         log_error("virtio-net: tx queue %u: no free slot on a running queue", tq->index);
         return -2;
     }
-    tx_fill_hdr(&s->hdr, off);
+    struct virtio_net_hdr_v1 *h = &tq->hdrs[s - tq->slots];
+    tx_fill_hdr(h, off);
     struct vq_sg vsg[NETDEV_TX_MAX_SG_GSO + 1];
-    vsg[0] = (struct vq_sg){ dma_addr(&s->hdr), HDR_LEN };
+    vsg[0] = (struct vq_sg){ dma_addr(h), HDR_LEN };
     for (unsigned i = 0; i < nsg; i++)
         vsg[i + 1] = (struct vq_sg){ dma_addr(sg[i].data), sg[i].len };
     int r = vq_add_sgs(tq->vq, vsg, nsg + 1, 0, s);
@@ -308,9 +310,14 @@ void vnet_tx_irq(void *ctx)
 int vnet_tx_init(struct vnet_txq *tq)
 {
     unsigned num = vq_num(tq->vq);
-    tq->slots = dma_alloc(num * sizeof(struct vnet_tx_slot), 64);
-    if (!tq->slots)
+    tq->slots = calloc(num, sizeof(*tq->slots));
+    tq->hdrs = dma_alloc(num * sizeof(*tq->hdrs), 64);
+    if (!tq->slots || !tq->hdrs) {
+        vnet_tx_free(tq);
         return -1;
+    }
+    /* Optional (no indirect, no memory: frames go direct). */
+    vq_indirect_reserve(tq->vq, num < VNET_TX_INDIRECT_TABLES ? num : VNET_TX_INDIRECT_TABLES);
     tq->free_slots = NULL;
     for (unsigned i = num; i-- > 0;) {
         tq->slots[i].next_free = tq->free_slots;
@@ -322,4 +329,13 @@ int vnet_tx_init(struct vnet_txq *tq)
     napi_add(&tq->napi, vnet_tx_poll, napi_config.weight);
     vq_disable_cb(tq->vq);     /* armed once something is outstanding */
     return 0;
+}
+
+void vnet_tx_free(struct vnet_txq *tq)
+{
+    free(tq->slots);
+    if (tq->hdrs)
+        dma_free(tq->hdrs);
+    tq->slots = tq->free_slots = NULL;
+    tq->hdrs = NULL;
 }

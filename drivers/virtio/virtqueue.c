@@ -16,6 +16,7 @@ struct vq_desc_state {
     void *token;     /* non-NULL iff this index heads a chain the device owns */
     uint32_t in_len; /* device-writable bytes in the chain: bound for used len */
     uint16_t ndescs; /* ring descriptors the chain occupies (1 when indirect) */
+    uint16_t big;    /* large indirect table it uses + 1, or 0 */
 };
 
 struct virtqueue {
@@ -25,8 +26,10 @@ struct virtqueue {
     struct virtq_used *used;      /* written by device */
     uint16_t *used_event;         /* written by driver (event idx) */
     const uint16_t *avail_event;  /* written by device (event idx) */
-    struct virtq_desc *indir;     /* VQ_INDIRECT_MAX tables per head, or NULL */
+    struct virtq_desc *indir;     /* a VQ_INDIRECT_SMALL table per head, or NULL */
     uint64_t indir_dma;
+    struct virtq_desc *big;       /* nbig VQ_INDIRECT_MAX tables, or NULL */
+    uint64_t big_dma;
 
     /* Driver-private. */
     uint16_t num, index;
@@ -36,7 +39,9 @@ struct virtqueue {
     uint16_t avail_flags_shadow;  /* NO_INTERRUPT also tracks "callbacks off" with event idx */
     uint16_t num_added;           /* published since the last kick_prepare */
     uint16_t last_used_idx;       /* next used slot we will read */
-    bool event_idx, broken;
+    bool event_idx, indirect, broken;
+    uint16_t nbig, nbig_free;     /* large tables reserved / free */
+    uint16_t *big_free;           /* [nbig] stack of free large tables: private */
     const char *broken_reason;
     vq_notify_fn notify;
     void *notify_ctx;
@@ -102,9 +107,11 @@ struct virtqueue *vq_create(uint16_t index, unsigned num, bool event_idx, bool i
         vq_destroy(vq);
         return NULL;
     }
+    vq->indirect = indirect;
     if (indirect) {
         /* Optional: without the pool every request simply goes direct. */
-        vq->indir = dma_alloc(sizeof(struct virtq_desc) * VQ_INDIRECT_MAX * num, VIRTQ_DESC_ALIGN);
+        vq->indir = dma_alloc(sizeof(struct virtq_desc) * VQ_INDIRECT_SMALL * num,
+                              VIRTQ_DESC_ALIGN);
         if (vq->indir)
             vq->indir_dma = dma_addr(vq->indir);
     }
@@ -132,11 +139,33 @@ void vq_destroy(struct virtqueue *vq)
 {
     if (!vq)
         return;
+    free_if(vq->big);
+    free(vq->big_free);
     free_if(vq->indir);
     free_if(vq->used);
     free_if(vq->avail);
     free_if(vq->desc);
     free(vq);
+}
+
+int vq_indirect_reserve(struct virtqueue *vq, unsigned tables)
+{
+    if (!vq->indirect || vq->big || tables == 0 || tables > vq->num)
+        return -1;
+    vq->big_free = calloc(tables, sizeof(*vq->big_free));
+    vq->big = dma_alloc(sizeof(struct virtq_desc) * VQ_INDIRECT_MAX * tables, VIRTQ_DESC_ALIGN);
+    if (!vq->big || !vq->big_free) {
+        free_if(vq->big);
+        free(vq->big_free);
+        vq->big = NULL;
+        vq->big_free = NULL;
+        return -1;
+    }
+    vq->big_dma = dma_addr(vq->big);
+    vq->nbig = vq->nbig_free = (uint16_t)tables;
+    for (unsigned i = 0; i < tables; i++)
+        vq->big_free[i] = (uint16_t)i;
+    return 0;
 }
 
 /* Fill one descriptor per segment into table t starting at index i. The
@@ -176,8 +205,15 @@ int vq_add_sgs(struct virtqueue *vq, const struct vq_sg *sg, unsigned out_num,
         END_USE(vq);
         return VQ_EIO;
     }
-    bool indirect = vq->indir && total > 1 && total <= VQ_INDIRECT_MAX;
-    unsigned need = indirect ? 1 : total;
+    /* §2.7.5.3.1: no chain, indirect ones included, longer than the ring. */
+    bool fits = total > 1 && total <= vq->num;
+    bool small = fits && vq->indir && total <= VQ_INDIRECT_SMALL;
+    bool big = fits && !small && vq->nbig && total <= VQ_INDIRECT_MAX;
+    if (big && !vq->nbig_free) {
+        big = false;
+        vq->stats.indirect_full++;
+    }
+    unsigned need = small || big ? 1 : total;
     if (need > vq->num_free) {
         END_USE(vq);
         return need > vq->num ? VQ_EINVAL : VQ_ENOSPC;
@@ -185,12 +221,24 @@ int vq_add_sgs(struct virtqueue *vq, const struct vq_sg *sg, unsigned out_num,
 
     uint16_t head = vq->free_head, after;
     uint32_t in_len;
-    if (indirect) {
-        /* The table of a head is free whenever the head is: one per slot. */
-        struct virtq_desc *t = vq->indir + (size_t)head * VQ_INDIRECT_MAX;
+    vq->state[head].big = 0;
+    if (small || big) {
+        /* A small table is free whenever its head is (one per slot); a
+         * large one goes back to the stack when its chain is used. */
+        uint64_t dma;
+        struct virtq_desc *t;
+        if (small) {
+            t = vq->indir + (size_t)head * VQ_INDIRECT_SMALL;
+            dma = vq->indir_dma + (uint64_t)head * VQ_INDIRECT_SMALL * sizeof(struct virtq_desc);
+        } else {
+            uint16_t b = vq->big_free[--vq->nbig_free];
+            vq->state[head].big = (uint16_t)(b + 1);
+            t = vq->big + (size_t)b * VQ_INDIRECT_MAX;
+            dma = vq->big_dma + (uint64_t)b * VQ_INDIRECT_MAX * sizeof(struct virtq_desc);
+        }
         in_len = fill_chain(t, 0, NULL, sg, out_num, total, &after);
         struct virtq_desc *d = &vq->desc[head];
-        d->addr = vq->indir_dma + (uint64_t)head * VQ_INDIRECT_MAX * sizeof(struct virtq_desc);
+        d->addr = dma;
         d->len = total * (uint32_t)sizeof(struct virtq_desc);
         d->flags = VIRTQ_DESC_F_INDIRECT;
         d->next = 0;
@@ -276,6 +324,10 @@ static void detach_buf(struct virtqueue *vq, uint16_t head)
     vq->free_head = head;
     vq->num_free += st->ndescs;
     st->token = NULL;
+    if (st->big) {
+        vq->big_free[vq->nbig_free++] = (uint16_t)(st->big - 1);
+        st->big = 0;
+    }
 }
 
 void *vq_get_buf(struct virtqueue *vq, uint32_t *len)

@@ -30,10 +30,15 @@
 #define VQ_EINVAL (-22) /* no token, no segments, or a chain that can never fit */
 #define VQ_ENOSPC (-28) /* not enough free descriptors right now: retry after get_buf */
 
-/* Most segments one request may put in an indirect table. Tables come from a
- * pool allocated at create time (one table per ring slot, indexed by head),
- * so vq_add_sgs never allocates. Requests with more segments go direct. */
-#define VQ_INDIRECT_MAX 8
+/* Indirect tables (§2.7.5.3) come from pools allocated at set-up, so
+ * vq_add_sgs never allocates. Every ring slot has a table of
+ * VQ_INDIRECT_SMALL entries (indexed by head: created with the queue).
+ * Requests of up to VQ_INDIRECT_MAX segments (a 64 KiB TSO frame: header +
+ * 64 pieces) use a large table from a bounded pool a driver reserves with
+ * vq_indirect_reserve: 1 KiB each, so not one per slot. With none free, or
+ * more segments than that, a request goes direct. */
+#define VQ_INDIRECT_SMALL 8
+#define VQ_INDIRECT_MAX 65
 
 struct virtqueue;
 
@@ -51,6 +56,7 @@ struct vq_stats {
     uint64_t notifies;         /* notify callbacks issued */
     uint64_t notify_suppressed;/* kicks the device said it did not need */
     uint64_t indirect;         /* buffers posted through an indirect table */
+    uint64_t indirect_full;    /* would have taken a large table, none was free: direct */
     uint64_t reentered;        /* debug builds: overlapping calls detected */
     uint64_t device_errors;    /* violations that broke (or found broken) the queue */
 };
@@ -67,12 +73,18 @@ struct virtqueue *vq_create(uint16_t index, unsigned num, bool event_idx, bool i
                             vq_notify_fn notify, void *notify_ctx);
 /* After the device was reset and unused buffers detached. */
 void vq_destroy(struct virtqueue *vq);
+/* Set-up, once: a pool of `tables` large indirect tables (VQ_INDIRECT_MAX
+ * entries), at most vq_num. 0 on success; -1 without indirect, when already
+ * reserved, or out of memory (requests then simply go direct). */
+int vq_indirect_reserve(struct virtqueue *vq, unsigned tables);
 
 /* Post one buffer: sg[0..out_num) device-readable, then sg[out_num..+in_num)
  * device-writable (§2.7.4 order). token (non-NULL) comes back from
- * vq_get_buf. With indirect negotiated, any request of 2..VQ_INDIRECT_MAX
+ * vq_get_buf. With indirect negotiated, any request of 2..VQ_INDIRECT_SMALL
  * segments uses one ring slot plus its pre-allocated table (Linux's policy:
- * ring capacity doubles for header+payload TX, costs one extra device read).
+ * ring capacity doubles for header+payload TX, costs one extra device read),
+ * and one of up to VQ_INDIRECT_MAX does too while a reserved large table is
+ * free; never a table longer than the ring (§2.7.5.3.1).
  * The buffer is visible to the device on return (avail idx published, as
  * Linux does), but it is only told by a kick. Never blocks or allocates.
  * 0, VQ_ENOSPC (nothing changed), VQ_EINVAL or VQ_EIO. */

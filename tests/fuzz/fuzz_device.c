@@ -5,9 +5,10 @@
  * through tests/unit/vnet_fake_pci.c), then a script of device and driver
  * events: frames written into posted RX buffers with any virtio-net header
  * (num_buffers, flags, csum and GSO fields), used elements with any id and
- * len, used idx jumps, raw writes anywhere in the used rings, interrupts at
- * any time, config changes, TX from the stack, TX completions (honest or
- * not), the upper layer holding and releasing buffers, refill timers.
+ * len, used idx jumps, raw writes anywhere in the used rings and the TX
+ * headers, interrupts at any time, config changes, TX from the stack, TX
+ * completions (honest or not), the upper layer holding and releasing
+ * buffers, refill timers.
  *
  * Besides ASan/UBSan, the upper layer checks what the driver hands it: every
  * RX fragment lies inside a buffer the driver owns and no buffer is handed up
@@ -231,6 +232,20 @@ static void used_raw(struct in *in)
         fake_pci_irq(q);
 }
 
+/* The device writes the TX headers it should only read (a confidential
+ * VM shares every DMA page with the host): any bytes, anywhere in them. */
+static void tx_hdr_raw(struct in *in)
+{
+    struct vnet_txq *tq = &vn->txq[u8(in) % vn->pairs];
+    if (!tq->hdrs)
+        return;
+    size_t size = vq_num(tq->vq) * sizeof(*tq->hdrs);
+    size_t off = u16(in) % size;
+    unsigned n = 1 + u8(in) % 16;
+    for (unsigned k = 0; k < n && off + k < size; k++)
+        ((uint8_t *)tq->hdrs)[off + k] = u8(in);
+}
+
 static void xmit(struct in *in)
 {
     static uint8_t payload[NETDEV_TX_MAX_SG + 2][256];
@@ -291,7 +306,7 @@ static void teardown(void)
                 ;
             vq_destroy(tq->vq);
         }
-        dma_free(tq->slots);
+        vnet_tx_free(tq);
     }
     if (vn->ctrlq) {
         /* a timed-out control buffer stays with the device: free it here */
@@ -356,7 +371,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (dev->ops->open(dev) == 0) {
         unsigned steps = 0;
         while (in.n && steps++ < 4096) {
-            switch (u8(&in) % 12) {
+            switch (u8(&in) % 13) {
             case 0: case 1: case 2: rx_buffer(&in); break;
             case 3: tx_complete(&in); break;
             case 4: used_raw(&in); break;
@@ -373,6 +388,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             case 9: xmit(&in); break;
             case 10: release_held(u8(&in) % 32); break;
             case 11: fire_timers(); break;
+            case 12: tx_hdr_raw(&in); break;
             }
         }
         softirq_run();

@@ -23,6 +23,7 @@ static struct stats_snapshot known(void)
     s.net.rx_packets = 1; s.net.rx_bytes = 2; s.net.rx_dropped = 3;
     s.net.tx_packets = 4; s.net.tx_bytes = 5; s.net.tx_dropped = 6; s.net.tx_queue_stopped = 7;
     s.net.tx_tso_frames = 31; s.net.tx_tso_bytes = 32; s.net.tx_tso_segments = 33;
+    s.net.device_errors = 34;
     s.irq.rx = 8; s.irq.tx = 9; s.irq.config = 10; s.irq.spurious = 11;
     s.napi.mode = "napi"; s.napi.weight = 64; s.napi.budget = 300;
     s.napi.polls = 12; s.napi.completes = 13; s.napi.rescheduled = 14;
@@ -37,7 +38,7 @@ static const char known_json[] =
     "{\"uptime_ms\":123456,"
     "\"net\":{\"rx_packets\":1,\"rx_bytes\":2,\"rx_dropped\":3,"
     "\"tx_packets\":4,\"tx_bytes\":5,\"tx_dropped\":6,\"tx_queue_stopped\":7,"
-    "\"tx_tso_frames\":31,\"tx_tso_bytes\":32,\"tx_tso_segments\":33},"
+    "\"tx_tso_frames\":31,\"tx_tso_bytes\":32,\"tx_tso_segments\":33,\"device_errors\":34},"
     "\"irq\":{\"rx\":8,\"tx\":9,\"config\":10,\"spurious\":11},"
     "\"napi\":{\"mode\":\"napi\",\"weight\":64,\"budget\":300,"
     "\"polls\":12,\"completes\":13,\"rescheduled\":14,\"budget_exhausted\":15,\"time_squeeze\":16},"
@@ -195,11 +196,13 @@ static void test_queues_array(void **state)
     s.queue[0].rx_packets = 5;
     s.queue[1].irq_rx = 7;
     s.queue[1].tx_tso_bytes = 9;
+    s.queue[1].device_errors = 2;
     stats_format_json(&s, buf, sizeof buf);
     assert_true(valid_json(buf));
     assert_non_null(strstr(buf, "},\"queues\":[{\"rx_packets\":5,"));
     assert_non_null(strstr(buf, "\"irq_rx\":7,\"irq_tx\":0,\"rx_kicks\":0,\"tx_kicks\":0,"
-                                "\"tx_tso_frames\":0,\"tx_tso_bytes\":9}]}"));
+                                "\"tx_tso_frames\":0,\"tx_tso_bytes\":9,"
+                                "\"device_errors\":2}]}"));
 }
 
 static void test_mode_escaped(void **state)
@@ -220,7 +223,7 @@ static void test_field_order_and_names(void **state)
     static const char *const names[] = {
         "\"uptime_ms\"", "\"net\"", "\"rx_packets\"", "\"rx_bytes\"", "\"rx_dropped\"",
         "\"tx_packets\"", "\"tx_bytes\"", "\"tx_dropped\"", "\"tx_queue_stopped\"",
-        "\"tx_tso_frames\"", "\"tx_tso_bytes\"", "\"tx_tso_segments\"",
+        "\"tx_tso_frames\"", "\"tx_tso_bytes\"", "\"tx_tso_segments\"", "\"device_errors\"",
         "\"irq\"", "\"rx\"", "\"tx\"", "\"config\"", "\"spurious\"",
         "\"napi\"", "\"mode\"", "\"weight\"", "\"budget\"", "\"polls\"", "\"completes\"",
         "\"rescheduled\"", "\"budget_exhausted\"", "\"time_squeeze\"",

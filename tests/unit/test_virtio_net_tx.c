@@ -494,6 +494,59 @@ static void test_tso_header_and_long_scatter_list(void **s)
     assert_int_equal(F->ndone, 2);
 }
 
+/* With indirect descriptors a 64-piece super-segment takes one ring slot
+ * (a large table), not 65 descriptors, while one of the queue's
+ * VNET_TX_INDIRECT_TABLES is free; then frames go direct, still whole. */
+static void test_tso_frame_takes_one_ring_slot(void **s)
+{
+    (void)s;
+    struct fx_cfg c = DEFAULT_CFG;
+    c.tx_num = 256;
+    c.indirect = true;
+    fx_open(&c);
+    fx_start();
+    F->vn.features |= 1ull << VIRTIO_NET_F_HOST_TSO4;
+    F->vn.dev.tx_tso = true;
+    static uint8_t data[NETDEV_TX_MAX_SG_GSO][1000];
+    struct netdev_tx_sg sg[NETDEV_TX_MAX_SG_GSO];
+    for (unsigned k = 0; k < NETDEV_TX_MAX_SG_GSO; k++)
+        sg[k] = (struct netdev_tx_sg){ data[k], k ? 1000 : 54 };
+    const struct netdev_tx_offload off = { .csum_partial = true, .csum_start = 34,
+                                           .csum_offset = 16, .gso_type = NETDEV_GSO_TCPV4,
+                                           .gso_size = 1000, .hdr_len = 54 };
+    const unsigned tables = VNET_TX_INDIRECT_TABLES;
+    for (unsigned k = 0; k < tables; k++) {
+        assert_int_equal(xmit(sg, NETDEV_TX_MAX_SG_GSO, &off, (void *)(uintptr_t)(k + 1)), 0);
+        assert_int_equal(vq_num_free(F->tq->vq), 256 - (k + 1));
+    }
+    assert_int_equal(xmit(sg, NETDEV_TX_MAX_SG_GSO, &off, (void *)(uintptr_t)(tables + 1)), 0);
+    assert_int_equal(vq_num_free(F->tq->vq), 256 - tables - (NETDEV_TX_MAX_SG_GSO + 1));
+    assert_int_equal(vq_get_stats(F->tq->vq)->indirect_full, 1);
+    vnet_xmit_flush(&F->vn.dev);
+    assert_int_equal(sim_fetch(&F->txd, 256), tables + 1);
+    if (F->txd.error)
+        fail_msg("device: %s", F->txd.error);
+    for (unsigned k = 0; k <= tables; k++) {
+        const struct sim_chain *ch = sim_inflight(&F->txd, k);
+        assert_int_equal(ch->indirect, k < tables);
+        assert_int_equal(ch->nseg, NETDEV_TX_MAX_SG_GSO + 1);
+        assert_int_equal(ch->out_len, HDR + 54 + 1000 * (NETDEV_TX_MAX_SG_GSO - 1));
+    }
+    sim_complete(&F->txd, tables + 1, 0);
+    assert_int_equal(vnet_tx_reclaim(F->tq), tables + 1);
+    assert_int_equal(vq_num_free(F->tq->vq), 256);
+    assert_int_equal(F->vn.dev.q[0].tx_tso_frames, tables + 1);
+    /* The tables came back. */
+    assert_int_equal(xmit(sg, NETDEV_TX_MAX_SG_GSO, &off, (void *)1), 0);
+    assert_int_equal(vq_num_free(F->tq->vq), 255);
+    assert_int_equal(vq_get_stats(F->tq->vq)->indirect_full, 1);
+    vnet_xmit_flush(&F->vn.dev);
+    sim_fetch(&F->txd, 256);
+    sim_complete(&F->txd, 1, 0);
+    vnet_tx_reclaim(F->tq);
+    run_softirqs();
+}
+
 /* Issue 10 defect 4: on a shared MSI-X vector or INTx line every queue's
  * handler runs for any queue's interrupt. Like Linux vring_interrupt, a
  * queue with nothing used neither counts it nor schedules (nor masks). */
@@ -564,6 +617,7 @@ int main(void)
         T(test_tx_small_ring_stopped_queue_wakes),
         T(test_tx_small_ring_stopped_queue_wakes_indirect),
         T(test_tso_header_and_long_scatter_list),
+        T(test_tso_frame_takes_one_ring_slot),
         T(test_shared_vector_handlers_check_for_work),
         T(test_open_with_frames_pending_schedules_masked),
     };

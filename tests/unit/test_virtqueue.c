@@ -417,8 +417,8 @@ static void test_indirect_descriptors(void **state)
     (void)state;
     struct sim_device d;
     struct virtqueue *vq = mk(16, false, true, &d);
-    struct vq_sg sg[VQ_INDIRECT_MAX + 1];
-    for (unsigned i = 0; i <= VQ_INDIRECT_MAX; i++)
+    struct vq_sg sg[VQ_INDIRECT_SMALL + 1];
+    for (unsigned i = 0; i <= VQ_INDIRECT_SMALL; i++)
         sg[i] = (struct vq_sg){ (uint64_t)(uintptr_t)rxbuf[i], 10 + i };
 
     /* Header + 2 writable segments: one ring slot. */
@@ -430,8 +430,8 @@ static void test_indirect_descriptors(void **state)
     assert_int_equal(vq_add_sgs(vq, sg, 0, 1, TOK(1)), 0);
     assert_int_equal(vq_num_free(vq), 14);
     /* More than a table holds: direct chain. */
-    assert_int_equal(vq_add_sgs(vq, sg, 2, VQ_INDIRECT_MAX - 1, TOK(2)), 0);
-    assert_int_equal(vq_num_free(vq), 14 - (VQ_INDIRECT_MAX + 1));
+    assert_int_equal(vq_add_sgs(vq, sg, 2, VQ_INDIRECT_SMALL - 1, TOK(2)), 0);
+    assert_int_equal(vq_num_free(vq), 14 - (VQ_INDIRECT_SMALL + 1));
     vq_kick(vq);
     assert_int_equal(sim_fetch(&d, 16), 3);
 
@@ -445,7 +445,7 @@ static void test_indirect_descriptors(void **state)
     }
     assert_false(sim_inflight(&d, 1)->indirect);
     assert_false(sim_inflight(&d, 2)->indirect);
-    assert_int_equal(sim_inflight(&d, 2)->nseg, VQ_INDIRECT_MAX + 1);
+    assert_int_equal(sim_inflight(&d, 2)->nseg, VQ_INDIRECT_SMALL + 1);
     assert_int_equal(vq_get_stats(vq)->indirect, 1);
 
     sim_complete(&d, 3, -1);

@@ -114,7 +114,7 @@ static void finish(void)
     vnet_rx_free_bufs(rq);
     while (vq_detach_unused_buf(tq->vq))
         ;
-    dma_free(tq->slots);
+    vnet_tx_free(tq);
     vq_destroy(rq->vq);
     vq_destroy(tq->vq);
     sim_detach(&dev_rx);

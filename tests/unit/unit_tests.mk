@@ -8,6 +8,10 @@ UNIT_TESTS += virtqueue
 UNIT_SRCS_virtqueue := tests/unit/test_virtqueue.c tests/unit/sim_device.c \
 	tests/unit/test_support.c drivers/virtio/virtqueue.c
 
+UNIT_TESTS += vq_indirect
+UNIT_SRCS_vq_indirect := tests/unit/test_vq_indirect.c tests/unit/sim_device.c \
+	tests/unit/test_support.c drivers/virtio/virtqueue.c
+
 UNIT_TESTS += softirq
 UNIT_SRCS_softirq := tests/unit/test_softirq.c tests/unit/test_support.c \
 	kernel/softirq.c

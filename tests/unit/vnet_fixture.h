@@ -57,6 +57,7 @@ struct fx {
     bool rx_irq_pending, tx_irq_pending;
     unsigned long tx_irqs;            /* TX interrupts delivered */
     bool tx_complete_on_kick;         /* a device that finishes all at once when kicked */
+    bool tx_broken_ok;                /* the test broke the TX queue on purpose */
 
     /* upper layer */
     struct rx_rec rx[MAX_REC];
