@@ -106,6 +106,14 @@ def test_bytes_exact_around_mss_and_64k_with_tso(net, qemu):
     assert b1 - b0 > (8 << 20) // 2, (b0, b1)      # most of the bulk went as super-segments
 
 
+def fetch_exact(net, curl, sizes):
+    """GET /bytes/N for each size through the host's TCP: every byte as the pattern says."""
+    for n in sizes:
+        p = net.run(["sh", "-c", "%s -sS --max-time 60 http://%s/bytes/%d | sha256sum"
+                     % (curl, GUEST_IP, n)], timeout=90)
+        assert p.stdout.split()[:1] == [pattern_sha256(n)], (n, p.stdout, p.stderr[-200:])
+
+
 @pytest.mark.timeout(150)
 def test_bytes_exact_without_tso(net, qemu):
     """The same sizes with the device refusing segmentation (host_tso4=off): no super-segment."""
@@ -114,10 +122,7 @@ def test_bytes_exact_without_tso(net, qemu):
         pytest.skip("curl not installed")
     vm = net.boot(qemu, nic_opts="host_tso4=off")
     assert not any("HOST_TSO4" in l for l in vm.lines if "features accepted" in l)
-    for n in SIZES[::3] + [65537, 8 << 20]:
-        p = net.run(["sh", "-c", "%s -sS --max-time 60 http://%s/bytes/%d | sha256sum"
-                     % (curl, GUEST_IP, n)], timeout=90)
-        assert p.stdout.split()[:1] == [pattern_sha256(n)], (n, p.stdout, p.stderr[-200:])
+    fetch_exact(net, curl, SIZES[::3] + [65537, 8 << 20])
     assert tso_stats(net)[0] == 0
 
 
@@ -131,10 +136,7 @@ def test_bytes_exact_without_checksum_offload(net, qemu):
     vm = net.boot(qemu, nic_opts="csum=off")
     feats = [l for l in vm.lines if "features accepted" in l]
     assert feats and not any(" CSUM" in l for l in feats), feats
-    for n in SIZES[::3] + [65537, 8 << 20]:
-        p = net.run(["sh", "-c", "%s -sS --max-time 60 http://%s/bytes/%d | sha256sum"
-                     % (curl, GUEST_IP, n)], timeout=90)
-        assert p.stdout.split()[:1] == [pattern_sha256(n)], (n, p.stdout, p.stderr[-200:])
+    fetch_exact(net, curl, SIZES[::3] + [65537, 8 << 20])
     assert tso_stats(net)[0] == 0
 
 
