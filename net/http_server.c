@@ -33,6 +33,7 @@
 #include "net/stall_guard.h"
 #include "net/stats.h"
 #include "net/tcp_guard.h"
+#include "net/tcp_room.h"
 
 #define HTTP_POLL_TICKS   1                 /* tcp_poll interval: 500 ms */
 #define HTTP_RX_HOLD_MAX  (16 * 1024)       /* heap held per connection while sending */
@@ -193,7 +194,14 @@ static err_t conn_linger(struct http_conn *c)
  * the request for one mid-request. A slowloris client that trickles bytes
  * therefore ages like a silent one, and a just-accepted client (age 0) goes
  * last: it is closed only if a whole pool's worth of connections arrives
- * before its request does. */
+ * before its request does.
+ *
+ * If every connection is a sender making progress, the one that made the
+ * least goes anyway (longest since a segment's worth was acknowledged): a
+ * fresh client must be served within 2 s, and a pool of readers that ACK a
+ * byte a second is a slowloris on the send side that would otherwise refuse
+ * every newcomer until STALL_EVICT_MS. A sender acknowledging at least a
+ * segment per STALL_EVICT_MS stays ahead of one that does not. */
 static uint32_t conn_stall_ms(const struct http_conn *c, uint32_t now)
 {
     if (c->state == C_SENDING)
@@ -205,6 +213,7 @@ static struct http_conn *conn_evict(void)
 {
     struct http_conn *victim = NULL;
     uint32_t now = sys_now(), victim_age = 0;
+    bool busy = false;      /* no victim by the rules above: least progress goes */
 
     for (int i = 0; i < HTTP_MAX_CONNS; i++) {
         struct http_conn *c = &conns[i];
@@ -219,8 +228,18 @@ static struct http_conn *conn_evict(void)
             victim_age = age;
         }
     }
+    for (int i = 0; i < HTTP_MAX_CONNS && (!victim || busy); i++) {
+        struct http_conn *c = &conns[i];
+        uint32_t age = conn_stall_ms(c, now);
+        if (c->state == C_SENDING && (!victim || age > victim_age)) {
+            victim = c;
+            victim_age = age;
+            busy = true;
+        }
+    }
     if (victim && victim->state == C_SENDING) {
-        log_debug("http: pool full, aborting a sender stalled %u ms", (unsigned)victim_age);
+        log_debug("http: pool full, aborting a sender %s %u ms", busy ? "without progress for" : "stalled",
+                  (unsigned)victim_age);
         tcp_guard.stalled_closed++;
         conn_abort(victim);     /* its unacked data would keep the pcb: RST */
     } else if (victim) {
@@ -255,8 +274,6 @@ static err_t conn_send(struct http_conn *c)
         if (room > cap - queued)
             room = cap - queued;
 
-        if (room == 0 || tcp_sndqueuelen(pcb) >= TCP_SND_QUEUELEN)
-            break;
         if (in_hdr) {
             ptr = c->hdr + c->hdr_off;
             n = (uint32_t)(c->hdr_len - c->hdr_off);
@@ -273,6 +290,14 @@ static err_t conn_send(struct http_conn *c)
             if (c->body_kind == B_COPY)
                 flags = TCP_WRITE_FLAG_COPY;
         }
+        /* at a small MSS the send queue, not the buffer, is the limit: a
+         * write that needs more segments than it has left fails whole, for
+         * ever if nothing is in flight to free some */
+        uint32_t fits = tcp_room(pcb, TCP_SND_QUEUELEN, flags & TCP_WRITE_FLAG_COPY);
+        if (room > fits)
+            room = fits;
+        if (room == 0)
+            break;
         if (n > room)
             n = room;
         if (n > 0xffff)

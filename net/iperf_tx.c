@@ -3,6 +3,8 @@
 #include "lwip/memp.h"
 #include "lwip/sys.h"
 
+#include "net/tcp_room.h"
+
 /* Never written after iperf_tx_init(): lwIP's ROM pbufs point into it until
  * the peer acknowledges. iperf2's pattern: "0123456789" repeated. */
 #define PATTERN_LEN (32 * 1024)
@@ -61,8 +63,8 @@ err_t iperf_tx_fill(struct tcp_pcb *pcb, struct iperf_tx *t, unsigned senders)
             if (left > allowed - t->queued)
                 left = allowed - t->queued;
         }
-        uint32_t n = tcp_sndbuf(pcb);
-        if (n == 0 || tcp_sndqueuelen(pcb) >= qmax)
+        uint32_t n = tcp_room(pcb, qmax, false);   /* what fits at this MSS */
+        if (n == 0)
             break;
         if (n > PATTERN_LEN)
             n = PATTERN_LEN;

@@ -573,5 +573,7 @@ def test_iperf_reverse_with_small_mss(env):
         print(name, p.returncode, p.stdout[-400:], p.stderr[-200:])
     verdict(env, start, "iperf -R with MSS 100", idle_timeout=40)
     for name, (rc, text) in out.items():
-        kb = [float(x) for x in __import__("re").findall(r"([\d.]+) KBytes\s", text)]
+        # iperf3 picks the transfer column's unit itself (-f sets only the rate's)
+        kb = [float(x) * {"": 1 / 1024, "K": 1, "M": 1024, "G": 1 << 20}[u] for x, u in
+              __import__("re").findall(r"([\d.]+) ([KMG]?)Bytes\s", text)]
         assert rc == 0 and kb and max(kb) > 0, "%s -R -M 100 moved nothing: %s" % (name, text)
