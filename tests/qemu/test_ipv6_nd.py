@@ -3,21 +3,27 @@ test_ipv6.py): a router that never answers its neighbour solicitations, and a cr
 sources nobody resolves. Raw frames on the tap (tapnet.packet_socket), standard library only.
 Needs root and /dev/net/tun; skipped with the reason otherwise."""
 
+import ipaddress
+import random
 import re
+import socket
 import struct
+import threading
 import time
 
 import pytest
 
 import tapnet
-from rawtcp6 import ETH_IP6, PROTO_ICMP6, icmp6, ipv6
-from tapnet import GUEST_IP6, GUEST_MAC, eth, packet_socket
+from rawtcp6 import ETH_IP6, PROTO_ICMP6, icmp6, ipv6, tcp6
+from tapnet import GUEST_IP6, GUEST_MAC, HOST_IP6, PROTO_TCP, eth, packet_socket
 from test_ipv6 import OFFLINK_SRC, add_host_addr, ping6, send_ra, tap6, wait_addr  # noqa: F401 (tap6: fixture)
 
 pytestmark = pytest.mark.skipif(bool(tapnet.unavailable()), reason=tapnet.unavailable() or "")
 
 SILENT_ROUTER = "fe80::dead"          # nobody on the tap owns it: its NS go unanswered
 SILENT_MAC = "02:00:00:00:de:ad"
+FLOOD_S = 8.0
+FLOOD_PER_S = 300
 
 
 def silent_ra(router_lifetime=1800):
@@ -68,3 +74,78 @@ def test_unanswered_router_is_dropped(qemu, tap6):
     assert d.get("received") == 3, "no reply via the answering router\n" + p.stdout + p.stderr
     assert not vm.find(r"PANIC|ASSERT")
     assert not re.search(r"duplicate", "\n".join(vm.snapshot()))
+
+
+def guest_ns_targets(frames):
+    """{target: count} of the guest's neighbour solicitations among captured frames."""
+    out = {}
+    for f in frames:
+        if len(f) >= 78 and f[6:12] == bytes.fromhex(GUEST_MAC.replace(":", "")) and \
+                f[12:14] == b"\x86\xdd" and f[20] == PROTO_ICMP6 and f[54] == 135:
+            tgt = str(ipaddress.IPv6Address(f[62:78]))
+            out[tgt] = out.get(tgt, 0) + 1
+    return out
+
+
+@pytest.mark.timeout(90)
+def test_busy_neighbour_keeps_its_entry(qemu, tap6):
+    """8 s of SYNs from random 2001:db8::/64 sources nobody resolves (300/s: the guest owes
+    each a SYN-ACK or cookie, so its 10-entry neighbour cache sees a new incomplete entry every
+    few ms) while the host fetches / over IPv6 every 0.2 s. The host's entry is in use, so it
+    is not recycled for them: the guest never solicits the host again in those 8 s (NUD's
+    reachable time is 30 s), and every fetch is served within 2 s."""
+    tap6.boot(qemu, append="ip6=%s/64" % GUEST_IP6)
+    assert tap6.http("/", host=GUEST_IP6).status == 200
+    cap = tap6.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(ETH_IP6))
+    cap.bind((tap6.tap, ETH_IP6))
+    cap.settimeout(0.2)
+    frames, stop = [], threading.Event()
+
+    def capture():
+        while not stop.is_set():
+            try:
+                frames.append(cap.recv(2048))
+            except socket.timeout:
+                pass
+
+    r = random.Random(7)
+    flood = []
+    for i in range(int(FLOOD_S * FLOOD_PER_S)):
+        src = "2001:db8::%x:%x" % (r.randrange(1, 0xffff), r.randrange(1, 0xffff))
+        seg = tcp6(src, GUEST_IP6, 1024 + r.randrange(64000), 80, seq=r.randrange(1 << 32),
+                   flags=0x02, options=b"\x02\x04\x05\xa0")
+        flood.append(("syn6", eth(GUEST_MAC, "02:00:00:6d:%02x:%02x" % (i >> 8 & 0xff, i & 0xff),
+                                  ETH_IP6, ipv6(src, GUEST_IP6, PROTO_TCP, seg))))
+    th = threading.Thread(target=capture, daemon=True)
+    th.start()
+    sock = packet_socket(tap6)
+    slow = []
+    try:
+        t0 = next_get = time.monotonic()
+        for i in range(0, len(flood), 30):
+            tapnet.blast(sock, flood[i:i + 30])
+            if time.monotonic() >= next_get:
+                t = time.monotonic()
+                try:
+                    st = tap6.http("/", timeout=8, host=GUEST_IP6).status
+                except OSError as e:
+                    st = repr(e)
+                dt = time.monotonic() - t
+                if st != 200 or dt > 2.0:
+                    slow.append((round(t - t0, 1), round(dt, 2), st))
+                next_get = time.monotonic() + 0.2
+            d = t0 + (i + 30) / FLOOD_PER_S - time.monotonic()
+            if d > 0:
+                time.sleep(d)
+    finally:
+        sock.close()
+        stop.set()
+        th.join(2)
+        cap.close()
+    ns = guest_ns_targets(frames)
+    host = str(ipaddress.IPv6Address(HOST_IP6))
+    others = sum(n for t, n in ns.items() if t != host)
+    print("guest NS: for the host %d, for flood sources %d" % (ns.get(host, 0), others))
+    assert others >= 100, "the flood did not make the guest solicit its sources (%s)" % ns
+    assert ns.get(host, 0) == 0, "the host's entry was recycled %d times" % ns[host]
+    assert not slow, "fetches slower than 2 s during the churn: %s" % slow
