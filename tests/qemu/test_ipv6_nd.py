@@ -149,3 +149,32 @@ def test_busy_neighbour_keeps_its_entry(qemu, tap6):
     assert others >= 100, "the flood did not make the guest solicit its sources (%s)" % ns
     assert ns.get(host, 0) == 0, "the host's entry was recycled %d times" % ns[host]
     assert not slow, "fetches slower than 2 s during the churn: %s" % slow
+
+
+def redirect(src, target, dest):
+    """RFC 4861 4.5 Redirect (no options) from src: 'for dest, use target'."""
+    body = b"\0" * 4 + ipaddress.IPv6Address(target).packed + ipaddress.IPv6Address(dest).packed
+    return eth(GUEST_MAC, "02:00:00:00:0b:ad", ETH_IP6,
+               ipv6(src, GUEST_IP6, PROTO_ICMP6, icmp6(src, GUEST_IP6, 137, 0, body), hlim=255))
+
+
+@pytest.mark.timeout(60)
+def test_spoofed_redirect_ignored(qemu, tap6):
+    """Redirects from a link-local address that is not the destination's first-hop router
+    (RFC 4861 8.1 MUST) for the on-link host: to a station nobody owns, to a multicast group,
+    to the guest itself. The guest keeps answering the host (one accepted redirect sent the
+    host's traffic to the bogus next hop until the destination cache entry was recycled)."""
+    tap6.boot(qemu, append="ip6=%s/64" % GUEST_IP6)
+    wait_addr(tap6.vms[-1], GUEST_IP6, "static")
+    p, d = ping6(tap6, GUEST_IP6, count=2)
+    assert d.get("received") == 2, p.stdout + p.stderr
+    sock = packet_socket(tap6)
+    try:
+        for target in ("fe80::9", "2001:db8::9", "ff02::1", GUEST_IP6):
+            sock.send(redirect("fe80::bad", target, HOST_IP6))
+    finally:
+        sock.close()
+    time.sleep(0.3)
+    p, d = ping6(tap6, GUEST_IP6, count=3)
+    assert d.get("received") == 3, "the guest took a spoofed redirect\n" + p.stdout + p.stderr
+    assert tap6.http("/", host=GUEST_IP6).status == 200
