@@ -178,3 +178,40 @@ def test_spoofed_redirect_ignored(qemu, tap6):
     p, d = ping6(tap6, GUEST_IP6, count=3)
     assert d.get("received") == 3, "the guest took a spoofed redirect\n" + p.stdout + p.stderr
     assert tap6.http("/", host=GUEST_IP6).status == 200
+
+
+def advert(target, flags, opts, dest="ff02::1"):
+    """RFC 4861 4.4 NA from the host's address (spoofed: another MAC) with the given options."""
+    body = struct.pack("!I", flags) + ipaddress.IPv6Address(target).packed + opts
+    src = HOST_IP6
+    return eth(GUEST_MAC, "02:00:00:00:0a:ad", ETH_IP6,
+               ipv6(src, dest, PROTO_ICMP6, icmp6(src, dest, 136, 0, body), hlim=255))
+
+
+@pytest.mark.timeout(60)
+def test_na_with_bad_options_ignored(qemu, tap6):
+    """NAs for the host's address whose first option is not a Target Link-Layer Address:
+    a zero-length Source LL option, an MTU option, a Source LL option with a MAC; and an NA
+    to ff02::1 with the Solicited flag. None is a valid address update (RFC 4861 7.1.2, 4.6):
+    the guest keeps the host's MAC and keeps answering it."""
+    tap6.boot(qemu, append="ip6=%s/64" % GUEST_IP6)
+    wait_addr(tap6.vms[-1], GUEST_IP6, "static")
+    p, d = ping6(tap6, GUEST_IP6, count=2)
+    assert d.get("received") == 2, p.stdout + p.stderr
+    bogus = bytes.fromhex("b41808e73614")
+    sock = packet_socket(tap6)
+    try:
+        for flags, opts, dest in (
+                (0xe0000000, b"\x01\x00" + bogus, "ff02::1"),                   # length 0
+                (0x20000000, b"\x05\x01\x00\x00" + bogus[:4], "ff02::1"),        # MTU option
+                (0x20000000, b"\x01\x01" + bogus, "ff02::1"),                    # wrong type
+                (0x60000000, b"\x02\x01" + bogus, "ff02::1"),                    # S to multicast
+                (0x20000000, b"\x01\x00" + bogus, GUEST_IP6),
+                (0x60000000, b"\x01\x01" + bogus, GUEST_IP6)):
+            sock.send(advert(HOST_IP6, flags, opts, dest))
+    finally:
+        sock.close()
+    time.sleep(0.3)
+    p, d = ping6(tap6, GUEST_IP6, count=3)
+    assert d.get("received") == 3, "an NA with a bad option moved the host\n" + p.stdout + p.stderr
+    assert tap6.http("/", host=GUEST_IP6).status == 200
