@@ -181,7 +181,7 @@ UNIT_BINS := $(patsubst %,$(BUILD)/unit/test_%,$(UNIT_TESTS))
 # One gcc call per test builds several sources, and -MMD then records only
 # the last one's headers: every test depends on the project's headers.
 UNIT_HDRS := $(wildcard kernel/*.h lib/*.h drivers/*/*.h net/*.h net/arch/*.h tests/unit/*.h)
-$(BUILD)/unit/test_%: $$(UNIT_SRCS_$$*) $(UNIT_HDRS)
+$(UNIT_BINS): $(BUILD)/unit/test_%: $$(UNIT_SRCS_$$*) $(UNIT_HDRS)
 	@mkdir -p $(dir $@)
 	@echo "  HOSTCC  $@"
 	@$(HOSTCC) $(UNIT_CFLAGS) -MMD -MP -o $@ $(UNIT_SRCS_$*) -lcmocka
