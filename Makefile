@@ -25,7 +25,7 @@ KERNEL_SRCS := kernel/main.c kernel/boot_info.c kernel/console.c kernel/log.c \
 	kernel/cmdline.c kernel/timer.c kernel/idle.c kernel/softirq.c kernel/napi.c
 LIB_SRCS := lib/syscalls.c
 DRIVER_SRCS := drivers/pci/pci_cfg.c drivers/pci/pci.c drivers/pci/msix.c drivers/pci/intx.c \
-	drivers/virtio/virtqueue.c drivers/virtio/virtio_pci.c \
+	drivers/virtio/virtqueue.c drivers/virtio/virtio_pci.c drivers/virtio/virtio_pci_vqs.c \
 	drivers/net/netdev.c drivers/net/virtio_net.c drivers/net/virtio_net_rx.c \
 	drivers/net/virtio_net_tx.c
 include net/lwip.mk

@@ -142,78 +142,50 @@ static const struct netdev_ops vnet_ops = {
     .device_errors = vnet_device_errors,
 };
 
-static void vq_notify_cb(struct virtqueue *vq)
-{
-    virtio_pci_notify(vq_notify_ctx(vq), vq_index(vq));
-}
-
 static void vq_warn(struct virtqueue *vq, const char *why)
 {
     /* The ring is unusable from here on; say so loudly (tests watch it). */
     log_error("virtio-net: queue %u broken: %s", vq_index(vq), why);
 }
 
+/* Ring sizes we ask for: 1024 (Linux's default) for data, 64 for control. */
+#define VNET_RING_WISH 1024
+#define VNET_CTRL_RING_WISH 64
+
 static int create_queues(struct vnet *vn, const char **reason)
 {
-    bool event_idx = vnet_has(vn, VIRTIO_F_EVENT_IDX);
-    bool indirect = vnet_has(vn, VIRTIO_F_INDIRECT_DESC);
-    struct virtio_pci_vq_info info[2 * NETDEV_MAX_QUEUES + 1];
-    unsigned nvqs = 2 * vn->pairs + (vnet_has(vn, VIRTIO_NET_F_CTRL_VQ) ? 1 : 0);
-    for (unsigned q = 0; q < nvqs; q++) {
-        uint16_t max = virtio_pci_queue_max_size(&vn->vpci, (uint16_t)q);
-        if (max == 0) {
-            *reason = "device has no queue it should have";
-            return -1;
-        }
-        unsigned num = max > 1024 ? 1024 : max;
-        if (q == 2 * vn->pairs) {
-            /* The control queue: polled at set-up, no interrupt. */
-            num = max > 64 ? 64 : max;
-            vn->ctrlq = vq_create((uint16_t)q, num, event_idx, false, vq_notify_cb, &vn->vpci);
-            if (!vn->ctrlq) {
-                *reason = "out of memory for the control queue";
-                return -1;
-            }
-            info[q] = (struct virtio_pci_vq_info){
-                .num = (uint16_t)num, .desc = vq_desc_addr(vn->ctrlq),
-                .driver = vq_avail_addr(vn->ctrlq), .device = vq_used_addr(vn->ctrlq),
-            };
-            vq_disable_cb(vn->ctrlq);
-            continue;
-        }
-        struct virtqueue *vq = vq_create((uint16_t)q, num, event_idx, indirect, vq_notify_cb,
-                                         &vn->vpci);
-        if (!vq) {
-            *reason = "out of memory for the rings";
-            return -1;
-        }
-        bool is_rx = (q % 2) == 0;
-        unsigned pair = q / 2;
-        void *ctx;
-        if (is_rx) {
-            vn->rxq[pair] = (struct vnet_rxq){ .vn = vn, .index = pair, .vq = vq };
-            ctx = &vn->rxq[pair];
-        } else {
-            vn->txq[pair] = (struct vnet_txq){ .vn = vn, .index = pair, .vq = vq };
-            ctx = &vn->txq[pair];
-        }
-        info[q] = (struct virtio_pci_vq_info){
-            .num = (uint16_t)num, .desc = vq_desc_addr(vq), .driver = vq_avail_addr(vq),
-            .device = vq_used_addr(vq), .callback = is_rx ? vnet_rx_irq : vnet_tx_irq, .ctx = ctx,
-        };
-        /* net.mode=poll: no queue vector at all. With EVENT_IDX the ring's
-         * NO_INTERRUPT flag is only a hint the device may ignore. */
-        if (vn->mode == NET_MODE_POLL)
-            info[q].callback = NULL;
-    }
-    enum virtio_pci_irq_mode first = VIRTIO_PCI_IRQ_MSIX_PER_VQ;
-    if (virtio_pci_setup_queues(&vn->vpci, nvqs, info, config_irq, vn, first, reason) != 0)
-        return -1;
+    struct virtio_vq_spec spec[2 * NETDEV_MAX_QUEUES + 1];
+    bool ctrl = vnet_has(vn, VIRTIO_NET_F_CTRL_VQ);
+    unsigned nvqs = 2 * vn->pairs + (ctrl ? 1 : 0);
+    /* net.mode=poll: no queue vector at all. With EVENT_IDX the ring's
+     * NO_INTERRUPT flag is only a hint the device may ignore. */
+    bool irqs = vn->mode != NET_MODE_POLL;
     for (unsigned i = 0; i < vn->pairs; i++) {
-        struct virtio_pci_dev *vp = &vn->vpci;
-        vn->rxq[i].irq_vector = vp->irq_mode == VIRTIO_PCI_IRQ_MSIX_PER_VQ ? vp->vq[2 * i].vector
-                                : vp->irq_mode == VIRTIO_PCI_IRQ_MSIX_SHARED ? vp->shared_vector
-                                                                             : -1;
+        struct vnet_rxq *rq = &vn->rxq[i];
+        struct vnet_txq *tq = &vn->txq[i];
+        *rq = (struct vnet_rxq){ .vn = vn, .index = i, .irq_vector = -1 };
+        *tq = (struct vnet_txq){ .vn = vn, .index = i };
+        spec[VIRTIO_NET_RXQ(i)] = (struct virtio_vq_spec){
+            .name = "rx", .callback = irqs ? vnet_rx_irq : NULL, .ctx = rq,
+            .size = VNET_RING_WISH, .vq = &rq->vq, .vector = &rq->irq_vector,
+        };
+        spec[VIRTIO_NET_TXQ(i)] = (struct virtio_vq_spec){
+            .name = "tx", .callback = irqs ? vnet_tx_irq : NULL, .ctx = tq,
+            .size = VNET_RING_WISH, .vq = &tq->vq,
+        };
+    }
+    if (ctrl) {
+        /* The control queue: polled at set-up, no interrupt. */
+        spec[VIRTIO_NET_CTRLQ(vn->pairs)] = (struct virtio_vq_spec){
+            .name = "ctrl", .size = VNET_CTRL_RING_WISH, .no_indirect = true, .vq = &vn->ctrlq,
+        };
+    }
+    if (virtio_pci_find_vqs(&vn->vpci, nvqs, spec, config_irq, vn, VIRTIO_PCI_IRQ_MSIX_PER_VQ,
+                            reason) != 0)
+        return -1;
+    if (vn->ctrlq)
+        vq_disable_cb(vn->ctrlq);
+    for (unsigned i = 0; i < vn->pairs; i++) {
         if (vnet_rx_init(&vn->rxq[i]) != 0 || vnet_tx_init(&vn->txq[i]) != 0) {
             *reason = "out of memory for queue state";
             return -1;
@@ -226,12 +198,9 @@ static int create_queues(struct vnet *vn, const char **reason)
  * the rings): give back what was allocated. */
 static void destroy_queues(struct vnet *vn)
 {
-    for (unsigned i = 0; i < vn->pairs; i++) {
+    for (unsigned i = 0; i < vn->pairs; i++)
         vnet_tx_free(&vn->txq[i]);
-        vq_destroy(vn->rxq[i].vq);
-        vq_destroy(vn->txq[i].vq);
-    }
-    vq_destroy(vn->ctrlq);
+    virtio_pci_del_vqs(&vn->vpci);
     vn->ctrlq = NULL;
 }
 

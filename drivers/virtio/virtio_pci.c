@@ -171,6 +171,7 @@ uint64_t virtio_pci_get_features(struct virtio_pci_dev *vdev)
 
 void virtio_pci_set_features(struct virtio_pci_dev *vdev, uint64_t features)
 {
+    vdev->features = features;
     mmio_write32(COMMON(vdev, driver_feature_select), 0);
     mmio_write32(COMMON(vdev, driver_feature), (uint32_t)features);
     mmio_write32(COMMON(vdev, driver_feature_select), 1);

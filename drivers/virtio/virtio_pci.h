@@ -1,19 +1,22 @@
 /* Virtio 1.x modern PCI transport (virtio v1.2 §4.1).
  *
- * Knows PCI, MSI-X, INTx and the common configuration structure; knows
- * nothing of rings: a queue is handed over as the device addresses of its
- * three parts, and the virtqueue's notify callback calls virtio_pci_notify()
- * (or writes virtio_pci_notify_addr() itself).
+ * Knows PCI, MSI-X, INTx and the common configuration structure. It creates
+ * the virtqueues (as Linux vp_find_vqs): a driver lists what it wants per
+ * queue (struct virtio_vq_spec) and gets back the queues, wired to the
+ * doorbell, and the IDT vector each one's interrupt arrives on. The ring
+ * code itself (virtqueue.h) knows nothing of PCI.
  *
  * Driver initialisation (§3.1.1), caller's side:
  *   virtio_pci_init()            map caps, reset, ACKNOWLEDGE, DRIVER (steps 1-3)
  *   virtio_pci_get_features() / virtio_pci_set_features()          (step 4)
  *   virtio_pci_features_ok()     FEATURES_OK, fails if the device refused (5-6)
- *   virtio_pci_read_config(), virtio_pci_queue_max_size(), build rings,
- *   virtio_pci_setup_queues()    interrupts + queue registration      (step 7)
+ *   virtio_pci_read_config()
+ *   virtio_pci_find_vqs()        rings, interrupts, registration      (step 7)
  *   virtio_pci_driver_ok()       DRIVER_OK, last                       (step 8)
  * On any failure after init: virtio_pci_teardown() (resets the device,
- * releases vectors) or at least virtio_pci_fail().
+ * releases vectors) then virtio_pci_del_vqs(), or at least virtio_pci_fail().
+ * virtio_pci_setup_queues() is find_vqs' lower half, for rings built
+ * elsewhere (the transport's own tests).
  *
  * Context: everything is boot/main-loop only except virtio_pci_notify(),
  * virtio_pci_queue_irq_mask() and virtio_pci_isr_read(), which are safe from
@@ -28,6 +31,7 @@
 #include "drivers/pci/msix.h"
 #include "drivers/pci/pci.h"
 #include "drivers/virtio/virtio_pci_reg.h"
+#include "drivers/virtio/virtqueue.h"
 #include "kernel/irq.h"
 
 #define VIRTIO_PCI_MAX_QUEUES 16
@@ -68,6 +72,7 @@ struct virtio_pci_vq_info {
 };
 
 struct virtio_pci_queue {
+    struct virtqueue *vq;       /* created by find_vqs, NULL otherwise */
     uint16_t num;
     volatile uint16_t *notify;  /* doorbell: write the queue index (16 bits) */
     uint16_t msix_entry;        /* VIRTIO_MSI_NO_VECTOR when none */
@@ -87,6 +92,7 @@ struct virtio_pci_dev {
     volatile uint8_t *isr;
     volatile uint8_t *device_cfg;               /* NULL: the device has none */
     uint32_t device_cfg_len;
+    uint64_t features;                          /* as set_features last wrote them */
 
     bool has_msix;
     struct msix msix;
@@ -160,6 +166,40 @@ int virtio_pci_setup_queues(struct virtio_pci_dev *vdev, unsigned nvqs,
                             const char **reason);
 
 const char *virtio_pci_irq_mode_name(enum virtio_pci_irq_mode mode);
+
+/* What a driver wants of one queue (index = position in the list). */
+struct virtio_vq_spec {
+    const char *name;           /* for the debug log */
+    /* As in virtio_pci_vq_info: interrupt context, must check the ring
+     * (shared vector or line). NULL: the queue never interrupts. */
+    irq_handler_t callback;
+    void *ctx;
+    uint16_t size;              /* wish: the ring gets min(size, device max) */
+    bool no_indirect;           /* even if VIRTIO_F_INDIRECT_DESC was negotiated */
+    /* Out: the queue, stored before its interrupt is set up (a handler may
+     * read it at once), NULL when find_vqs failed before creating it. */
+    struct virtqueue **vq;
+    /* Out, may be NULL: the IDT vector the queue's interrupt arrives on,
+     * its own (per-queue MSI-X) or the one every queue shares (shared
+     * MSI-X); -1 with INTx (the handler there reads the ISR), without
+     * interrupts, or without a callback. */
+    int *vector;
+};
+
+/* Step 7 from specs: creates queue i (ring size from spec and device,
+ * VIRTIO_F_EVENT_IDX / VIRTIO_F_INDIRECT_DESC as negotiated by
+ * set_features, doorbell virtio_pci_notify), then registers them all
+ * with virtio_pci_setup_queues (same modes, fallbacks, log and failures).
+ * 0, or -1 with *reason set; on failure too the caller tears down and
+ * calls virtio_pci_del_vqs. Call between features_ok and driver_ok. */
+int virtio_pci_find_vqs(struct virtio_pci_dev *vdev, unsigned nvqs,
+                        const struct virtio_vq_spec *specs, irq_handler_t config_cb,
+                        void *config_ctx, enum virtio_pci_irq_mode first_mode,
+                        const char **reason);
+/* After virtio_pci_teardown (the device no longer reads the rings):
+ * destroys the queues find_vqs created. The driver detaches its buffers
+ * (vq_detach_unused_buf) before. */
+void virtio_pci_del_vqs(struct virtio_pci_dev *vdev);
 
 /* Doorbell for queue idx (after setup_queues). Interrupt-safe. */
 static inline volatile uint16_t *virtio_pci_notify_addr(struct virtio_pci_dev *vdev, uint16_t idx)

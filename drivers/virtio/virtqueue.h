@@ -1,7 +1,8 @@
 /* Split virtqueue (virtio 1.x §2.7), driver side, with Linux virtio_ring semantics.
  *
- * Knows nothing of PCI: the transport creates the queue, programs the device
- * with vq_desc_addr/vq_avail_addr/vq_used_addr/vq_num, and supplies a notify
+ * Knows nothing of PCI: the transport creates the queue (virtio_pci_find_vqs:
+ * a driver never calls vq_create), programs the device with
+ * vq_desc_addr/vq_avail_addr/vq_used_addr/vq_num, and supplies a notify
  * callback that writes the queue's notify register.
  *
  * Calling context. One CPU; every function except vq_disable_cb and the pure

@@ -22,7 +22,7 @@ int virtio_pci_init(struct virtio_pci_dev *vdev, struct pci_dev *pci, const char
     return 0;
 }
 uint64_t virtio_pci_get_features(struct virtio_pci_dev *vdev) { (void)vdev; return fake_pci.offered; }
-void virtio_pci_set_features(struct virtio_pci_dev *vdev, uint64_t f) { (void)vdev, (void)f; }
+void virtio_pci_set_features(struct virtio_pci_dev *vdev, uint64_t f) { vdev->features = f; }
 int virtio_pci_features_ok(struct virtio_pci_dev *vdev)
 {
     (void)vdev;
@@ -68,8 +68,10 @@ int virtio_pci_setup_queues(struct virtio_pci_dev *vdev, unsigned nvqs,
     fake_pci.config_cb = config_cb;
     fake_pci.config_ctx = config_ctx;
     vdev->irq_mode = first_mode;
-    for (unsigned i = 0; i < nvqs; i++)
-        vdev->vq[i].vector = 0x40 + (int)i;
+    for (unsigned i = 0; i < nvqs; i++) {
+        vdev->vq[i].callback = vqs[i].callback;
+        vdev->vq[i].vector = vqs[i].callback ? 0x40 + (int)i : -1;
+    }
     return 0;
 }
 

@@ -1,6 +1,7 @@
 /* A stand-in for the virtio PCI transport (drivers/virtio/virtio_pci.h), so
  * the real drivers/net/virtio_net.c can be probed on the host: features,
- * config space and queue sizes come from the test (or fuzzer); setup_queues
+ * config space and queue sizes come from the test (or fuzzer); the real
+ * virtio_pci_vqs.c creates the rings and calls setup_queues here, which
  * records each queue's interrupt callback, which the test calls to deliver
  * an interrupt. Also the kernel services virtio_net*.c need that
  * test_support.c does not provide (klog, ktimer, lapic_self_ipi,
