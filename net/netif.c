@@ -175,8 +175,9 @@ static unsigned select_queue(const struct pbuf *p)
     return h % ndev->num_queues;
 }
 
-/* 0 sent, -1 ring full (caller keeps p), -2 dropped. */
-static int try_xmit(struct pbuf *p)
+/* NETDEV_TX_DROPPED here without the driver: no memory for the copy (the
+ * caller counts it). */
+static enum netdev_tx try_xmit(struct pbuf *p)
 {
     struct netdev_tx_sg sg[NETDEV_TX_MAX_SG];
     struct netdev_tx_offload off = { 0 };
@@ -194,8 +195,10 @@ static int try_xmit(struct pbuf *p)
     if (n == 0) {
         /* Longer chain than the ring takes per frame: one copy. */
         send = pbuf_clone(PBUF_RAW, PBUF_RAM, p);
-        if (!send)
-            return -2;
+        if (!send) {
+            counters.tx_dropped++;
+            return NETDEV_TX_DROPPED;
+        }
         counters.tx_linearized++;
         sg[0] = (struct netdev_tx_sg){ send->payload, send->len };
         n = 1;
@@ -204,31 +207,33 @@ static int try_xmit(struct pbuf *p)
     }
     if (ndev->tx_csum_offload && !netif_ipv6_tx_csum(send, &off) && !tcp_csum_offload(send, &off))
         tcp_csum_software(send);
-    int r = ndev->ops->xmit(ndev, select_queue(send), sg, n, &off, send);
-    if (r != 0)
+    enum netdev_tx r = ndev->ops->xmit(ndev, select_queue(send), sg, n, &off, send);
+    if (r != NETDEV_TX_OK)
         pbuf_free(send);
     return r;
 }
 
 /* A super-segment (TSO): the first segment's headers, every segment's
  * payload. One segment alone goes out as itself. */
-static int tso_xmit(struct tso_frame *t)
+static enum netdev_tx tso_xmit(struct tso_frame *t)
 {
     if (t->nseg == 1) {
-        int r = try_xmit(t->seg[0]);
-        if (r == 0)
+        enum netdev_tx r = try_xmit(t->seg[0]);
+        if (r == NETDEV_TX_OK)
             tso_release(t);
         return r;
     }
     struct netdev_tx_sg sg[NETDEV_TX_MAX_SG_GSO];
     struct netdev_tx_offload off = { 0 };
     unsigned n = tso_build(t, sg, &off);
-    if (!(t->ipv6 ? netif_ipv6_tso_csum(t->seg[0], &off) : tcp_csum_offload(t->seg[0], &off)))
-        return -2;
+    if (!(t->ipv6 ? netif_ipv6_tso_csum(t->seg[0], &off) : tcp_csum_offload(t->seg[0], &off))) {
+        counters.tx_dropped++;
+        return NETDEV_TX_DROPPED;
+    }
     return ndev->ops->xmit(ndev, select_queue(t->seg[0]), sg, n, &off, t);
 }
 
-static int xmit_token(void *token)
+static enum netdev_tx xmit_token(void *token)
 {
     return tso_is_frame(token) ? tso_xmit(token) : try_xmit(token);
 }
@@ -245,16 +250,14 @@ static void backlog_drain(void)
 {
     while (backlog_len) {
         void *t = backlog[backlog_head];
-        int r = xmit_token(t);
-        if (r == -1)
+        enum netdev_tx r = xmit_token(t);
+        if (r == NETDEV_TX_BUSY)
             return;
         backlog_head = (backlog_head + 1) % TX_BACKLOG_MAX;
         backlog_len--;
-        if (r == -2) {
-            ndev->q[0].tx_dropped++;
-            if (tso_is_frame(t))
-                tso_release(t);
-        }
+        /* Dropped: counted where it was (driver or try_xmit/tso_xmit). */
+        if (r == NETDEV_TX_DROPPED && tso_is_frame(t))
+            tso_release(t);
         if (!tso_is_frame(t))
             pbuf_free(t);
     }
@@ -263,13 +266,14 @@ static void backlog_drain(void)
 /* Sends (or backlogs) token, which holds its own reference. */
 static err_t send_token(void *token)
 {
-    int r = backlog_len ? -1 : xmit_token(token);
-    if (r == 0)
+    enum netdev_tx r = backlog_len ? NETDEV_TX_BUSY : xmit_token(token);
+    if (r == NETDEV_TX_OK)
         return ERR_OK;
-    if (r == -2 || backlog_len == TX_BACKLOG_MAX) {
-        if (r == -1)
+    if (r == NETDEV_TX_DROPPED || backlog_len == TX_BACKLOG_MAX) {
+        if (r == NETDEV_TX_BUSY) {
             counters.tx_backlog_dropped++;
-        ndev->q[0].tx_dropped++;
+            counters.tx_dropped++;
+        }
         if (tso_is_frame(token))
             tso_release(token);
         return ERR_MEM;

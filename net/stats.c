@@ -30,7 +30,8 @@ void stats_snapshot(struct stats_snapshot *s)
         s->net.rx_dropped = sum.rx_dropped;
         s->net.tx_packets = sum.tx_packets;
         s->net.tx_bytes = sum.tx_bytes;
-        s->net.tx_dropped = sum.tx_dropped;
+        /* The driver's drops and the glue's: each frame counted once. */
+        s->net.tx_dropped = sum.tx_dropped + netglue_counters()->tx_dropped;
         s->net.tx_queue_stopped = sum.tx_queue_stopped;
         s->net.tx_tso_frames = sum.tx_tso_frames;
         s->net.tx_tso_bytes = sum.tx_tso_bytes;

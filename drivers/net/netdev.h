@@ -56,7 +56,8 @@ struct netdev_tx_offload {
 
 struct netdev_queue_counters {
     uint64_t rx_packets, rx_bytes, rx_dropped;
-    uint64_t tx_packets, tx_bytes, tx_dropped, tx_queue_stopped;
+    uint64_t tx_packets, tx_bytes, tx_queue_stopped;
+    uint64_t tx_dropped;           /* frames xmit answered NETDEV_TX_DROPPED */
     uint64_t irq_rx, irq_tx;
     uint64_t rx_kicks, tx_kicks;   /* notifications the device asked for */
     uint64_t tx_tso_frames, tx_tso_bytes;   /* super-segments the device cut up */
@@ -72,13 +73,20 @@ struct netdev_counters {
 
 struct netdev;
 
+/* What xmit did with a frame (Linux netdev_tx_t). */
+enum netdev_tx {
+    NETDEV_TX_OK = 0,   /* taken: the device owns the memory until tx_done(token) */
+    NETDEV_TX_BUSY,     /* queue full, nothing taken: the caller keeps the frame
+                           and retries after tx_wake */
+    NETDEV_TX_DROPPED,  /* bad frame, nothing taken: counted in the queue's
+                           tx_dropped; the caller frees it */
+};
+
 struct netdev_ops {
     /* sg: up to NETDEV_TX_MAX_SG pieces, NETDEV_TX_MAX_SG_GSO with
-     * off->gso_type set. Returns 0; -1 (queue full: the caller keeps the frame and retries
-     * after tx_wake) or -2 (bad frame: dropped and counted). On 0 the
-     * device owns the memory until tx_done(token). */
-    int (*xmit)(struct netdev *dev, unsigned queue, const struct netdev_tx_sg *sg,
-                unsigned nsg, const struct netdev_tx_offload *off, void *token);
+     * off->gso_type set. */
+    enum netdev_tx (*xmit)(struct netdev *dev, unsigned queue, const struct netdev_tx_sg *sg,
+                           unsigned nsg, const struct netdev_tx_offload *off, void *token);
     /* Notify the device of everything queued since the last flush: one kick
      * per batch, honouring the device's suppression. */
     void (*xmit_flush)(struct netdev *dev);

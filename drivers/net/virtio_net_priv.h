@@ -144,8 +144,8 @@ unsigned vnet_rx_free_bufs(struct vnet_rxq *rq);
 int vnet_tx_init(struct vnet_txq *tq);
 /* After device reset (or a failed init): frees the slots and headers. */
 void vnet_tx_free(struct vnet_txq *tq);
-int vnet_xmit(struct netdev *dev, unsigned queue, const struct netdev_tx_sg *sg, unsigned nsg,
-              const struct netdev_tx_offload *off, void *token);
+enum netdev_tx vnet_xmit(struct netdev *dev, unsigned queue, const struct netdev_tx_sg *sg,
+                         unsigned nsg, const struct netdev_tx_offload *off, void *token);
 void vnet_xmit_flush(struct netdev *dev);
 /* Frees what the device finished; wakes a stopped queue. Main loop. */
 unsigned vnet_tx_reclaim(struct vnet_txq *tq);

@@ -189,8 +189,8 @@ static bool tx_offload_ok(const struct vnet *vn, const struct netdev_tx_offload 
            off->hdr_len > off->csum_start && off->hdr_len < len && len <= VNET_MAX_FRAME;
 }
 
-static int tx_post(struct vnet_txq *tq, const struct netdev_tx_sg *sg, unsigned nsg,
-                   const struct netdev_tx_offload *off, void *token)
+static enum netdev_tx tx_post(struct vnet_txq *tq, const struct netdev_tx_sg *sg, unsigned nsg,
+                              const struct netdev_tx_offload *off, void *token)
 {
     struct netdev *dev = &tq->vn->dev;
     if (tx_outstanding(tq)) {
@@ -201,18 +201,18 @@ static int tx_post(struct vnet_txq *tq, const struct netdev_tx_sg *sg, unsigned 
         vnet_tx_reclaim(tq);
     }
     if (dev->tx_stopped[tq->index])
-        return -1;
+        return NETDEV_TX_BUSY;
     uint32_t len = 0;
     for (unsigned i = 0; i < nsg; i++)
         len += sg[i].len;
     if (!tx_offload_ok(tq->vn, off, len))
-        return -2;
+        return NETDEV_TX_DROPPED;
     /* A running queue has room for this frame and a slot per descriptor;
      * anything else is a bug, not back-pressure: say so and drop. */
     struct vnet_tx_slot *s = tq->free_slots;
     if (!s) {
         log_error("virtio-net: tx queue %u: no free slot on a running queue", tq->index);
-        return -2;
+        return NETDEV_TX_DROPPED;
     }
     struct virtio_net_hdr_v1 *h = &tq->hdrs[s - tq->slots];
     tx_fill_hdr(h, off);
@@ -225,10 +225,10 @@ static int tx_post(struct vnet_txq *tq, const struct netdev_tx_sg *sg, unsigned 
         /* Only on a ring smaller than a worst-case frame: wait for it to
          * drain. */
         tx_stop(tq);
-        return -1;
+        return NETDEV_TX_BUSY;
     }
     if (r != 0)
-        return -2;
+        return NETDEV_TX_DROPPED;
     tq->free_slots = s->next_free;
     s->token = token;
     s->len = len;
@@ -242,23 +242,23 @@ static int tx_post(struct vnet_txq *tq, const struct netdev_tx_sg *sg, unsigned 
      * xmit on a running queue never fails. */
     if (vq_num_free(tq->vq) < tx_room_needed(tq))
         tx_stop(tq);
-    return 0;
+    return NETDEV_TX_OK;
 }
 
-int vnet_xmit(struct netdev *dev, unsigned queue, const struct netdev_tx_sg *sg, unsigned nsg,
-              const struct netdev_tx_offload *off, void *token)
+enum netdev_tx vnet_xmit(struct netdev *dev, unsigned queue, const struct netdev_tx_sg *sg,
+                         unsigned nsg, const struct netdev_tx_offload *off, void *token)
 {
     struct vnet *vn = dev->priv;
     struct vnet_txq *tq = &vn->txq[queue];
     unsigned max = off && off->gso_type != NETDEV_GSO_NONE ? tx_max_sg(vn) : NETDEV_TX_MAX_SG;
     if (nsg == 0 || nsg > max) {
         dev->q[queue].tx_dropped++;
-        return -2;
+        return NETDEV_TX_DROPPED;
     }
     tq->in_xmit = true;
-    int r = tx_post(tq, sg, nsg, off, token);
+    enum netdev_tx r = tx_post(tq, sg, nsg, off, token);
     tq->in_xmit = false;
-    if (r == -2)
+    if (r == NETDEV_TX_DROPPED)
         dev->q[queue].tx_dropped++;
     return r;
 }

@@ -262,8 +262,9 @@ static void xmit(struct in *in)
         return;
     unsigned t = ++next_token;
     outstanding[t] = true;
-    int r = dev->ops->xmit(dev, q, sg, nsg, off.csum_partial ? &off : NULL, (void *)(uintptr_t)t);
-    if (r != 0)
+    enum netdev_tx r = dev->ops->xmit(dev, q, sg, nsg, off.csum_partial ? &off : NULL,
+                                      (void *)(uintptr_t)t);
+    if (r != NETDEV_TX_OK)
         outstanding[t] = false;   /* not taken: the stack keeps it */
     if (u8(in) & 1)
         dev->ops->xmit_flush(dev);

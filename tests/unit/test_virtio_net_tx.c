@@ -35,9 +35,9 @@ static void tx_layout(bool indirect)
     const struct netdev_tx_sg sg2[3] = { { p2, 14 }, { p2 + 14, 20 }, { p2 + 34, 200 } };
     const struct netdev_tx_offload off = { .csum_partial = true, .csum_start = 34, .csum_offset = 16 };
     const struct netdev_tx_sg *sgs[3] = { sg0, sg1, sg2 };
-    assert_int_equal(xmit(sg0, 1, NULL, (void *)1), 0);
-    assert_int_equal(xmit(sg1, 2, NULL, (void *)2), 0);
-    assert_int_equal(xmit(sg2, 3, &off, (void *)3), 0);
+    assert_int_equal(xmit(sg0, 1, NULL, (void *)1), NETDEV_TX_OK);
+    assert_int_equal(xmit(sg1, 2, NULL, (void *)2), NETDEV_TX_OK);
+    assert_int_equal(xmit(sg2, 3, &off, (void *)3), NETDEV_TX_OK);
     assert_int_equal(F->txd.notifications, n0); /* no kick per frame */
     vnet_xmit_flush(&F->vn.dev);
     assert_int_equal(F->txd.notifications, n0 + 1); /* one per batch */
@@ -67,7 +67,7 @@ static void tx_layout(bool indirect)
 
     /* The device's suppression is honoured. */
     sim_set_want_notify(&F->txd, false);
-    assert_int_equal(xmit_one(3, 64), 0);
+    assert_int_equal(xmit_one(3, 64), NETDEV_TX_OK);
     vnet_xmit_flush(&F->vn.dev);
     assert_int_equal(F->txd.notifications, n0 + 1);
     assert_int_equal(vq_get_stats(F->tq->vq)->notify_suppressed, 1);
@@ -119,7 +119,7 @@ static void tx_ring_full(bool event_idx)
     uint64_t bytes = 0;
     unsigned i = 0;
     while (!F->vn.dev.tx_stopped[0]) {
-        assert_int_equal(xmit_one(i, 100 + i), 0);
+        assert_int_equal(xmit_one(i, 100 + i), NETDEV_TX_OK);
         bytes += 100 + i;
         i++;
     }
@@ -131,8 +131,8 @@ static void tx_ring_full(bool event_idx)
     assert_true(tx_cb_enabled());
     if (event_idx) /* delayed: at 3/4 of the 8 outstanding */
         assert_int_equal(*virtq_used_event(F->txd.avail, F->txd.num), 6);
-    assert_int_equal(xmit_one(8, 64), -1);
-    assert_int_equal(xmit_one(8, 64), -1);
+    assert_int_equal(xmit_one(8, 64), NETDEV_TX_BUSY);
+    assert_int_equal(xmit_one(8, 64), NETDEV_TX_BUSY);
     assert_int_equal(F->vn.dev.q[0].tx_queue_stopped, 1); /* counted once */
     assert_int_equal(F->ndone, 0);
     assert_int_equal(vq_num_free(F->tq->vq), 16);  /* a refused frame takes nothing */
@@ -157,7 +157,7 @@ static void tx_ring_full(bool event_idx)
         assert_ptr_equal(F->done[k], (void *)(uintptr_t)(k + 1));
     assert_int_equal(F->vn.dev.q[0].tx_packets, 8);
     assert_int_equal(F->vn.dev.q[0].tx_bytes, bytes);
-    assert_int_equal(xmit_one(8, 64), 0);
+    assert_int_equal(xmit_one(8, 64), NETDEV_TX_OK);
     assert_int_equal(F->vn.dev.q[0].tx_dropped, 0);
 }
 
@@ -188,7 +188,7 @@ static void tx_quiet_link(bool event_idx)
     for (unsigned round = 0; round < 4; round++) {
         unsigned base = F->ndone;
         for (unsigned k = 0; k < burst[round]; k++)
-            assert_int_equal(xmit_one(k, 64), 0);
+            assert_int_equal(xmit_one(k, 64), NETDEV_TX_OK);
         vnet_xmit_flush(&F->vn.dev);
         assert_true(F->tq->reclaim_timer.armed);
         sim_fetch(&F->txd, 32);
@@ -242,10 +242,10 @@ static void test_tx_reclaim_from_rx_poll_no_tx_interrupt_event_idx(void **s)
     fx_start();
     unsigned i = 0;
     while (!F->vn.dev.tx_stopped[0])
-        assert_int_equal(xmit_one(i++, 64), 0);
+        assert_int_equal(xmit_one(i++, 64), NETDEV_TX_OK);
     assert_int_equal(i, 8);
     for (; i < 12; i++)
-        assert_int_equal(xmit_one(i, 64), -1);
+        assert_int_equal(xmit_one(i, 64), NETDEV_TX_BUSY);
     sim_fetch(&F->txd, 32);
     assert_false(sim_complete(&F->txd, 5, 0)); /* 5 < 6: no interrupt yet */
     dev_rx_frames(1, 60, 0);                   /* the RX poll reclaims */
@@ -301,11 +301,11 @@ static void test_tx_no_slot_leak_when_device_finishes_at_kick(void **s)
     for (unsigned round = 0; round < 40; round++) {
         for (unsigned k = 0; k < 24; k++) {
             bool running = !F->vn.dev.tx_stopped[0];
-            int r = (k % 7 == 6) ? xmit(worst, NETDEV_TX_MAX_SG, NULL, (void *)1)
-                                 : xmit_one(k, 64);
+            enum netdev_tx r = (k % 7 == 6) ? xmit(worst, NETDEV_TX_MAX_SG, NULL, (void *)1)
+                                            : xmit_one(k, 64);
             /* A stopped queue may have been woken by the reclaim inside. */
-            assert_true(running ? r == 0 : r == 0 || r == -1);
-            if (r == 0)
+            assert_true(running ? r == NETDEV_TX_OK : r == NETDEV_TX_OK || r == NETDEV_TX_BUSY);
+            if (r == NETDEV_TX_OK)
                 sent++;
             unsigned frames_out = (unsigned)(vq_get_stats(F->tq->vq)->added -
                                              vq_get_stats(F->tq->vq)->used);
@@ -330,13 +330,13 @@ static void test_tx_bad_sg_count_dropped(void **s)
     struct netdev_tx_sg sg[NETDEV_TX_MAX_SG + 1];
     for (unsigned i = 0; i <= NETDEV_TX_MAX_SG; i++)
         sg[i] = (struct netdev_tx_sg){ tx_payload[i], 10 };
-    assert_int_equal(xmit(sg, 0, NULL, (void *)1), -2);
-    assert_int_equal(xmit(sg, NETDEV_TX_MAX_SG + 1, NULL, (void *)2), -2);
+    assert_int_equal(xmit(sg, 0, NULL, (void *)1), NETDEV_TX_DROPPED);
+    assert_int_equal(xmit(sg, NETDEV_TX_MAX_SG + 1, NULL, (void *)2), NETDEV_TX_DROPPED);
     assert_int_equal(F->vn.dev.q[0].tx_dropped, 2);
     assert_int_equal(vq_num_free(F->tq->vq), 32);
     vnet_xmit_flush(&F->vn.dev);
     assert_int_equal(sim_fetch(&F->txd, 32), 0);
-    assert_int_equal(xmit(sg, NETDEV_TX_MAX_SG, NULL, (void *)3), 0); /* the limit itself is fine */
+    assert_int_equal(xmit(sg, NETDEV_TX_MAX_SG, NULL, (void *)3), NETDEV_TX_OK); /* the limit itself is fine */
     assert_int_equal(F->vn.dev.q[0].tx_dropped, 2);
     assert_int_equal(vnet_tx_reclaim(F->tq), 0);
     assert_int_equal(F->ndone, 0);
@@ -352,13 +352,13 @@ static void test_tx_wake_not_reentered_from_xmit(void **s)
     fx_start();
     unsigned i = 0;
     while (!F->vn.dev.tx_stopped[0])
-        assert_int_equal(xmit_one(i++, 64), 0);
+        assert_int_equal(xmit_one(i++, 64), NETDEV_TX_OK);
     assert_int_equal(i, 8);
     sim_fetch(&F->txd, 32);
     /* Completed with IF clear: the interrupt waits, the xmit reclaims. */
     test_irq_set(false);
     sim_complete(&F->txd, 8, 0);
-    assert_int_equal(xmit_one(i, 64), 0); /* netif's own backlog drain */
+    assert_int_equal(xmit_one(i, 64), NETDEV_TX_OK); /* netif's own backlog drain */
     assert_int_equal(F->wakes, 0);
     assert_false(F->vn.dev.tx_stopped[0]);
     assert_int_equal(F->ndone, 8);
@@ -367,7 +367,7 @@ static void test_tx_wake_not_reentered_from_xmit(void **s)
     i++;
 
     while (!F->vn.dev.tx_stopped[0])
-        assert_int_equal(xmit_one(i++, 64), 0);
+        assert_int_equal(xmit_one(i++, 64), NETDEV_TX_OK);
     assert_int_equal(F->vn.dev.q[0].tx_queue_stopped, 2);
     run_softirqs();   /* a TX poll the pending interrupt scheduled, if any */
     vnet_xmit_flush(&F->vn.dev);
@@ -402,9 +402,9 @@ static void tx_small_ring_wakes(bool indirect)
     fx_open(&c);
     fx_start();
     for (unsigned i = 0; i < 4; i++) {
-        assert_int_equal(xmit_one(i, 64), 0);
+        assert_int_equal(xmit_one(i, 64), NETDEV_TX_OK);
         assert_true(F->vn.dev.tx_stopped[0]);
-        assert_int_equal(xmit_one(i + 1, 64), -1);
+        assert_int_equal(xmit_one(i + 1, 64), NETDEV_TX_BUSY);
         sim_fetch(&F->txd, 16);
         assert_true(sim_complete(&F->txd, 1, 0));
         run_softirqs();
@@ -449,23 +449,23 @@ static void test_tso_header_and_long_scatter_list(void **s)
     const uint32_t len = 54 + 1000 * (NETDEV_TX_MAX_SG_GSO - 1);
 
     /* Not negotiated: refused, nothing posted. */
-    assert_int_equal(xmit(sg, 20, &off, (void *)1), -2);
+    assert_int_equal(xmit(sg, 20, &off, (void *)1), NETDEV_TX_DROPPED);
     assert_int_equal(F->vn.dev.q[0].tx_dropped, 1);
 
     F->vn.features |= 1ull << VIRTIO_NET_F_HOST_TSO4;
     F->vn.dev.tx_tso = true;
-    assert_int_equal(xmit(sg, NETDEV_TX_MAX_SG_GSO + 1, &off, (void *)1), -2);
+    assert_int_equal(xmit(sg, NETDEV_TX_MAX_SG_GSO + 1, &off, (void *)1), NETDEV_TX_DROPPED);
     struct netdev_tx_offload nocsum = off;
     nocsum.csum_partial = false;
-    assert_int_equal(xmit(sg, 20, &nocsum, (void *)1), -2);
+    assert_int_equal(xmit(sg, 20, &nocsum, (void *)1), NETDEV_TX_DROPPED);
     struct netdev_tx_offload nomss = off;
     nomss.gso_size = 0;
-    assert_int_equal(xmit(sg, 20, &nomss, (void *)1), -2);
-    assert_int_equal(xmit(sg, NETDEV_TX_MAX_SG + 1, NULL, (void *)1), -2); /* plain: 16 */
+    assert_int_equal(xmit(sg, 20, &nomss, (void *)1), NETDEV_TX_DROPPED);
+    assert_int_equal(xmit(sg, NETDEV_TX_MAX_SG + 1, NULL, (void *)1), NETDEV_TX_DROPPED); /* plain: 16 */
     assert_int_equal(F->vn.dev.q[0].tx_dropped, 5);
 
-    assert_int_equal(xmit(sg, NETDEV_TX_MAX_SG_GSO, &off, (void *)2), 0);
-    assert_int_equal(xmit(sg, 2, NULL, (void *)3), 0);
+    assert_int_equal(xmit(sg, NETDEV_TX_MAX_SG_GSO, &off, (void *)2), NETDEV_TX_OK);
+    assert_int_equal(xmit(sg, 2, NULL, (void *)3), NETDEV_TX_OK);
     vnet_xmit_flush(&F->vn.dev);
     sim_fetch(&F->txd, 256);
     if (F->txd.error)
@@ -516,10 +516,10 @@ static void test_tso_frame_takes_one_ring_slot(void **s)
                                            .gso_size = 1000, .hdr_len = 54 };
     const unsigned tables = VNET_TX_INDIRECT_TABLES;
     for (unsigned k = 0; k < tables; k++) {
-        assert_int_equal(xmit(sg, NETDEV_TX_MAX_SG_GSO, &off, (void *)(uintptr_t)(k + 1)), 0);
+        assert_int_equal(xmit(sg, NETDEV_TX_MAX_SG_GSO, &off, (void *)(uintptr_t)(k + 1)), NETDEV_TX_OK);
         assert_int_equal(vq_num_free(F->tq->vq), 256 - (k + 1));
     }
-    assert_int_equal(xmit(sg, NETDEV_TX_MAX_SG_GSO, &off, (void *)(uintptr_t)(tables + 1)), 0);
+    assert_int_equal(xmit(sg, NETDEV_TX_MAX_SG_GSO, &off, (void *)(uintptr_t)(tables + 1)), NETDEV_TX_OK);
     assert_int_equal(vq_num_free(F->tq->vq), 256 - tables - (NETDEV_TX_MAX_SG_GSO + 1));
     assert_int_equal(vq_get_stats(F->tq->vq)->indirect_full, 1);
     vnet_xmit_flush(&F->vn.dev);
@@ -537,7 +537,7 @@ static void test_tso_frame_takes_one_ring_slot(void **s)
     assert_int_equal(vq_num_free(F->tq->vq), 256);
     assert_int_equal(F->vn.dev.q[0].tx_tso_frames, tables + 1);
     /* The tables came back. */
-    assert_int_equal(xmit(sg, NETDEV_TX_MAX_SG_GSO, &off, (void *)1), 0);
+    assert_int_equal(xmit(sg, NETDEV_TX_MAX_SG_GSO, &off, (void *)1), NETDEV_TX_OK);
     assert_int_equal(vq_num_free(F->tq->vq), 255);
     assert_int_equal(vq_get_stats(F->tq->vq)->indirect_full, 1);
     vnet_xmit_flush(&F->vn.dev);
@@ -555,7 +555,7 @@ static void test_shared_vector_handlers_check_for_work(void **s)
     (void)s;
     fx_open(&DEFAULT_CFG);
     fx_start();
-    assert_int_equal(xmit_one(0, 64), 0);
+    assert_int_equal(xmit_one(0, 64), NETDEV_TX_OK);
     vnet_xmit_flush(&F->vn.dev);
     sim_fetch(&F->txd, 32);
     timer_fire(&F->tq->reclaim_timer);      /* no progress: TX interrupt on */

@@ -34,7 +34,7 @@ static void test_tx_device_scribbles_headers(void **s)
     fx_start();
     for (unsigned round = 0; round < 3; round++) {
         for (unsigned k = 0; k < 8; k++)
-            assert_int_equal(xmit_one(k, 64), 0);
+            assert_int_equal(xmit_one(k, 64), NETDEV_TX_OK);
         vnet_xmit_flush(&F->vn.dev);
         assert_int_equal(sim_fetch(&F->txd, 32), 8);
         memset(F->tq->hdrs, 0xa5, vq_num(F->tq->vq) * sizeof(*F->tq->hdrs));
@@ -59,7 +59,7 @@ static void tx_hostile_used(bool bad_id)
     fx_open(&DEFAULT_CFG);
     fx_start();
     for (unsigned k = 0; k < 4; k++)
-        assert_int_equal(xmit_one(k, 64), 0);
+        assert_int_equal(xmit_one(k, 64), NETDEV_TX_OK);
     vnet_xmit_flush(&F->vn.dev);
     assert_int_equal(sim_fetch(&F->txd, 32), 4);
     assert_int_equal(netdev_device_errors(&F->vn.dev), 0);
@@ -72,7 +72,7 @@ static void tx_hostile_used(bool bad_id)
     assert_int_equal(F->ndone, 0);
     assert_int_equal(netdev_queue_device_errors(&F->vn.dev, 0), 1);
     assert_int_equal(netdev_device_errors(&F->vn.dev), 1);
-    assert_int_equal(xmit_one(5, 64), -2);
+    assert_int_equal(xmit_one(5, 64), NETDEV_TX_DROPPED);
     run_softirqs();
     assert_int_equal(vnet_tx_reclaim(F->tq), 0);
     assert_int_equal(netdev_device_errors(&F->vn.dev), 1);

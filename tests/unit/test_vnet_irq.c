@@ -201,10 +201,11 @@ static void tx_irq_raises_tx_work(bool event_idx)
     static uint8_t payload[64];
     struct netdev_tx_sg sg = { payload, sizeof(payload) };
     unsigned sent = 0;
-    int r;
-    while ((r = dev->ops->xmit(dev, 0, &sg, 1, NULL, (void *)(uintptr_t)(sent + 1))) == 0)
+    enum netdev_tx r;
+    while ((r = dev->ops->xmit(dev, 0, &sg, 1, NULL, (void *)(uintptr_t)(sent + 1))) ==
+           NETDEV_TX_OK)
         sent++;
-    assert_int_equal(r, -1);
+    assert_int_equal(r, NETDEV_TX_BUSY);
     assert_true(dev->tx_stopped[0]);
     dev->ops->xmit_flush(dev);
     assert_int_equal(sim_fetch(&dev_tx, 64), sent);
@@ -233,7 +234,7 @@ static void tx_irq_raises_tx_work(bool event_idx)
      * does it without an interrupt; when a timer run finds the device made
      * no progress, the TX interrupt takes over. */
     struct ktimer *rt = &vn()->txq[0].reclaim_timer;
-    assert_int_equal(dev->ops->xmit(dev, 0, &sg, 1, NULL, (void *)(uintptr_t)1000), 0);
+    assert_int_equal(dev->ops->xmit(dev, 0, &sg, 1, NULL, (void *)(uintptr_t)1000), NETDEV_TX_OK);
     dev->ops->xmit_flush(dev);
     assert_int_equal(sim_fetch(&dev_tx, 64), 1);
     assert_true(rt->armed);
@@ -244,7 +245,7 @@ static void tx_irq_raises_tx_work(bool event_idx)
     assert_int_equal(tx_done_calls, sent + 1);
     assert_false(rt->armed);
 
-    assert_int_equal(dev->ops->xmit(dev, 0, &sg, 1, NULL, (void *)(uintptr_t)1001), 0);
+    assert_int_equal(dev->ops->xmit(dev, 0, &sg, 1, NULL, (void *)(uintptr_t)1001), NETDEV_TX_OK);
     dev->ops->xmit_flush(dev);
     assert_int_equal(sim_fetch(&dev_tx, 64), 1);
     rt->armed = false;

@@ -135,18 +135,18 @@ static void up_tx_done(struct netdev *dev, void *token)
 
 uint8_t tx_payload[MAX_REC][256];
 
-int xmit(const struct netdev_tx_sg *sg, unsigned nsg, const struct netdev_tx_offload *off,
-                void *token)
+enum netdev_tx xmit(const struct netdev_tx_sg *sg, unsigned nsg,
+                    const struct netdev_tx_offload *off, void *token)
 {
     assert_false(F->in_xmit);
     F->in_xmit = true;
-    int r = F->vn.dev.ops->xmit(&F->vn.dev, 0, sg, nsg, off, token);
+    enum netdev_tx r = F->vn.dev.ops->xmit(&F->vn.dev, 0, sg, nsg, off, token);
     F->in_xmit = false;
     return r;
 }
 
 /* One piece of tx_payload[i], len bytes, token i + 1. */
-int xmit_one(unsigned i, uint32_t len)
+enum netdev_tx xmit_one(unsigned i, uint32_t len)
 {
     struct netdev_tx_sg sg = { tx_payload[i], len };
     return xmit(&sg, 1, NULL, (void *)(uintptr_t)(i + 1));
@@ -160,7 +160,7 @@ static void up_tx_wake(struct netdev *dev, unsigned queue)
     F->wakes++;
     /* netif's backlog drain: send from inside the upcall. */
     for (unsigned k = 0; k < F->wake_xmits; k++)
-        if (xmit_one(100 + k, 64) == 0)
+        if (xmit_one(100 + k, 64) == NETDEV_TX_OK)
             F->wake_xmit_ok++;
 }
 

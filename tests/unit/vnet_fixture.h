@@ -89,9 +89,9 @@ extern unsigned vq_warns;
 /* the fixture, its upper layer and interrupt lines */
 extern struct fx *F;
 extern uint8_t tx_payload[MAX_REC][256];
-int xmit(const struct netdev_tx_sg *sg, unsigned nsg, const struct netdev_tx_offload *off,
-         void *token);
-int xmit_one(unsigned i, uint32_t len);
+enum netdev_tx xmit(const struct netdev_tx_sg *sg, unsigned nsg,
+                    const struct netdev_tx_offload *off, void *token);
+enum netdev_tx xmit_one(unsigned i, uint32_t len);
 void rx_irq_handler(struct vnet_rxq *rq);
 void tx_irq_handler(struct vnet_txq *tq);
 void hook_irq_enable(void);
