@@ -19,7 +19,7 @@ NEWLIB_DIR := $(DEPS_DIR)/newlib
 
 # --- sources (explicit lists, one-way dependencies: net -> drivers -> kernel) ---
 BOOT_SRCS := boot/boot.S
-KERNEL_SRCS := kernel/main.c kernel/boot_info.c kernel/console.c kernel/log.c \
+KERNEL_SRCS := kernel/main.c kernel/boot_info.c kernel/console.c kernel/log.c kernel/test_hooks.c \
 	kernel/panic.c kernel/cpu.c kernel/trap_entry.S kernel/irq.c kernel/lapic.c \
 	kernel/ioapic.c kernel/acpi.c kernel/clock.c kernel/mm.c kernel/dma.c \
 	kernel/cmdline.c kernel/timer.c kernel/idle.c kernel/softirq.c kernel/napi.c
@@ -29,7 +29,7 @@ DRIVER_SRCS := drivers/pci/pci_cfg.c drivers/pci/pci.c drivers/pci/msix.c driver
 	drivers/net/netdev.c drivers/net/virtio_net.c drivers/net/virtio_net_rx.c \
 	drivers/net/virtio_net_tx.c
 include net/lwip.mk
-NET_SRCS := net/main.c net/netif.c net/tso.c net/stats.c net/tcp_guard.c net/rx_guard.c net/frag_guard.c net/icmp_limit.c net/icmp_echo.c net/arp_guard.c net/stall_track.c net/stall_guard.c $(NET_LWIP_PORT_SRCS) $(NET_HTTP_SRCS) \
+NET_SRCS := net/main.c net/config.c net/netif.c net/tso.c net/stats.c net/tcp_guard.c net/rx_guard.c net/frag_guard.c net/icmp_limit.c net/icmp_echo.c net/arp_guard.c net/stall_track.c net/stall_guard.c $(NET_LWIP_PORT_SRCS) $(NET_HTTP_SRCS) \
 	$(NET_HTTP_ASM)
 
 SRCS := $(BOOT_SRCS) $(KERNEL_SRCS) $(LIB_SRCS) $(DRIVER_SRCS) $(NET_SRCS)

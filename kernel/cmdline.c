@@ -5,27 +5,6 @@
 
 #define MAX_TOKEN 256
 
-void kconfig_defaults(struct kconfig *c)
-{
-    memset(c, 0, sizeof(*c));
-    c->net_mode = NET_MODE_NAPI;
-    c->napi_weight = 64;
-    c->net_budget = 300;
-    c->net_budget_us = 2000;
-    c->net_queues = 1;      /* one per CPU, as Linux */
-    c->http_port = 80;
-    c->log_level = 2;     /* LOG_INFO */
-}
-
-const char *net_mode_name(enum net_mode m)
-{
-    switch (m) {
-    case NET_MODE_IRQ: return "irq";
-    case NET_MODE_POLL: return "poll";
-    default: return "napi";
-    }
-}
-
 bool parse_u32(const char *s, size_t len, uint32_t min, uint32_t max, uint32_t *out)
 {
     if (len == 0 || len > 10)
@@ -140,135 +119,38 @@ bool parse_ipv6(const char *s, size_t len, uint8_t out[16])
     return true;
 }
 
-static bool ip6_is_unspecified_or_multicast(const uint8_t a[16])
-{
-    static const uint8_t zero[16];
-    return a[0] == 0xff || memcmp(a, zero, 16) == 0;
-}
-
-static bool ip6_is_loopback_or_linklocal(const uint8_t a[16])
-{
-    static const uint8_t loop[16] = { [15] = 1 };
-    return memcmp(a, loop, 16) == 0 || (a[0] == 0xfe && (a[1] & 0xc0) == 0x80);
-}
-
 static bool value_is(const char *v, size_t n, const char *word)
 {
     return strlen(word) == n && memcmp(v, word, n) == 0;
 }
 
-static bool parse_enum(const char *v, size_t n, const char *const *names, int count, int *out)
+static bool apply(const struct cmdline_param *p, const char *v, size_t n)
 {
-    for (int i = 0; i < count; i++) {
-        if (names[i] && value_is(v, n, names[i])) {
-            *out = i;
-            return true;
+    switch (p->type) {
+    case CMDLINE_U32:
+        return parse_u32(v, n, p->min, p->max, p->dst);
+    case CMDLINE_ENUM:
+        for (unsigned i = 0; i < p->nnames; i++) {
+            if (p->names[i] && value_is(v, n, p->names[i])) {
+                *(int *)p->dst = (int)i;
+                return true;
+            }
         }
+        return false;
+    case CMDLINE_CUSTOM:
+        return p->set(v, n, p->dst);
     }
     return false;
 }
 
-static bool apply(struct kconfig *c, const char *key, size_t klen, const char *v, size_t vlen,
-                  bool *known)
+static const struct cmdline_param *find(const struct cmdline_param *begin,
+                                        const struct cmdline_param *end, const char *key,
+                                        size_t klen)
 {
-    uint32_t u;
-    int e;
-    *known = true;
-#define KEY(k) (klen == sizeof(k) - 1 && memcmp(key, k, klen) == 0)
-    if (KEY("ip")) {
-        const char *slash = memchr(v, '/', vlen);
-        uint32_t ip;
-        if (!slash || !parse_ipv4(v, (size_t)(slash - v), &ip) ||
-            !parse_u32(slash + 1, vlen - (size_t)(slash - v) - 1, 0, 32, &u))
-            return false;
-        c->ip = ip;
-        c->prefix_len = (uint8_t)u;
-        c->has_ip = true;
-        return true;
-    }
-    if (KEY("gw")) {
-        uint32_t gw;
-        if (!parse_ipv4(v, vlen, &gw))
-            return false;
-        c->gw = gw;
-        c->has_gw = true;
-        return true;
-    }
-    if (KEY("ip6")) {
-        /* Link-local is the kernel's own (from the MAC); a static one would
-         * need a zone the command line cannot name. */
-        const char *slash = memchr(v, '/', vlen);
-        uint8_t a[16];
-        if (!slash || !parse_ipv6(v, (size_t)(slash - v), a) ||
-            !parse_u32(slash + 1, vlen - (size_t)(slash - v) - 1, 1, 128, &u) ||
-            ip6_is_unspecified_or_multicast(a) || ip6_is_loopback_or_linklocal(a))
-            return false;
-        memcpy(c->ip6, a, 16);
-        c->prefix6_len = (uint8_t)u;
-        c->has_ip6 = true;
-        return true;
-    }
-    if (KEY("gw6")) {
-        uint8_t a[16];
-        static const uint8_t loop[16] = { [15] = 1 };
-        if (!parse_ipv6(v, vlen, a) || ip6_is_unspecified_or_multicast(a) ||
-            memcmp(a, loop, 16) == 0)
-            return false;
-        memcpy(c->gw6, a, 16);
-        c->has_gw6 = true;
-        return true;
-    }
-    if (KEY("net.mode")) {
-        static const char *const modes[] = { "napi", "irq", "poll" };
-        if (!parse_enum(v, vlen, modes, 3, &e))
-            return false;
-        c->net_mode = (enum net_mode)e;
-        return true;
-    }
-    if (KEY("napi.weight"))
-        return parse_u32(v, vlen, 1, 4096, &c->napi_weight);
-    if (KEY("net.budget"))
-        return parse_u32(v, vlen, 1, 1000000, &c->net_budget);
-    if (KEY("net.budget_us"))
-        return parse_u32(v, vlen, 1, 10000000, &c->net_budget_us);
-    if (KEY("net.queues"))
-        return parse_u32(v, vlen, 1, 4, &c->net_queues);
-    if (KEY("http.port")) {
-        if (!parse_u32(v, vlen, 1, 65535, &u))
-            return false;
-        c->http_port = (uint16_t)u;
-        return true;
-    }
-    if (KEY("log")) {
-        static const char *const levels[] = { "error", "warn", "info", "debug" };
-        if (!parse_enum(v, vlen, levels, 4, &e))
-            return false;
-        c->log_level = e;
-        return true;
-    }
-    if (KEY("test.fault")) {
-        static const char *const faults[] = { NULL, "pf", "ud", "de", "gp", "abort", "assert" };
-        if (!parse_enum(v, vlen, faults, 7, &e))
-            return false;
-        c->test_fault = (enum test_fault)e;
-        return true;
-    }
-    if (KEY("test.exit")) {
-        static const char *const exits[] = { NULL, "boot", "ready" };
-        if (!parse_enum(v, vlen, exits, 3, &e))
-            return false;
-        c->test_exit = (enum test_exit)e;
-        return true;
-    }
-    if (KEY("test.heap")) {
-        if (!parse_u32(v, vlen, 0, 1, &u))
-            return false;
-        c->test_heap = u == 1;
-        return true;
-    }
-#undef KEY
-    *known = false;
-    return false;
+    for (const struct cmdline_param *p = begin; p < end; p++)
+        if (strlen(p->key) == klen && memcmp(p->key, key, klen) == 0)
+            return p;
+    return NULL;
 }
 
 static void warnf(cmdline_warn_fn warn, void *ctx, const char *fmt, const char *a, int alen,
@@ -280,7 +162,8 @@ static void warnf(cmdline_warn_fn warn, void *ctx, const char *fmt, const char *
         warn(ctx, msg);
 }
 
-int cmdline_parse(const char *line, struct kconfig *c, cmdline_warn_fn warn, void *ctx)
+int cmdline_parse_table(const char *line, const struct cmdline_param *begin,
+                        const struct cmdline_param *end, cmdline_warn_fn warn, void *ctx)
 {
     int warnings = 0;
     const char *p = line ? line : "";
@@ -301,8 +184,9 @@ int cmdline_parse(const char *line, struct kconfig *c, cmdline_warn_fn warn, voi
             continue;
         }
         size_t klen = (size_t)(eq - tok), vlen = len - klen - 1;
-        bool known;
-        if (!apply(c, tok, klen, eq + 1, vlen, &known)) {
+        const struct cmdline_param *param = find(begin, end, tok, klen);
+        bool known = param != NULL;
+        if (!param || !apply(param, eq + 1, vlen)) {
             int ks = klen > MAX_TOKEN ? MAX_TOKEN : (int)klen;
             int vs = vlen > MAX_TOKEN ? MAX_TOKEN : (int)vlen;
             if (known)
@@ -314,4 +198,15 @@ int cmdline_parse(const char *line, struct kconfig *c, cmdline_warn_fn warn, voi
         }
     }
     return warnings;
+}
+
+/* The linker's bounds of the section CMDLINE_PARAM fills (linker.ld in the
+ * kernel; GNU ld and lld make them for any section named like a C
+ * identifier on the host). Weak: a program with no key at all. */
+extern const struct cmdline_param __start_cmdline_params[] __attribute__((weak));
+extern const struct cmdline_param __stop_cmdline_params[] __attribute__((weak));
+
+int cmdline_parse(const char *line, cmdline_warn_fn warn, void *ctx)
+{
+    return cmdline_parse_table(line, __start_cmdline_params, __stop_cmdline_params, warn, ctx);
 }

@@ -5,6 +5,8 @@
 enum log_level { LOG_ERROR = 0, LOG_WARN = 1, LOG_INFO = 2, LOG_DEBUG = 3 };
 
 extern enum log_level log_threshold;
+/* After cmdline_parse: the level log= asked for (default LOG_INFO). */
+void log_cmdline_apply(void);
 
 /* printf-style, one line; a trailing newline is added. Safe from the main
  * loop and at boot; not from interrupt handlers (uses newlib's vsnprintf). */

@@ -8,12 +8,22 @@
 
 #include "kernel/barrier.h"
 #include "kernel/clock.h"
+#include "kernel/cmdline.h"
 #include "kernel/irqflags.h"
 #include "kernel/softirq.h"
 
 #include <stddef.h>
 
 struct napi_config napi_config = { .weight = 64, .budget = 300, .budget_us = 2000 };
+
+/* SPEC.md's NAPI keys. The ints hold values below 2^31: stored as uint32_t. */
+_Static_assert(sizeof(int) == sizeof(uint32_t), "CMDLINE_U32 stores a uint32_t");
+CMDLINE_PARAM(napi_weight, .key = "napi.weight", .type = CMDLINE_U32,
+              .dst = &napi_config.weight, .min = 1, .max = 4096);
+CMDLINE_PARAM(net_budget, .key = "net.budget", .type = CMDLINE_U32,
+              .dst = &napi_config.budget, .min = 1, .max = 1000000);
+CMDLINE_PARAM(net_budget_us, .key = "net.budget_us", .type = CMDLINE_U32,
+              .dst = &napi_config.budget_us, .min = 1, .max = 10000000);
 struct napi_stats napi_stats;
 void (*napi_warn_hook)(struct napi *n, const char *what);
 

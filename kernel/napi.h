@@ -62,7 +62,7 @@ struct napi_config {
     int budget;          /* packets per net_rx_action run (netdev_budget 300) */
     uint32_t budget_us;  /* time per run (netdev_budget_usecs 2000) */
 };
-extern struct napi_config napi_config;  /* set from the command line before napi_add */
+extern struct napi_config napi_config;  /* set by the command line (napi.c's keys) */
 
 struct napi_stats {
     uint64_t runs;             /* net_rx_action invocations */

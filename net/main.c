@@ -12,16 +12,17 @@
 #include "kernel/napi.h"
 #include "kernel/panic.h"
 #include "kernel/softirq.h"
+#include "kernel/test_hooks.h"
 #include "kernel/timer.h"
 #include "lwip/init.h"
 #include "lwip/timeouts.h"
+#include "net/config.h"
 #include "net/http_server.h"
 #include "net/iperf.h"
 #include "net/netif.h"
 #include "net/stats.h"
 #include "net/tcp_keys.h"
 
-static const struct kconfig *config;
 static uint64_t idle_ns;
 
 uint64_t main_loop_idle_ns(void) { return idle_ns; }
@@ -32,11 +33,8 @@ static void on_ready(uint32_t ip)
     log_info("net: ready %llu.%03llu ms since reset", (unsigned long long)(ns / 1000000),
              (unsigned long long)(ns / 1000 % 1000));
     log_info("READY ip=%u.%u.%u.%u port=%u", ip >> 24, (ip >> 16) & 0xff, (ip >> 8) & 0xff,
-             ip & 0xff, config->http_port);
-    if (config->test_exit == TEST_EXIT_READY) {
-        log_info("test: clean exit after READY");
-        kernel_exit(0);
-    }
+             ip & 0xff, net_config.http_port);
+    test_hooks_ready();
 }
 
 static void napi_warn(struct napi *n, const char *what)
@@ -52,30 +50,26 @@ static __attribute__((noreturn)) void halt_no_device(const char *reason)
         __asm__ __volatile__("cli; hlt");
 }
 
-void app_main(const struct kconfig *cfg)
+void app_main(void)
 {
-    config = cfg;
-    napi_config.weight = (int)cfg->napi_weight;
-    napi_config.budget = (int)cfg->net_budget;
-    napi_config.budget_us = cfg->net_budget_us;
     napi_init();
     napi_warn_hook = napi_warn;
-    stats_set_mode(net_mode_name(cfg->net_mode));
+    stats_set_mode(net_mode_name(netdev_config.mode));
     lwip_init();
     tcp_keys_init();
 
     pci_init();
     const char *reason = "not found";
-    struct netdev *dev = virtio_net_probe(cfg->net_mode, cfg->net_queues, &reason);
+    struct netdev *dev = virtio_net_probe(netdev_config.mode, netdev_config.queues, &reason);
     if (!dev)
         halt_no_device(reason);
-    if (netglue_init(dev, cfg, on_ready) != 0)
+    if (netglue_init(dev, &net_config, on_ready) != 0)
         halt_no_device("could not attach it to the IP stack");
-    if (http_server_start(cfg->http_port) != 0)
-        panic("http: cannot listen on port %u", cfg->http_port);
+    if (http_server_start(net_config.http_port) != 0)
+        panic("http: cannot listen on port %u", net_config.http_port);
     iperf_server_start();
 
-    bool polling = cfg->net_mode == NET_MODE_POLL;
+    bool polling = netdev_config.mode == NET_MODE_POLL;
     for (;;) {
         if (polling)
             dev->ops->poll_all(dev, napi_config.budget);

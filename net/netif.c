@@ -385,7 +385,7 @@ static void glue_status_changed(struct netif *nif)
         ready_cb(lwip_ntohl(ip4_addr_get_u32(netif_ip4_addr(nif))));
 }
 
-int netglue_init(struct netdev *dev, const struct kconfig *cfg, void (*on_ready)(uint32_t))
+int netglue_init(struct netdev *dev, const struct net_config *cfg, void (*on_ready)(uint32_t))
 {
     ndev = dev;
     ready_cb = on_ready;

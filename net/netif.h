@@ -5,7 +5,7 @@
 #include <stdint.h>
 
 #include "drivers/net/netdev.h"
-#include "kernel/cmdline.h"
+#include "net/config.h"
 
 struct netglue_counters {
     uint64_t tx_backlogged;      /* frames parked while the TX queue was stopped */
@@ -18,7 +18,7 @@ struct netglue_counters {
 
 /* Attaches dev to lwIP (static address from cfg, else DHCP) and opens it.
  * on_ready runs once, when the interface first has an IPv4 address. */
-int netglue_init(struct netdev *dev, const struct kconfig *cfg,
+int netglue_init(struct netdev *dev, const struct net_config *cfg,
                  void (*on_ready)(uint32_t ip_host_order));
 
 /* Sends the device everything queued since the last call (one kick). */

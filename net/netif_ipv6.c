@@ -137,7 +137,7 @@ static void ip6_from_bytes(ip6_addr_t *a, const uint8_t b[16])
     IP6_ADDR(a, w[0], w[1], w[2], w[3]);
 }
 
-void netif_ipv6_start(struct netif *nif, const struct kconfig *cfg)
+void netif_ipv6_start(struct netif *nif, const struct net_config *cfg)
 {
     netif_add_ext_callback(&ext_cb, on_ext_status);
     netif_create_ip6_linklocal_address(nif, 1);

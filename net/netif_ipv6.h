@@ -8,14 +8,14 @@
 #include <stdint.h>
 
 #include "drivers/net/netdev.h"
-#include "kernel/cmdline.h"
+#include "net/config.h"
 #include "lwip/netif.h"
 #include "lwip/pbuf.h"
 
 /* From the netif's init callback. */
 void netif_ipv6_netif_init(struct netif *nif);
 /* After netif_add: link-local address, ip6= or SLAAC, gw6=. */
-void netif_ipv6_start(struct netif *nif, const struct kconfig *cfg);
+void netif_ipv6_start(struct netif *nif, const struct net_config *cfg);
 
 /* With TX checksum offload (lwIP leaves TCP checksums at 0): for an IPv6
  * frame, fills the pseudo-header sum and off (or the whole checksum when

@@ -4,7 +4,6 @@
 #include <string.h>
 
 #include "kernel/clock.h"
-#include "kernel/cmdline.h"
 #include "kernel/irq.h"
 #include "kernel/mm.h"
 #include "kernel/napi.h"

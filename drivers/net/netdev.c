@@ -2,6 +2,24 @@
 
 #include <string.h>
 
+#include "kernel/cmdline.h"
+
+struct netdev_config netdev_config = { .mode = NET_MODE_NAPI, .queues = 1 /* per CPU, as Linux */ };
+
+static const char *const mode_names[] = {
+    [NET_MODE_NAPI] = "napi", [NET_MODE_IRQ] = "irq", [NET_MODE_POLL] = "poll",
+};
+_Static_assert(sizeof(enum net_mode) == sizeof(int), "CMDLINE_ENUM stores an int");
+CMDLINE_PARAM(net_mode, .key = "net.mode", .type = CMDLINE_ENUM, .dst = &netdev_config.mode,
+              CMDLINE_NAMES(mode_names));
+CMDLINE_PARAM(net_queues, .key = "net.queues", .type = CMDLINE_U32,
+              .dst = &netdev_config.queues, .min = 1, .max = NETDEV_MAX_QUEUES);
+
+const char *net_mode_name(enum net_mode m)
+{
+    return (unsigned)m < sizeof(mode_names) / sizeof(mode_names[0]) ? mode_names[m] : "napi";
+}
+
 void netdev_sum_counters(const struct netdev *dev, struct netdev_queue_counters *sum)
 {
     memset(sum, 0, sizeof(*sum));

@@ -54,6 +54,22 @@ struct netdev_tx_offload {
     uint16_t gso_size, hdr_len;
 };
 
+/* How the driver learns of received frames and finished sends (net.mode=). */
+enum net_mode {
+    NET_MODE_NAPI,  /* interrupt, then polling under NAPI until idle */
+    NET_MODE_IRQ,   /* an interrupt per frame, no mitigation (the baseline) */
+    NET_MODE_POLL,  /* no interrupts: the idle loop polls every ring */
+};
+
+/* The command line's net.mode= and net.queues= (netdev.c's keys). */
+struct netdev_config {
+    enum net_mode mode;
+    uint32_t queues;   /* queue pairs to use when the device offers more */
+};
+extern struct netdev_config netdev_config;
+
+const char *net_mode_name(enum net_mode m);
+
 struct netdev_queue_counters {
     uint64_t rx_packets, rx_bytes, rx_dropped;
     uint64_t tx_packets, tx_bytes, tx_queue_stopped;

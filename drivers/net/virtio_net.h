@@ -3,7 +3,6 @@
 #define DRIVERS_NET_VIRTIO_NET_H
 
 #include "drivers/net/netdev.h"
-#include "kernel/cmdline.h"
 
 /* Finds the first virtio-net PCI function, negotiates features, sets up the
  * queues and their interrupts for mode, and sets DRIVER_OK. RX starts with

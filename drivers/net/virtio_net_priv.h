@@ -10,7 +10,6 @@
 #include "drivers/net/virtio_net_reg.h"
 #include "drivers/virtio/virtio_pci.h"
 #include "drivers/virtio/virtqueue.h"
-#include "kernel/cmdline.h"
 #include "kernel/napi.h"
 #include "kernel/timer.h"
 

@@ -6,7 +6,7 @@
 FUZZ_TARGETS += fuzz_device
 FUZZ_DEVICE_SRCS := tests/fuzz/fuzz_device.c tests/unit/sim_device.c tests/unit/test_support.c \
 	tests/unit/vnet_fake_pci.c drivers/net/virtio_net.c drivers/net/virtio_net_rx.c \
-	drivers/net/virtio_net_tx.c drivers/virtio/virtqueue.c drivers/virtio/virtio_pci_vqs.c kernel/napi.c kernel/softirq.c
+	drivers/net/virtio_net_tx.c drivers/virtio/virtqueue.c drivers/virtio/virtio_pci_vqs.c drivers/net/netdev.c kernel/napi.c kernel/softirq.c
 
 $(BUILD)/fuzz/fuzz_device: $(FUZZ_DEVICE_SRCS) $(wildcard drivers/net/*.h drivers/virtio/*.h kernel/*.h tests/unit/*.h)
 	@mkdir -p $(dir $@)

@@ -6,8 +6,26 @@
 #include <string.h>
 #include <cmocka.h>
 #include <stdio.h>
+#include <stdlib.h>
 
+#include "drivers/net/netdev.h"
 #include "kernel/cmdline.h"
+#include "kernel/log.h"
+#include "kernel/napi.h"
+#include "net/config.h"
+
+/* Every key's home, as the modules declare it (the kernel's table). */
+struct homes {
+    struct napi_config napi;
+    struct netdev_config netdev;
+    struct net_config net;
+    enum log_level log;
+};
+static struct homes defaults;
+
+/* What the linked modules (kernel/log.c, kernel/test_hooks.c) need. */
+void console_write(const char *s, size_t len) { (void)s, (void)len; }
+void kernel_exit(int status) { (void)status; abort(); }
 
 static char last_warning[512];
 static int warnings;
@@ -19,67 +37,107 @@ static void warn(void *ctx, const char *msg)
     snprintf(last_warning, sizeof(last_warning), "%s", msg);
 }
 
-static struct kconfig parse(const char *line, int expect_warnings)
+static void restore_defaults(void)
 {
-    struct kconfig c;
-    kconfig_defaults(&c);
+    napi_config = defaults.napi;
+    netdev_config = defaults.netdev;
+    net_config = defaults.net;
+    assert_int_equal(cmdline_parse("log=info", NULL, NULL), 0);
+}
+
+static struct homes parse(const char *line, int expect_warnings)
+{
+    restore_defaults();
     warnings = 0;
     last_warning[0] = 0;
-    assert_int_equal(cmdline_parse(line, &c, warn, NULL), expect_warnings);
+    assert_int_equal(cmdline_parse(line, warn, NULL), expect_warnings);
     assert_int_equal(warnings, expect_warnings);
+    log_cmdline_apply();
+    struct homes c;
+    memset(&c, 0, sizeof(c));
+    c.napi = napi_config;
+    c.netdev = netdev_config;
+    c.net = net_config;
+    c.log = log_threshold;
     return c;
+}
+
+static int save_defaults(void **state)
+{
+    (void)state;
+    memset(&defaults, 0, sizeof(defaults));
+    defaults.napi = napi_config;
+    defaults.netdev = netdev_config;
+    defaults.net = net_config;
+    defaults.log = log_threshold;
+    return 0;
 }
 
 static void test_defaults_match_spec(void **state)
 {
     (void)state;
-    struct kconfig c = parse("", 0);
-    assert_false(c.has_ip);
-    assert_int_equal(c.net_mode, NET_MODE_NAPI);
-    assert_int_equal(c.napi_weight, 64);
-    assert_int_equal(c.net_budget, 300);
-    assert_int_equal(c.net_budget_us, 2000);
-    assert_int_equal(c.net_queues, 1);
-    assert_int_equal(c.http_port, 80);
-    assert_int_equal(c.log_level, 2);
+    struct homes c = parse("", 0);
+    assert_false(c.net.has_ip);
+    assert_int_equal(c.netdev.mode, NET_MODE_NAPI);
+    assert_int_equal(c.napi.weight, 64);
+    assert_int_equal(c.napi.budget, 300);
+    assert_int_equal(c.napi.budget_us, 2000);
+    assert_int_equal(c.netdev.queues, 1);
+    assert_int_equal(c.net.http_port, 80);
+    assert_int_equal(c.log, LOG_INFO);
     c = parse(NULL, 0);
-    assert_int_equal(c.http_port, 80);
+    assert_int_equal(c.net.http_port, 80);
+}
+
+/* One table: no two modules claim a key (the first would shadow the other). */
+static void test_keys_unique(void **state)
+{
+    (void)state;
+    extern const struct cmdline_param __start_cmdline_params[], __stop_cmdline_params[];
+    unsigned n = 0;
+    for (const struct cmdline_param *p = __start_cmdline_params; p < __stop_cmdline_params; p++) {
+        n++;
+        for (const struct cmdline_param *q = p + 1; q < __stop_cmdline_params; q++)
+            if (strcmp(p->key, q->key) == 0)
+                fail_msg("key '%s' registered twice", p->key);
+    }
+    assert_int_equal(n, 14);   /* SPEC.md's command line */
 }
 
 static void test_all_keys(void **state)
 {
     (void)state;
-    struct kconfig c = parse("ip=192.0.2.2/24 gw=192.0.2.1 net.mode=poll napi.weight=16 "
+    struct homes c = parse("ip=192.0.2.2/24 gw=192.0.2.1 net.mode=poll napi.weight=16 "
                              "net.budget=100 net.budget_us=500 http.port=8081 log=debug net.queues=4", 0);
-    assert_int_equal(c.net_queues, 4);
-    assert_true(c.has_ip);
-    assert_int_equal(c.ip, 0xc0000202u);
-    assert_int_equal(c.prefix_len, 24);
-    assert_true(c.has_gw);
-    assert_int_equal(c.gw, 0xc0000201u);
-    assert_int_equal(c.net_mode, NET_MODE_POLL);
-    assert_int_equal(c.napi_weight, 16);
-    assert_int_equal(c.net_budget, 100);
-    assert_int_equal(c.net_budget_us, 500);
-    assert_int_equal(c.http_port, 8081);
-    assert_int_equal(c.log_level, 3);
-    assert_string_equal(net_mode_name(c.net_mode), "poll");
+    assert_int_equal(c.netdev.queues, 4);
+    assert_true(c.net.has_ip);
+    assert_int_equal(c.net.ip, 0xc0000202u);
+    assert_int_equal(c.net.prefix_len, 24);
+    assert_true(c.net.has_gw);
+    assert_int_equal(c.net.gw, 0xc0000201u);
+    assert_int_equal(c.netdev.mode, NET_MODE_POLL);
+    assert_int_equal(c.napi.weight, 16);
+    assert_int_equal(c.napi.budget, 100);
+    assert_int_equal(c.napi.budget_us, 500);
+    assert_int_equal(c.net.http_port, 8081);
+    assert_int_equal(c.log, LOG_DEBUG);
+    assert_string_equal(net_mode_name(c.netdev.mode), "poll");
 }
 
 static void test_whitespace_runs(void **state)
 {
     (void)state;
-    struct kconfig c = parse("  \tnet.mode=irq   http.port=1\n", 0);
-    assert_int_equal(c.net_mode, NET_MODE_IRQ);
-    assert_int_equal(c.http_port, 1);
+    struct homes c = parse("  \tnet.mode=irq   http.port=1\n", 0);
+    assert_int_equal(c.netdev.mode, NET_MODE_IRQ);
+    assert_int_equal(c.net.http_port, 1);
 }
 
 static void test_unknown_key_reported_default_kept(void **state)
 {
     (void)state;
-    struct kconfig c = parse("foo=bar http.port=81", 1);
+    struct homes c = parse("foo=bar http.port=81", 1);
     assert_non_null(strstr(last_warning, "unknown key 'foo'"));
-    assert_int_equal(c.http_port, 81);
+    assert_int_equal(c.net.http_port, 81);
 }
 
 static void test_bad_values_keep_defaults(void **state)
@@ -92,10 +150,8 @@ static void test_bad_values_keep_defaults(void **state)
         "ip=/24", "ip=1..2.3/8", "gw=1.2.3", "gw=a.b.c.d", "test.fault=boom",
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-        struct kconfig c = parse(bad[i], 1);
-        struct kconfig d;
-        kconfig_defaults(&d);
-        assert_memory_equal(&c, &d, sizeof(c));
+        struct homes c = parse(bad[i], 1);
+        assert_memory_equal(&c, &defaults, sizeof(c));
         assert_non_null(strstr(last_warning, "ignoring"));
     }
 }
@@ -177,25 +233,23 @@ static void test_ip6_keys(void **state)
     (void)state;
     static const uint8_t ip[16] = { 0x20, 0x01, 0x0d, 0xb8, [15] = 2 };
     static const uint8_t gw[16] = { 0xfe, 0x80, [15] = 1 };
-    struct kconfig c = parse("ip6=2001:db8::2/64 gw6=fe80::1", 0);
-    assert_true(c.has_ip6);
-    assert_memory_equal(c.ip6, ip, 16);
-    assert_int_equal(c.prefix6_len, 64);
-    assert_true(c.has_gw6);
-    assert_memory_equal(c.gw6, gw, 16);
+    struct homes c = parse("ip6=2001:db8::2/64 gw6=fe80::1", 0);
+    assert_true(c.net.has_ip6);
+    assert_memory_equal(c.net.ip6, ip, 16);
+    assert_int_equal(c.net.prefix6_len, 64);
+    assert_true(c.net.has_gw6);
+    assert_memory_equal(c.net.gw6, gw, 16);
     c = parse("ip6=2001:db8::2/128", 0);
-    assert_int_equal(c.prefix6_len, 128);
-    assert_false(c.has_gw6);
+    assert_int_equal(c.net.prefix6_len, 128);
+    assert_false(c.net.has_gw6);
     static const char *const bad[] = {
         "ip6=2001:db8::2", "ip6=2001:db8::2/0", "ip6=2001:db8::2/129", "ip6=2001:db8::2/",
         "ip6=/64", "ip6=::/64", "ip6=::1/128", "ip6=ff02::1/64", "ip6=fe80::2/64",
         "ip6=192.0.2.2/24", "gw6=", "gw6=::", "gw6=ff02::2", "gw6=::1", "gw6=2001:db8::1/64",
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-        struct kconfig d;
         c = parse(bad[i], 1);
-        kconfig_defaults(&d);
-        assert_memory_equal(&c, &d, sizeof(c));
+        assert_memory_equal(&c, &defaults, sizeof(c));
         assert_non_null(strstr(last_warning, "bad value"));
     }
 }
@@ -203,15 +257,17 @@ static void test_ip6_keys(void **state)
 static void test_test_keys(void **state)
 {
     (void)state;
-    struct kconfig c = parse("test.fault=pf test.exit=ready", 0);
-    assert_int_equal(c.test_fault, TEST_FAULT_PF);
-    assert_int_equal(c.test_exit, TEST_EXIT_READY);
+    /* Their effect is the boot tests' (tests/qemu/test_boot.py). */
+    parse("test.fault=pf test.exit=ready test.heap=1", 0);
+    parse("test.exit=later", 1);
+    assert_non_null(strstr(last_warning, "bad value for 'test.exit'"));
 }
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_defaults_match_spec),
+        cmocka_unit_test(test_keys_unique),
         cmocka_unit_test(test_all_keys),
         cmocka_unit_test(test_whitespace_runs),
         cmocka_unit_test(test_unknown_key_reported_default_kept),
@@ -223,5 +279,5 @@ int main(void)
         cmocka_unit_test(test_ip6_keys),
         cmocka_unit_test(test_test_keys),
     };
-    return cmocka_run_group_tests_name("cmdline", tests, NULL, NULL);
+    return cmocka_run_group_tests_name("cmdline", tests, save_defaults, NULL);
 }

@@ -3,7 +3,6 @@
 
 #include <string.h>
 
-#include "kernel/cmdline.h"
 #include "kernel/log.h"
 #include "kernel/timer.h"
 #include "tests/unit/test_support.h"
@@ -113,7 +112,3 @@ void ktimer_arm(struct ktimer *t, uint64_t delay_ns, void (*fn)(void *ctx), void
 }
 void ktimer_cancel(struct ktimer *t) { t->armed = false; }
 void lapic_self_ipi(int vector) { (void)vector; }
-const char *net_mode_name(enum net_mode m)
-{
-    return m == NET_MODE_NAPI ? "napi" : m == NET_MODE_IRQ ? "irq" : "poll";
-}

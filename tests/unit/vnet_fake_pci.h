@@ -4,8 +4,7 @@
  * virtio_pci_vqs.c creates the rings and calls setup_queues here, which
  * records each queue's interrupt callback, which the test calls to deliver
  * an interrupt. Also the kernel services virtio_net*.c need that
- * test_support.c does not provide (klog, ktimer, lapic_self_ipi,
- * net_mode_name). */
+ * test_support.c does not provide (klog, ktimer, lapic_self_ipi). */
 #ifndef TESTS_UNIT_VNET_FAKE_PCI_H
 #define TESTS_UNIT_VNET_FAKE_PCI_H
 

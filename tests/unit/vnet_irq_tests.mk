@@ -3,4 +3,4 @@
 UNIT_TESTS += vnet_irq
 UNIT_SRCS_vnet_irq := tests/unit/test_vnet_irq.c tests/unit/sim_device.c \
 	tests/unit/test_support.c tests/unit/vnet_fake_pci.c drivers/net/virtio_net.c drivers/net/virtio_net_rx.c \
-	drivers/net/virtio_net_tx.c drivers/virtio/virtqueue.c drivers/virtio/virtio_pci_vqs.c kernel/napi.c kernel/softirq.c
+	drivers/net/virtio_net_tx.c drivers/virtio/virtqueue.c drivers/virtio/virtio_pci_vqs.c drivers/net/netdev.c kernel/napi.c kernel/softirq.c
