@@ -8,6 +8,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "net/json_out.h"
+
 #define JSON_MAX_DEPTH 16
 
 enum json_type { JSON_NULL, JSON_FALSE, JSON_TRUE, JSON_NUMBER, JSON_STRING, JSON_OBJECT,
@@ -29,20 +31,5 @@ int json_get(const char *doc, size_t len, const char *name, struct json_val *out
 
 /* True for a member present with a value other than false and null. */
 bool json_truthy(const struct json_val *v);
-
-/* Writer into a fixed buffer; pos counts every byte wanted, so an overflow
- * shows as pos >= cap once done (like snprintf). */
-struct json_out {
-    char *buf;
-    size_t cap, pos;
-    bool need_comma;
-};
-
-void json_out_init(struct json_out *o, char *buf, size_t cap);
-void json_open(struct json_out *o, char c);        /* '{' or '[' (after a key, or as an element) */
-void json_close(struct json_out *o, char c);       /* '}' or ']' */
-void json_key(struct json_out *o, const char *name);
-void json_int(struct json_out *o, int64_t v);
-void json_fixed6(struct json_out *o, uint64_t micro);   /* micro / 1e6 with 6 decimals */
 
 #endif

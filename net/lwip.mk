@@ -33,7 +33,7 @@ NET_LWIP_PORT_SRCS += $(NET_TCP_KEYED_SRCS) net/entropy.c net/tcp_keys.c
 NET_LWIP_HOOK_SRCS := $(NET_TCP_KEYED_SRCS)
 NET_IPERF_SRCS := net/iperf.c net/iperf_rx.c net/iperf_tx.c net/iperf_json.c net/iperf2_hdr.c \
 	net/iperf2.c net/iperf3_proto.c net/iperf3.c net/tcp_room.c
-NET_HTTP_SRCS := net/http_parser.c net/http_server.c net/http_routes.c net/stats_json.c $(NET_IPERF_SRCS)
+NET_HTTP_SRCS := net/http_parser.c net/http_server.c net/http_routes.c net/stats_json.c net/json_out.c $(NET_IPERF_SRCS)
 NET_HTTP_ASM := net/www_data.S
 # .incbin inputs: gcc -MD does not see them, so list them as prerequisites
 # of the object built from net/www_data.S.

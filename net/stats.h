@@ -11,39 +11,43 @@
 
 #define STATS_MAX_QUEUES 4
 
+/* The 64-bit counters of each object, in /stats.json's order: one list
+ * makes both the struct members and the JSON fields (stats_json.c). */
+#define STATS_NET_FIELDS(X)                                                         \
+    X(rx_packets) X(rx_bytes) X(rx_dropped)                                         \
+    X(tx_packets) X(tx_bytes) X(tx_dropped) X(tx_queue_stopped)                     \
+    /* TCP segmentation offload: super-segments the device cut up, their        \
+     * bytes, and the lwIP segments they carried. */                            \
+    X(tx_tso_frames) X(tx_tso_bytes) X(tx_tso_segments)                             \
+    /* Ring protocol violations by the device (bad used id, len or idx),         \
+     * each of which broke a queue: should stay 0. */                           \
+    X(device_errors)
+#define STATS_IRQ_FIELDS(X) X(rx) X(tx) X(config) X(spurious)
+/* After "mode", "weight" and "budget". */
+#define STATS_NAPI_FIELDS(X) X(polls) X(completes) X(rescheduled) X(budget_exhausted) X(time_squeeze)
+#define STATS_LWIP_FIELDS(X) X(mem_used) X(mem_max) X(pbuf_pool_used) X(tcp_pcbs)
+#define STATS_HEAP_FIELDS(X) X(used) X(size)
+/* Per queue pair (an addition to SPEC.md's fields: "queues":[...]). */
+#define STATS_QUEUE_FIELDS(X)                                                       \
+    X(rx_packets) X(rx_bytes) X(tx_packets) X(tx_bytes) X(irq_rx) X(irq_tx)         \
+    X(rx_kicks) X(tx_kicks) X(tx_tso_frames) X(tx_tso_bytes) X(device_errors)
+
+#define STATS_U64_MEMBER(name) uint64_t name;
+
 struct stats_snapshot {
     uint64_t uptime_ms;
-    struct {
-        uint64_t rx_packets, rx_bytes, rx_dropped;
-        uint64_t tx_packets, tx_bytes, tx_dropped, tx_queue_stopped;
-        /* TCP segmentation offload: super-segments the device cut up, their
-         * bytes, and the lwIP segments they carried. */
-        uint64_t tx_tso_frames, tx_tso_bytes, tx_tso_segments;
-        /* Ring protocol violations by the device (bad used id, len or
-         * idx), each of which broke a queue: should stay 0. */
-        uint64_t device_errors;
-    } net;
-    struct {
-        uint64_t rx, tx, config, spurious;
-    } irq;
+    struct { STATS_NET_FIELDS(STATS_U64_MEMBER) } net;
+    struct { STATS_IRQ_FIELDS(STATS_U64_MEMBER) } irq;
     struct {
         const char *mode;           /* "napi", "irq" or "poll" */
         uint32_t weight, budget;
-        uint64_t polls, completes, rescheduled, budget_exhausted, time_squeeze;
+        STATS_NAPI_FIELDS(STATS_U64_MEMBER)
     } napi;
-    struct {
-        uint64_t mem_used, mem_max, pbuf_pool_used, tcp_pcbs;
-    } lwip;
-    struct {
-        uint64_t used, size;
-    } heap;
+    struct { STATS_LWIP_FIELDS(STATS_U64_MEMBER) } lwip;
+    struct { STATS_HEAP_FIELDS(STATS_U64_MEMBER) } heap;
     struct tcp_guard_counters tcp_guard;
-    /* Per queue pair (an addition to SPEC.md's fields: "queues":[...]). */
     unsigned nqueues;
-    struct {
-        uint64_t rx_packets, rx_bytes, tx_packets, tx_bytes, irq_rx, irq_tx;
-        uint64_t rx_kicks, tx_kicks, tx_tso_frames, tx_tso_bytes, device_errors;
-    } queue[STATS_MAX_QUEUES];
+    struct { STATS_QUEUE_FIELDS(STATS_U64_MEMBER) } queue[STATS_MAX_QUEUES];
 };
 
 void stats_snapshot(struct stats_snapshot *s);
