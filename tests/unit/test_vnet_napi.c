@@ -1,0 +1,202 @@
+/* virtio-net receive under NAPI: a poll over its weight, and the races
+ * between the device, its interrupt and napi_complete_done (Linux
+ * virtqueue_napi_complete). Each on both notification schemes: ring flags
+ * and VIRTIO_F_EVENT_IDX. Fixture: vnet_fixture.h. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "drivers/net/virtio_net_priv.h"
+#include "kernel/napi.h"
+#include "kernel/softirq.h"
+#include "tests/unit/test_support.h"
+#include "tests/unit/vnet_fixture.h"
+
+/* test_<name>_flags and test_<name>_event_idx, running fn(event_idx). */
+#define BOTH_RING_SCHEMES(name, fn)                                                \
+    static void name##_flags(void **s)                                             \
+    {                                                                              \
+        (void)s;                                                                   \
+        fn(false);                                                                 \
+    }                                                                              \
+    static void name##_event_idx(void **s)                                         \
+    {                                                                              \
+        (void)s;                                                                   \
+        fn(true);                                                                  \
+    }
+
+static void open_started(bool event_idx, int weight)
+{
+    struct fx_cfg c = DEFAULT_CFG;
+    c.event_idx = event_idx;
+    c.weight = weight;
+    fx_open(&c);
+    fx_start();
+}
+
+static void poll_over_weight(bool event_idx)
+{
+    open_started(event_idx, 4);
+    /* As the interrupt handler leaves it; then we are net_rx_action. */
+    vq_disable_cb(F->rq->vq);
+    assert_false(dev_rx_frames(6, 60, 0));
+    assert_true(napi_schedule_prep(&F->rq->napi));
+
+    assert_int_equal(vnet_rx_poll(&F->rq->napi, 4), 4);
+    assert_int_equal(F->nrx, 4);
+    assert_int_equal(F->rq->napi.state, NAPI_STATE_SCHED); /* not completed */
+    assert_int_equal(napi_stats.completes, 0);
+    assert_false(rx_cb_enabled());
+    assert_false(dev_rx_frames(1, 60, 6)); /* still masked: no interrupt */
+
+    assert_int_equal(vnet_rx_poll(&F->rq->napi, 4), 3);
+    assert_int_equal(F->nrx, 7);
+    assert_int_equal(F->rq->napi.state, 0);
+    assert_int_equal(napi_stats.completes, 1);
+    assert_int_equal(napi_stats.rescheduled, 0);
+    assert_true(rx_cb_enabled());
+    assert_int_equal(softirq_pending(), 0);
+
+    /* Re-armed: the next frame interrupts, and is delivered. */
+    assert_true(dev_rx_frames(1, 60, 7));
+    assert_int_equal(F->vn.dev.q[0].irq_rx, 1);
+    run_softirqs();
+    assert_int_equal(F->nrx, 8);
+    for (unsigned i = 0; i < 8; i++)
+        check_frame(&F->rx[i], 60, i);
+    assert_true(rx_cb_enabled());
+}
+
+BOTH_RING_SCHEMES(test_napi_poll_over_weight_stays_scheduled, poll_over_weight)
+
+static unsigned race_at;
+
+/* napi_complete_done's irq_save, right after vq_enable_cb_prepare: the
+ * device completes a frame and raises its interrupt, which the CPU takes
+ * when napi_complete_done sets IF again, i.e. after SCHED was cleared. */
+static void race_complete_inside_complete_done(void)
+{
+    assert_true(rx_cb_enabled()); /* enable_cb_prepare has run */
+    assert_true(dev_rx_frames(1, 60, 50));
+    assert_true(F->rx_irq_pending);
+}
+
+static void race_arm_at_complete_done(unsigned nrx)
+{
+    if (nrx == race_at)
+        F->on_irq_save = race_complete_inside_complete_done;
+}
+
+static void recheck_race_after_prepare(bool event_idx)
+{
+    open_started(event_idx, DEFAULT_CFG.weight);
+    race_at = 3;
+    F->after_rx = race_arm_at_complete_done;
+    assert_true(dev_rx_frames(3, 60, 0));
+    run_softirqs();
+    assert_null(F->on_irq_save);
+    assert_int_equal(F->nrx, 4); /* delivered, not stranded */
+    check_frame(&F->rx[3], 60, 50);
+    assert_int_equal(napi_stats.rescheduled, 1);
+    assert_int_equal(napi_stats.missed, 0);
+    assert_int_equal(F->vn.dev.q[0].irq_rx, 2);
+    assert_int_equal(F->rq->napi.polls, 2);
+    assert_int_equal(F->rq->napi.state, 0);
+    assert_true(rx_cb_enabled());
+}
+
+BOTH_RING_SCHEMES(test_napi_recheck_race_after_enable_cb_prepare, recheck_race_after_prepare)
+
+/* ixy#21: the device completes a frame after the poll's last get_buf while
+ * the queue is still masked (here: on the refill kick), so it raises no
+ * interrupt; only the driver's re-check after re-enabling finds it. */
+static void race_complete_on_refill_kick(void)
+{
+    assert_false(rx_cb_enabled());
+    assert_false(dev_rx_frames(1, 60, 60)); /* masked: no interrupt */
+}
+
+static void race_arm_at_refill_kick(unsigned nrx)
+{
+    if (nrx == race_at)
+        F->on_rx_kick = race_complete_on_refill_kick;
+}
+
+static void recheck_race_ixy21(bool event_idx)
+{
+    open_started(event_idx, DEFAULT_CFG.weight);
+    race_at = 9; /* 9 free slots > 16 / 2: the poll refills and kicks */
+    F->after_rx = race_arm_at_refill_kick;
+    assert_true(dev_rx_frames(9, 60, 0));
+    run_softirqs();
+    assert_null(F->on_rx_kick);
+    assert_int_equal(F->nrx, 10);
+    check_frame(&F->rx[9], 60, 60);
+    assert_int_equal(napi_stats.rescheduled, 1);
+    assert_int_equal(F->vn.dev.q[0].irq_rx, 1);
+    assert_int_equal(F->rq->napi.state, 0);
+    assert_true(rx_cb_enabled());
+}
+
+BOTH_RING_SCHEMES(test_napi_recheck_race_ixy21_not_stranded, recheck_race_ixy21)
+
+/* The interrupt is taken just before napi_complete_done's cli: the entry is
+ * MISSED, stays scheduled and is polled again, and the driver masks the
+ * queue again meanwhile, so the device does not interrupt a queue that is
+ * already being polled. */
+static void missed_irq_before_cli(void)
+{
+    assert_true(rx_cb_enabled());
+    test_irq_set(true);                    /* IF was still set a moment ago */
+    assert_true(dev_rx_frames(1, 60, 50)); /* taken at once */
+    test_irq_set(false);
+}
+
+static void missed_arm(unsigned nrx)
+{
+    if (nrx == race_at) {
+        F->on_irq_save = missed_irq_before_cli;
+    } else if (nrx == race_at + 1) {
+        /* In the repoll: masked again. */
+        assert_false(rx_cb_enabled());
+        assert_false(dev_rx_frames(1, 60, 51));
+    }
+}
+
+static void missed_completion(bool event_idx)
+{
+    open_started(event_idx, DEFAULT_CFG.weight);
+    race_at = 3;
+    F->after_rx = missed_arm;
+    assert_true(dev_rx_frames(3, 60, 0));
+    run_softirqs();
+    assert_null(F->on_irq_save);
+    assert_int_equal(F->nrx, 5);
+    check_frame(&F->rx[3], 60, 50);
+    check_frame(&F->rx[4], 60, 51);
+    assert_int_equal(napi_stats.missed, 1);
+    assert_int_equal(napi_stats.rescheduled, 0);
+    assert_int_equal(F->vn.dev.q[0].irq_rx, 2);
+    assert_int_equal(F->rq->napi.state, 0);
+    assert_true(rx_cb_enabled());
+}
+
+BOTH_RING_SCHEMES(test_napi_missed_completion_keeps_queue_masked, missed_completion)
+
+int main(void)
+{
+#define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
+    const struct CMUnitTest tests[] = {
+        T(test_napi_poll_over_weight_stays_scheduled_flags),
+        T(test_napi_poll_over_weight_stays_scheduled_event_idx),
+        T(test_napi_recheck_race_after_enable_cb_prepare_flags),
+        T(test_napi_recheck_race_after_enable_cb_prepare_event_idx),
+        T(test_napi_recheck_race_ixy21_not_stranded_flags),
+        T(test_napi_recheck_race_ixy21_not_stranded_event_idx),
+        T(test_napi_missed_completion_keeps_queue_masked_flags),
+        T(test_napi_missed_completion_keeps_queue_masked_event_idx),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
