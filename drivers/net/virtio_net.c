@@ -198,8 +198,10 @@ static int create_queues(struct vnet *vn, const char **reason)
  * the rings): give back what was allocated. */
 static void destroy_queues(struct vnet *vn)
 {
-    for (unsigned i = 0; i < vn->pairs; i++)
+    for (unsigned i = 0; i < vn->pairs; i++) {
         vnet_tx_free(&vn->txq[i]);
+        vn->rxq[i].vq = vn->txq[i].vq = NULL;
+    }
     virtio_pci_del_vqs(&vn->vpci);
     vn->ctrlq = NULL;
 }
