@@ -61,8 +61,8 @@ def test_tap_created_and_removed(qemu):
 
 def test_unprivileged_skips_with_reason():
     """Without root the tap tests skip with a clear reason (user-net tests are unaffected)."""
-    code = ("import sys; sys.path.insert(0, %r); import tapnet; print(tapnet.unavailable())"
-            % os.path.dirname(os.path.abspath(__file__)))
+    code = ("import sys; sys.path.insert(0, %r); from harness import netns; "
+            "print(netns.unavailable())" % os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
     def drop():
         os.setgid(65534)
