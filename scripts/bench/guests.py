@@ -52,8 +52,8 @@ class TapPeer:
     label = "tap in a private netns (host 192.0.2.1 <-> guest 192.0.2.2)"
 
     def __init__(self):
-        # the kernel's tap queue length, as the bench has always measured with
-        self.net = TapNet("bench", txqueuelen=None, mac=MAC)
+        # the kernel's tap queue length and link-local IPv6, as the bench has always measured
+        self.net = TapNet("bench", txqueuelen=None, mac=MAC, quiet=False)
         self._inside = None
 
     @property

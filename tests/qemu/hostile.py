@@ -1,10 +1,12 @@
 """Hostile frames for the guest on the tap: the seeded malformed-frame generator (Malformed,
-test_malformed.py, test_attacks.py), the SYN generator (test_storm.py), and the AF_PACKET
-socket that sends them (packet_socket, blast)."""
+test_malformed.py, test_attacks.py), the SYN generator (test_storm.py), the AF_PACKET
+socket that sends them (packet_socket, blast), and a paced flood with fetches beside it
+(paced_blast; flood_with_fetches: test_arp_churn.py, test_ipv6_nd.py)."""
 
 import random
 import socket
 import struct
+import threading
 import time
 
 from harness.frames import (ETH_ARP, ETH_IP, ETH_IP6, ETH_QINQ, ETH_VLAN, PROTO_ICMP, PROTO_TCP,
@@ -296,3 +298,64 @@ def syn_frames(host_mac, n, src_ip=HOST_IP, guest_mac=GUEST_MAC, dport=80, seed=
                   options=bytes([2, 4, 0x05, 0xb4]))
         yield "syn", eth(guest_mac, host_mac, ETH_IP, ipv4(src_ip, GUEST_IP, PROTO_TCP, seg,
                                                             ident=i))
+
+
+def paced_blast(sock, frames, per_s, burst, between=None):
+    """blast() frames in bursts of `burst` at per_s frames a second on average; between() (if
+    given) runs after each burst. Returns how many the socket took."""
+    t0 = time.monotonic()
+    sent = 0
+    for i in range(0, len(frames), burst):
+        sent += blast(sock, frames[i:i + burst])[0]
+        if between is not None:
+            between()
+        delay = t0 + (i + burst) / per_s - time.monotonic()
+        if delay > 0:
+            time.sleep(delay)
+    return sent
+
+
+def flood_with_fetches(net, flood, capture_type, fetch, per_s, burst=30, every=0.2, slow_s=2.0):
+    """Send flood ((category, frame) pairs) on net's tap at per_s frames a second, in bursts,
+    while fetch() (-> an HTTP status) runs every `every` s, capturing the frames of EtherType
+    capture_type on the tap meanwhile. Returns (captured frames, [(t, seconds, status) of each
+    fetch that failed or took over slow_s])."""
+    cap = net.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(capture_type))
+    cap.bind((net.tap, capture_type))
+    cap.settimeout(0.2)
+    frames, stop = [], threading.Event()
+
+    def capture():
+        while not stop.is_set():
+            try:
+                frames.append(cap.recv(2048))
+            except socket.timeout:
+                pass
+
+    th = threading.Thread(target=capture, daemon=True)
+    th.start()
+    sock = packet_socket(net)
+    slow = []
+    t0 = time.monotonic()
+    next_get = [t0]
+
+    def fetch_if_due():
+        if time.monotonic() >= next_get[0]:
+            t = time.monotonic()
+            try:
+                st = fetch()
+            except OSError as e:
+                st = repr(e)
+            dt = time.monotonic() - t
+            if st != 200 or dt > slow_s:
+                slow.append((round(t - t0, 1), round(dt, 2), st))
+            next_get[0] = time.monotonic() + every
+
+    try:
+        paced_blast(sock, flood, per_s, burst, between=fetch_if_due)
+    finally:
+        sock.close()
+        stop.set()
+        th.join(2)
+        cap.close()
+    return frames, slow

@@ -15,16 +15,10 @@ import pytest
 
 import tapnet
 from qemulib import pattern_sha256
-from tapnet import GUEST_IP, GUEST_MAC, HOST_IP, check_counters, tool
+from hosttools import need
+from tapnet import GUEST_IP, GUEST_MAC, HOST_IP, check_counters
 
 pytestmark = pytest.mark.skipif(bool(tapnet.unavailable()), reason=tapnet.unavailable() or "")
-
-
-def need(name):
-    p = tool(name)
-    if not p:
-        pytest.skip("%s not installed (make deps)" % name)
-    return p
 
 
 def netns_names():
