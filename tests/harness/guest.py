@@ -68,13 +68,18 @@ MAX_LINES = 200000
 _live = weakref.WeakSet()
 
 
-def stop_all():
-    """Stop every Qemu still running (each its own PID)."""
-    for q in list(_live):
+def each_quietly(objs, method):
+    """Call objs' method on a copy of the collection, ignoring failures (exit-time clean-up)."""
+    for o in list(objs):
         try:
-            q.stop()
+            getattr(o, method)()
         except Exception:
             pass
+
+
+def stop_all():
+    """Stop every Qemu still running (each its own PID)."""
+    each_quietly(_live, "stop")
 
 
 atexit.register(stop_all)

@@ -29,6 +29,7 @@ import subprocess
 import threading
 import time
 
+from harness.guest import each_quietly
 from harness.httpc import http_request, wait_http
 
 HOST_IP = "192.0.2.1"
@@ -133,15 +134,7 @@ def cleanup_stale():
         subprocess.run([IP, "netns", "del", name], capture_output=True)
 
 
-def _cleanup_all():
-    for net in list(_live):
-        try:
-            net.destroy()
-        except Exception:
-            pass
-
-
-atexit.register(_cleanup_all)
+atexit.register(each_quietly, _live, "destroy")
 
 
 class TapNet:
