@@ -23,6 +23,8 @@ import tempfile
 import time
 
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+sys.path.insert(0, os.path.join(REPO, "tests"))     # the shared harness package
+from harness.guest import free_port  # noqa: E402
 QEMU = os.environ.get("QEMU", "/usr/bin/qemu-system-x86_64")
 GOAL = 1.25
 
@@ -61,12 +63,6 @@ def build_empty(workdir):
     subprocess.run(["ld", "-o", elf, "-Ttext=0x100000", "-e", "start", "-z", "noexecstack",
                     "--build-id=none", obj], check=True)
     return elf
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def qemu_argv(machine, elf, port):

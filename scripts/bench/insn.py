@@ -22,6 +22,9 @@ import subprocess
 import time
 
 import hotblocks
+from guests import BYTES_READY_RE, LOGS, Guest
+from harness.guest import READY_RE
+from workloads import BYTES_N, counters, curl_bytes, delta, get, run, with_counters
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -37,28 +40,27 @@ def plugin_dir():
 class Run:
     """One guest under a plugin. With snap=True, snapshot() reads the running count."""
 
-    def __init__(self, b, name, spec, net, mem, images, plugin, tag, snap=False):
-        self.b = b
-        base = os.path.join(b.LOGS, tag)
+    def __init__(self, name, spec, net, mem, images, plugin, tag, snap=False):
+        base = os.path.join(LOGS, tag)
         self.plog, self.ctl = base + ".plugin.log", base + ".ctl"
         for f in (self.plog, self.ctl):
             if os.path.exists(f):
                 os.unlink(f)
-        self.g = b.Guest(name, spec, net, mem, images, tag=tag)
+        self.g = Guest(name, spec, net, mem, images, tag=tag)
         if snap:
             os.mkfifo(self.ctl)
-            self.g.qemu_extra = ["-plugin", "%s,ctl=%s,out=%s" % (plugin, self.ctl, self.plog)]
+            self.g.extra = ["-plugin", "%s,ctl=%s,out=%s" % (plugin, self.ctl, self.plog)]
         else:
-            self.g.qemu_extra = ["-plugin", plugin + ",inline=on", "-d", "plugin", "-D", self.plog]
+            self.g.extra = ["-plugin", plugin + ",inline=on", "-d", "plugin", "-D", self.plog]
         self.linux = spec["kind"] == "linux"
 
     def start(self):
         self.g.start()
-        rx = self.b.BYTES_READY_RE if self.linux else self.b.READY_RE
+        rx = BYTES_READY_RE if self.linux else READY_RE
         self.g.wait_for(rx, 240 if self.linux else 60)
         if not self.linux:
             # READY is printed before the servers run their first loop: wait for a 200
-            self.b.http_get(self.g.http, "/style.css", timeout=20)
+            get(self.g, "/style.css", timeout=20)
         return self
 
     def _lines(self):
@@ -86,22 +88,22 @@ class Run:
             os.unlink(self.ctl)
 
 
-def wrk_requests(b, g, seconds):
+def wrk_requests(g, seconds):
     url = "http://%s:%d/bytes/1024" % g.http
-    r = b.run(["wrk", "-t1", "-c8", "-d%ds" % seconds, url], timeout=seconds + 30)
+    r = run(["wrk", "-t1", "-c8", "-d%ds" % seconds, url], timeout=seconds + 30)
     m = re.search(r"(\d+) requests in", r.stdout)
     if r.returncode != 0 or not m:
         raise RuntimeError("wrk: %s %s" % (r.stdout[-200:], r.stderr[-200:]))
     return int(m.group(1))
 
 
-def suite(b, rec, name, spec, net, mem, images, opts):
+def suite(rec, name, spec, net, mem, images, opts):
     """Records insn_* metrics for one guest (a failed step is recorded, never raised)."""
     plugins = rec.measure(name, "insn_plugins", plugin_dir, store=False)
     if not plugins:
         return
     secs = opts.insn_seconds
-    r = Run(b, name, spec, net, mem, images, os.path.join(plugins, "libinsn_snap.so"),
+    r = Run(name, spec, net, mem, images, os.path.join(plugins, "libinsn_snap.so"),
             "%s-insn" % name, snap=True)
     try:
         if rec.measure(name, "insn_start", r.start, store=False) is None:
@@ -118,22 +120,22 @@ def suite(b, rec, name, spec, net, mem, images, opts):
             return n, res
 
         def idle():
-            t = b.now()
+            t = time.monotonic()
             n, _ = step(lambda: time.sleep(opts.idle_seconds))
-            return n / (b.now() - t)
+            return n / (time.monotonic() - t)
         rec.measure(name, "insn_idle_per_s", idle)
 
         def per_request():
-            n, reqs = step(lambda: wrk_requests(b, r.g, secs))
+            n, reqs = step(lambda: wrk_requests(r.g, secs))
             return n / reqs
         rec.measure(name, "insn_per_request", per_request)
 
         def per_rx_packet():
             # the counters are read outside the counted window (Linux runs a CGI for them)
-            a = b.counters(r.g)
+            a = counters(r.g)
             last[0] = r.snapshot()
-            n, _ = step(lambda: iperf_to_guest(b, r.g, secs))
-            d = b.delta(a, b.counters(r.g))
+            n, _ = step(lambda: iperf_to_guest(r.g, secs))
+            d = delta(a, counters(r.g))
             last[0] = r.snapshot()
             if not d.get("rx_packets"):
                 raise RuntimeError("no rx packet counters")
@@ -144,38 +146,38 @@ def suite(b, rec, name, spec, net, mem, images, opts):
                 else None)
 
         def per_tx_byte():
-            n, _ = step(lambda: b.curl_bytes(r.g))
-            return n / b.BYTES_N
+            n, _ = step(lambda: curl_bytes(r.g))
+            return n / BYTES_N
         rec.measure(name, "insn_per_tx_byte", per_tx_byte)
     finally:
         r.stop()
     if os.environ.get("BENCH_HOTBLOCKS") == "1" and spec["kind"] == "ours":
-        rec.measure(name, "hotblocks", lambda: hot(b, name, spec, net, mem, images, plugins, secs))
+        rec.measure(name, "hotblocks", lambda: hot(name, spec, net, mem, images, plugins, secs))
 
 
-def iperf_to_guest(b, g, seconds):
-    """iperf2 host->guest only (bench.iperf also runs -R, the guest sending)."""
-    r = b.run(["iperf", "-c", g.iperf[0], "-p", str(g.iperf[1]), "-t", str(seconds), "-y", "C"],
+def iperf_to_guest(g, seconds):
+    """iperf2 host->guest only (workloads.iperf also runs -R, the guest sending)."""
+    r = run(["iperf", "-c", g.iperf[0], "-p", str(g.iperf[1]), "-t", str(seconds), "-y", "C"],
               timeout=seconds + 30)
     if r.returncode != 0 or "," not in r.stdout:
         raise RuntimeError("iperf exit %s: %s %s" % (r.returncode, r.stdout[-200:], r.stderr[-200:]))
 
 
-def hot(b, name, spec, net, mem, images, plugins, secs):
+def hot(name, spec, net, mem, images, plugins, secs):
     """Top functions by instructions per request (wrk run), per sent byte (the 64 MiB
     download) and per received byte (iperf2 host->guest), each a run under
     libhotblocks.so minus a boot-only run."""
     lib = os.path.join(plugins, "libhotblocks.so")
     logs, units = {}, {}
     def rx(g):
-        _, d = b.with_counters(g, lambda: iperf_to_guest(b, g, secs))
+        _, d = with_counters(g, lambda: iperf_to_guest(g, secs))
         return d["rx_bytes"]
     works = {"boot": None,
-             "request": lambda g: wrk_requests(b, g, secs),
-             "tx": lambda g: b.curl_bytes(g) and b.BYTES_N,
+             "request": lambda g: wrk_requests(g, secs),
+             "tx": lambda g: curl_bytes(g) and BYTES_N,
              "rx": rx}
     for tag, work in works.items():
-        r = Run(b, name, spec, net, mem, images, lib, "%s-hot-%s" % (name, tag))
+        r = Run(name, spec, net, mem, images, lib, "%s-hot-%s" % (name, tag))
         try:
             r.start()
             if work:

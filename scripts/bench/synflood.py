@@ -13,39 +13,28 @@ the flood, with a 2 s timeout.
 import random
 import re
 import socket
-import struct
 import subprocess
 import threading
 import time
 
-GUEST_MAC = bytes.fromhex("525400123456")
-SRC_MAC = bytes.fromhex("020000000001")     # locally administered; nobody answers to it
+from guests import BYTES_READY_RE, MAC, Guest, boot_to_200
+from harness.frames import ETH_IP, PROTO_TCP, eth, ipv4, tcp
+from harness.netns import GUEST_IP, HOST_IP
+from workloads import get, run
 
-
-def _csum(data):
-    if len(data) % 2:
-        data += b"\0"
-    s = sum(struct.unpack("!%dH" % (len(data) // 2), data))
-    while s >> 16:
-        s = (s & 0xffff) + (s >> 16)
-    return ~s & 0xffff
+SRC_MAC = "02:00:00:00:00:01"     # locally administered; nobody answers to it
 
 
 def syn_frames(n, dst_ip, dport=80, seed=1):
     rnd = random.Random(seed)
-    dst = socket.inet_aton(dst_ip)
     out = []
     for _ in range(n):
-        src = bytes([192, 0, 2, rnd.randrange(3, 255)])
+        src = "192.0.2.%d" % rnd.randrange(3, 255)
         sport, seq = rnd.randrange(1024, 65536), rnd.getrandbits(32)
-        opts = b"\x02\x04\x05\xb4"                                  # MSS 1460
-        tcp = struct.pack("!HHIIBBHHH", sport, dport, seq, 0, 6 << 4, 0x02, 64240, 0, 0) + opts
-        c = _csum(src + dst + struct.pack("!BBH", 0, 6, len(tcp)) + tcp)
-        tcp = tcp[:16] + struct.pack("!H", c) + tcp[18:]
-        ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(tcp), rnd.getrandbits(16), 0x4000,
-                         64, 6, 0, src, dst)
-        ip = ip[:10] + struct.pack("!H", _csum(ip)) + ip[12:]
-        out.append(GUEST_MAC + SRC_MAC + b"\x08\x00" + ip + tcp)
+        seg = tcp(src, dst_ip, sport, dport, seq=seq, flags=0x02, win=64240,
+                  options=b"\x02\x04\x05\xb4")                   # MSS 1460
+        out.append(eth(MAC, SRC_MAC, ETH_IP, ipv4(src, dst_ip, PROTO_TCP, seg,
+                                                  ident=rnd.getrandbits(16), flags_frag=0x4000)))
     return out
 
 
@@ -86,12 +75,12 @@ class Flooder(threading.Thread):
         return self.sent / (self.t1 - self.t0) if self.t1 and self.t1 > self.t0 else None
 
 
-def wrk_rps(b, g, seconds):
+def wrk_rps(g, seconds):
     """wrk -c8 GET / req/s; wrk can hang when none of its connections completes its
     handshake: then 0 after seconds + 10."""
     url = "http://%s:%d/" % g.http
     try:
-        r = b.run(["wrk", "-t1", "-c8", "-d%ds" % seconds, "--timeout", "2s", url],
+        r = run(["wrk", "-t1", "-c8", "-d%ds" % seconds, "--timeout", "2s", url],
                   timeout=seconds + 10)
     except subprocess.TimeoutExpired:
         return 0.0, "wrk hung: no connection got through"
@@ -102,45 +91,45 @@ def wrk_rps(b, g, seconds):
     return float(m.group(1)), ("socket errors " + ",".join(e.groups())) if e else None
 
 
-def measure(b, g, net, rate, seconds):
+def measure(g, net, rate, seconds):
     res = {"rate_asked": rate}
-    res["base_rps"], err = wrk_rps(b, g, seconds)
+    res["base_rps"], err = wrk_rps(g, seconds)
     if err:
         res["base_note"] = err
-    frames = syn_frames(65536, b.TAP_GUEST)
-    f = Flooder(b.TAP_DEV, frames, rate)
+    frames = syn_frames(65536, GUEST_IP)
+    f = Flooder(net.tap, frames, rate)
     f.start()
     try:
         time.sleep(1.0)
-        res["flood_rps"], err = wrk_rps(b, g, seconds)
+        res["flood_rps"], err = wrk_rps(g, seconds)
         if err:
             res["flood_note"] = err
     finally:
         res["syn_per_s"] = f.stop()
         res["syn_sent"], res["syn_dropped_at_tap"] = f.sent, f.dropped
     res["fraction"] = res["flood_rps"] / res["base_rps"] if res["base_rps"] else None
-    t = b.now()
+    t = time.monotonic()
     try:
-        st, _ = b.http_get(g.http, "/", timeout=2.0)
-        res["after_ms"] = (b.now() - t) * 1e3 if st == 200 else None
+        st = get(g, "/", timeout=2.0).status
+        res["after_ms"] = (time.monotonic() - t) * 1e3 if st == 200 else None
     except Exception as e:
         res["after_ms"] = None
         res["after_error"] = str(e)[:200]
     return res
 
 
-def suite(b, rec, name, spec, net, mem, images, opts):
+def suite(rec, name, spec, net, mem, images, opts):
     if net.kind != "tap":
         rec.err(name, "synflood", RuntimeError("needs the tap peer (run as root)"))
         return
-    g = b.Guest(name, spec, net, mem, images, extra_append="gw=" + b.TAP_HOST,
+    g = Guest(name, spec, net, mem, images, extra_append="gw=" + HOST_IP,
                 tag=name + "-synflood")
     try:
         g.start()
-        rec.measure(name, "synflood_boot", lambda: b.boot_to_200(g, 120), store=False)
+        rec.measure(name, "synflood_boot", lambda: boot_to_200(g, 120), store=False)
         if spec["kind"] == "linux":     # the 64 MiB file is made after READY: not during wrk
-            rec.measure(name, "bytes_file", lambda: g.wait_for(b.BYTES_READY_RE, 120), store=False)
-        rec.measure(name, "synflood", lambda: measure(b, g, net, opts.syn_rate, opts.syn_seconds))
+            rec.measure(name, "bytes_file", lambda: g.wait_for(BYTES_READY_RE, 120), store=False)
+        rec.measure(name, "synflood", lambda: measure(g, net, opts.syn_rate, opts.syn_seconds))
         if not g.alive:
             rec.err(name, "synflood", RuntimeError("QEMU died during the flood: " + g.tail()))
     finally:

@@ -1,6 +1,6 @@
 """Fixtures for the QEMU boot tests.
 
-  qemu(**opts)  factory fixture: start a Qemu (see qemulib.Qemu for opts); every instance is
+  qemu(**opts)  factory fixture: start a Qemu (see tests/harness/guest.py for opts); every instance is
                 stopped at teardown (own PID only) and its console checked: PANIC (unless
                 expect_panic=True), ASSERT:, a virtio 'broken' line or a second READY fail the test.
   server        the module's shared default VM (q35, ELF, DHCP, ports 80 and 5001 forwarded),
@@ -15,9 +15,11 @@ import sys
 
 import pytest
 
-sys.path.insert(0, os.path.dirname(__file__))
-import qemulib  # noqa: E402
-from qemulib import Qemu  # noqa: E402
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+sys.path.insert(0, os.path.dirname(HERE))       # tests/: the shared harness package
+from harness import guest  # noqa: E402
+from harness.guest import Qemu  # noqa: E402
 
 DEFAULT_TIMEOUT = int(os.environ.get("UNIKERNEL_TEST_TIMEOUT", "180"))
 TEARDOWN_TIMEOUT = 60
@@ -85,7 +87,7 @@ def pytest_runtest_makereport(item, call):
 
 
 def _record_boot_time(q):
-    m = q.find(qemulib.BANNER_RE)
+    m = q.find(guest.BANNER_RE)
     if m:
         _boot_times.append((q.name, m.group("boot"), float(m.group("ms"))))
 
@@ -115,9 +117,9 @@ def _log_name(item, n):
 
 @pytest.fixture
 def qemu(request):
-    """Factory: vm = qemu(machine="pc", append="net.mode=poll") -> started qemulib.Qemu."""
-    if not os.path.exists(qemulib.QEMU_BIN):
-        pytest.skip("%s not installed" % qemulib.QEMU_BIN)
+    """Factory: vm = qemu(machine="pc", append="net.mode=poll") -> started harness.guest.Qemu."""
+    if not os.path.exists(guest.QEMU_BIN):
+        pytest.skip("%s not installed" % guest.QEMU_BIN)
     made = []
     request.node._qemus = getattr(request.node, "_qemus", [])
 
@@ -180,8 +182,8 @@ class SharedVM:
 
 @pytest.fixture(scope="module")
 def _shared_server(request):
-    if not os.path.exists(qemulib.QEMU_BIN):
-        pytest.skip("%s not installed" % qemulib.QEMU_BIN)
+    if not os.path.exists(guest.QEMU_BIN):
+        pytest.skip("%s not installed" % guest.QEMU_BIN)
     mod = os.path.splitext(os.path.basename(str(request.fspath)))[0]
     holder = SharedVM("%s-shared-server" % mod, fwd=(80, 5001))
     yield holder
@@ -201,13 +203,13 @@ def server(request, _shared_server):
 @pytest.fixture
 def tap(request):
     """A private network namespace with a tap (host 192.0.2.1/24) for a guest at 192.0.2.2;
-    see tapnet.TapNet. vm = tap.boot(qemu, append=...) starts QEMU inside it. Skips (with the
+    see harness.netns.TapNet. vm = tap.boot(qemu, append=...) starts QEMU inside it. Skips (with the
     reason) without root or /dev/net/tun. Removed at teardown, also on failure or timeout, and
     at exit; the VMs it booted are stopped (own PIDs) first."""
-    import tapnet
-    reason = tapnet.unavailable()
+    from harness import netns
+    reason = netns.unavailable()
     if reason:
         pytest.skip(reason)
-    net = tapnet.TapNet(request.node.nodeid)
+    net = netns.TapNet(request.node.nodeid)
     request.addfinalizer(net.destroy)
     return net.create()

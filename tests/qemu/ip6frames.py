@@ -11,7 +11,7 @@ import ipaddress
 import random
 import struct
 
-from tapnet import GUEST_MAC, eth
+from tapnet import GUEST_MAC, csum, eth
 
 ETH_IP6 = 0x86dd
 HOPOPTS, ROUTING, FRAGMENT, DSTOPTS, AH, NONE = 0, 43, 44, 60, 51, 59
@@ -20,15 +20,6 @@ TCP, UDP, ICMP6 = 6, 17, 58
 
 def a6(addr):
     return ipaddress.IPv6Address(addr).packed
-
-
-def csum(data):
-    if len(data) & 1:
-        data += b"\0"
-    s = sum(struct.unpack("!%dH" % (len(data) // 2), data))
-    while s >> 16:
-        s = (s & 0xffff) + (s >> 16)
-    return (~s) & 0xffff
 
 
 def l4_csum(src, dst, proto, seg):

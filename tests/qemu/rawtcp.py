@@ -285,8 +285,8 @@ class Peer:
 
     def _rx_loop(self):
         sock = self._sock
-        mine = mac_bytes(self.mac)
-        ip_me = socket.inet_aton(self.ip)
+        self._mine = mac_bytes(self.mac)
+        self._me = self.addr_bytes()
         while not self._stop.is_set():
             r, _, _ = select.select([sock], [], [], 0.1)
             if not r:
@@ -297,33 +297,47 @@ class Peer:
                 return
             if addr[2] == PACKET_OUTGOING or len(frame) < 14:
                 continue
-            et = struct.unpack("!H", frame[12:14])[0]
-            if et == ETH_ARP and len(frame) >= 42:
-                op = struct.unpack("!H", frame[20:22])[0]
-                if op == 1 and frame[38:42] == ip_me:
-                    sha = _mac_str(frame[22:28])
-                    spa = socket.inet_ntoa(frame[28:32])
-                    self.send_frame(eth(sha, self.mac, ETH_ARP, arp(2, self.mac, self.ip, sha, spa)))
-                    self.arp_answered += 1
-                continue
-            if et != ETH_IP or frame[0:6] != mine or len(frame) < 34:
-                continue
-            ip = frame[14:]
-            ihl = (ip[0] & 0xf) * 4
-            total = struct.unpack("!H", ip[2:4])[0]
-            if ip[16:20] != ip_me or ip[9] != PROTO_TCP or total < ihl + 20:
-                self.other.append((time.monotonic(), frame))
-                continue
-            t = ip[ihl:total]
-            sport, dport, seq, ack, off, flags, win = struct.unpack("!HHIIBBH", t[:16])
-            doff = (off >> 4) * 4
-            s = Segment(seq, ack, win, flags, bytes(t[doff:]), parse_options(t[20:doff]),
-                        time.monotonic())
-            c = self._conns.get((dport, sport))
-            if c is None:
-                self.other.append((s.t, frame))
-                continue
-            c._record(s)
+            seg = self._l3_in(frame)
+            if seg is not None:
+                self._tcp_in(seg, frame)
+
+    # ---- IPv4 framing (Peer6 has the IPv6 one) ----
+    def addr_bytes(self):
+        return socket.inet_aton(self.ip)
+
+    def _l3_in(self, frame):
+        """Answers ARP for our address; returns the TCP segment of an IPv4 frame to us, or None
+        (other IPv4 frames to us are kept in self.other)."""
+        et = struct.unpack("!H", frame[12:14])[0]
+        if et == ETH_ARP and len(frame) >= 42:
+            op = struct.unpack("!H", frame[20:22])[0]
+            if op == 1 and frame[38:42] == self._me:
+                sha = _mac_str(frame[22:28])
+                spa = socket.inet_ntoa(frame[28:32])
+                self.send_frame(eth(sha, self.mac, ETH_ARP, arp(2, self.mac, self.ip, sha, spa)))
+                self.arp_answered += 1
+            return None
+        if et != ETH_IP or frame[0:6] != self._mine or len(frame) < 34:
+            return None
+        ip = frame[14:]
+        ihl = (ip[0] & 0xf) * 4
+        total = struct.unpack("!H", ip[2:4])[0]
+        if ip[16:20] != self._me or ip[9] != PROTO_TCP or total < ihl + 20:
+            self.other.append((time.monotonic(), frame))
+            return None
+        return ip[ihl:total]
+
+    def _tcp_in(self, t, frame):
+        """Records a TCP segment from the guest on its connection (or in self.other)."""
+        sport, dport, seq, ack, off, flags, win = struct.unpack("!HHIIBBH", t[:16])
+        doff = (off >> 4) * 4
+        s = Segment(seq, ack, win, flags, bytes(t[doff:]), parse_options(t[20:doff]),
+                    time.monotonic())
+        c = self._conns.get((dport, sport))
+        if c is None:
+            self.other.append((s.t, frame))
+            return
+        c._record(s)
 
     # ---- connections ----
     def port(self):
@@ -364,6 +378,13 @@ class Peer:
             raise ConnectionRefusedError("RST from %s:%d" % (self.guest_ip, dport))
         c.segment(b"", flags=ACK)
         return c
+
+    def try_connect(self, dport, **kw):
+        """connect() with no SYN retry; None if the guest does not answer or refuses."""
+        try:
+            return self.connect(dport, retries=0, **kw)
+        except (TimeoutError, ConnectionRefusedError):
+            return None
 
     def conns(self):
         return list(self._conns.values())

@@ -8,13 +8,11 @@ resolves it like any station. Also the IPv6/ICMPv6/TCP frame builders the red-te
 Standard library only."""
 
 import ipaddress
-import select
 import socket
 import struct
 import time
 
 import rawtcp
-from rawtcp import PACKET_OUTGOING, Segment, parse_options
 from tapnet import GUEST_IP6, GUEST_MAC, PROTO_TCP, csum, eth, mac_bytes
 
 ETH_IP6 = 0x86dd
@@ -99,48 +97,33 @@ class Peer6(rawtcp.Peer):
                             ipv6(self.ip, solicited_node(self.guest_ip), PROTO_ICMP6, ns,
                                  hlim=255)))
 
-    def _rx_loop(self):
-        sock = self._sock
-        mine = mac_bytes(self.mac)
-        me = a6(self.ip)
-        while not self._stop.is_set():
-            r, _, _ = select.select([sock], [], [], 0.1)
-            if not r:
-                continue
-            try:
-                frame, addr = sock.recvfrom(65536)
-            except OSError:
-                return
-            if addr[2] == PACKET_OUTGOING or len(frame) < 54:
-                continue
-            if struct.unpack("!H", frame[12:14])[0] != ETH_IP6:
-                continue
-            ip = frame[14:]
-            nxt, src = ip[6], ip[8:24]
-            plen = struct.unpack("!H", ip[4:6])[0]
-            body = ip[40:40 + plen]
-            if nxt == PROTO_ICMP6 and len(body) >= 24 and body[0] == 135 and body[8:24] == me:
-                smac = ":".join("%02x" % x for x in frame[6:12])
-                s6 = str(ipaddress.IPv6Address(src))
-                na = neighbour_advert(self.ip, s6, self.ip, self.mac)
-                self.send_frame(eth(smac, self.mac, ETH_IP6,
-                                    ipv6(self.ip, s6, PROTO_ICMP6, na, hlim=255)))
-                self.nd_answered += 1
-                continue
-            if frame[0:6] != mine or ip[24:40] != me:
-                continue
-            if nxt != PROTO_TCP or len(body) < 20:
-                self.other.append((time.monotonic(), frame))
-                continue
-            sport, dport, seq, ack, off, flags, win = struct.unpack("!HHIIBBH", body[:16])
-            doff = (off >> 4) * 4
-            s = Segment(seq, ack, win, flags, bytes(body[doff:]), parse_options(body[20:doff]),
-                        time.monotonic())
-            c = self._conns.get((dport, sport))
-            if c is None:
-                self.other.append((s.t, frame))
-                continue
-            c._record(s)
+    # ---- IPv6 framing (the TCP engine is rawtcp.Peer's) ----
+    def addr_bytes(self):
+        return a6(self.ip)
+
+    def _l3_in(self, frame):
+        """Answers neighbour solicitations for our address; returns the TCP segment of an
+        IPv6 frame to us, or None (other IPv6 frames to us are kept in self.other)."""
+        if len(frame) < 54 or struct.unpack("!H", frame[12:14])[0] != ETH_IP6:
+            return None
+        ip = frame[14:]
+        nxt, src = ip[6], ip[8:24]
+        plen = struct.unpack("!H", ip[4:6])[0]
+        body = ip[40:40 + plen]
+        if nxt == PROTO_ICMP6 and len(body) >= 24 and body[0] == 135 and body[8:24] == self._me:
+            smac = ":".join("%02x" % x for x in frame[6:12])
+            s6 = str(ipaddress.IPv6Address(src))
+            na = neighbour_advert(self.ip, s6, self.ip, self.mac)
+            self.send_frame(eth(smac, self.mac, ETH_IP6,
+                                ipv6(self.ip, s6, PROTO_ICMP6, na, hlim=255)))
+            self.nd_answered += 1
+            return None
+        if frame[0:6] != self._mine or ip[24:40] != self._me:
+            return None
+        if nxt != PROTO_TCP or len(body) < 20:
+            self.other.append((time.monotonic(), frame))
+            return None
+        return body
 
 
 def inet6_socket(net):

@@ -16,7 +16,8 @@ import time
 import pytest
 
 import tapnet
-from tapnet import GUEST_IP, HOST_IP, check_counters, tool
+from hosttools import need, run_iperf2, run_iperf3
+from tapnet import GUEST_IP, HOST_IP, check_counters
 
 pytestmark = pytest.mark.skipif(bool(tapnet.unavailable()), reason=tapnet.unavailable() or "")
 
@@ -26,31 +27,10 @@ ACKS = 66 / 1448
 SLACK = 2 << 20     # control traffic, ACKs, HTTP for /stats.json
 
 
-def need(name):
-    p = tool(name)
-    if not p:
-        pytest.skip("%s not installed (make deps)" % name)
-    return p
-
-
 def console_reports(vm, start, kind):
     """[(peer_port, bytes)] of the guest's iperf2 '<kind> N bytes' lines since line `start`."""
     rx = r"iperf2: %s:(\d+) %s (\d+) bytes in \d+ ms" % (re.escape(HOST_IP), re.escape(kind))
     return [(int(m.group(1)), int(m.group(2))) for m in vm.find_all(rx, start)]
-
-
-def iperf2_csv(out):
-    """iperf -y C rows: [(local_ip, local_port, remote_port, bytes, end_s)] for per-stream rows
-    (a connection the client accepted shows the guest as its local end)."""
-    rows = []
-    for line in out.splitlines():
-        f = line.split(",")
-        if len(f) < 9 or not f[-1].strip().isdigit():
-            continue
-        if int(f[5]) < 0:       # -P sum rows carry id -1
-            continue
-        rows.append((f[1], int(f[2]), int(f[4]), int(f[7]), float(f[6].split("-")[1])))
-    return rows
 
 
 def deltas(s0, s1):
@@ -90,15 +70,6 @@ def guest(qemu, tap):
 
 # ------------------------------------------------------------------ iperf 2 ---
 
-def run_iperf2(tap, args, timeout=60):
-    iperf = need("iperf")
-    p = tap.run([iperf, "-c", GUEST_IP, "-y", "C"] + args, timeout=timeout)
-    print(p.stdout, p.stderr)
-    assert p.returncode == 0, p.stdout + p.stderr
-    return iperf2_csv(p.stdout), p
-
-
-@pytest.mark.timeout(90)
 def test_iperf2_host_to_guest(guest, tap):
     """plain `iperf -c`: the guest receives; its count matches the client's to the byte."""
     s0, start = tap.stats(), len(guest.snapshot())
@@ -198,14 +169,6 @@ def test_iperf2_bytes_mode(guest, tap):
 
 
 # ------------------------------------------------------------------ iperf3 ---
-
-def run_iperf3(tap, args, timeout=60):
-    iperf3 = need("iperf3")
-    p = tap.run([iperf3, "-c", GUEST_IP, "-J"] + args, timeout=timeout)
-    print(p.stdout[-3000:], p.stderr)
-    assert p.returncode == 0, p.stdout[-2000:] + p.stderr
-    return json.loads(p.stdout)
-
 
 def iperf3_report(vm, start):
     m = vm.wait_for(r"iperf3: %s:\d+ done: (\d+) streams, received (\d+) bytes, sent (\d+) "

@@ -19,7 +19,8 @@ import pytest
 
 import tapnet
 from qemulib import pattern_sha256
-from tapnet import GUEST_IP, GUEST_IP6, GUEST_MAC, HOST_IP6, tool
+from hosttools import need, run_iperf, run_iperf3
+from tapnet import GUEST_IP, GUEST_IP6, GUEST_MAC, HOST_IP6
 
 pytestmark = pytest.mark.skipif(bool(tapnet.unavailable()), reason=tapnet.unavailable() or "")
 
@@ -36,13 +37,6 @@ def eui64(mac, prefix="fe80::"):
 
 GUEST_LL = eui64(GUEST_MAC)
 GUEST_SLAAC = eui64(GUEST_MAC, "2001:db8::")
-
-
-def need(name):
-    p = tool(name)
-    if not p:
-        pytest.skip("%s not installed (make deps)" % name)
-    return p
 
 
 @pytest.fixture
@@ -233,14 +227,12 @@ def _iperf_total(out):
 def test_iperf_over_ipv6(qemu, tap6):
     """iperf -V -c: host->guest over IPv6; with GUEST_TSO6 the host's TCP hands the guest
     segments larger than one MTU (frames above 1514 bytes on average)."""
-    iperf = need("iperf")
+    need("iperf")
     vm = tap6.boot(qemu, append="ip6=%s/64" % GUEST_IP6)
     wait_addr(vm, GUEST_IP6, "static")
     feats = vm.find(r"virtio-net: features accepted .*")
     s0 = tap6.stats(host=GUEST_IP6)
-    p = tap6.run([iperf, "-V", "-c", GUEST_IP6, "-t", "3", "-f", "b"], timeout=60)
-    print(p.stdout, p.stderr)
-    assert p.returncode == 0, p.stdout + p.stderr
+    p = run_iperf(tap6, "iperf", ["-V", "-t", "3", "-f", "b"], host=GUEST_IP6)
     sent = _iperf_total(p.stdout)
     assert sent > (1 << 20), p.stdout
     s1 = tap6.stats(host=GUEST_IP6)
@@ -260,14 +252,10 @@ def test_iperf_over_ipv6(qemu, tap6):
 @pytest.mark.parametrize("reverse", [False, True], ids=["host_sends", "guest_sends"])
 def test_iperf3_over_ipv6(qemu, tap6, reverse):
     """iperf3 -6 -c (and -R): the iperf3 server on 5201 over IPv6, both directions."""
-    import json
-    iperf3 = need("iperf3")
+    need("iperf3")
     vm = tap6.boot(qemu, append="ip6=%s/64" % GUEST_IP6)
     wait_addr(vm, GUEST_IP6, "static")
-    argv = [iperf3, "-6", "-c", GUEST_IP6, "-t", "2", "-J"] + (["-R"] if reverse else [])
-    p = tap6.run(argv, timeout=60)
-    assert p.returncode == 0, p.stdout[-2000:] + p.stderr
-    end = json.loads(p.stdout)["end"]
+    end = run_iperf3(tap6, ["-6", "-t", "2"] + (["-R"] if reverse else []), host=GUEST_IP6)["end"]
     got = end["sum_received"]["bytes"]
     print("iperf3 -6%s: %d bytes received" % (" -R" if reverse else "", got))
     assert got > (1 << 20), end
@@ -278,14 +266,12 @@ def test_iperf3_over_ipv6(qemu, tap6, reverse):
 def test_iperf_reverse_over_ipv6_with_tso6(qemu, tap6):
     """iperf -V -c -R: the guest sends over IPv6; with HOST_TSO6 its TCP segments leave as
     super-segments the device cuts up (tx_tso_frames grows), and the host gets every byte."""
-    iperf = need("iperf")
+    need("iperf")
     vm = tap6.boot(qemu, append="ip6=%s/64" % GUEST_IP6)
     wait_addr(vm, GUEST_IP6, "static")
     feats = vm.find(r"virtio-net: features accepted .*").group(0)
     s0 = tap6.stats(host=GUEST_IP6)
-    p = tap6.run([iperf, "-V", "-c", GUEST_IP6, "-R", "-t", "3", "-f", "b"], timeout=60)
-    print(p.stdout, p.stderr)
-    assert p.returncode == 0, p.stdout + p.stderr
+    p = run_iperf(tap6, "iperf", ["-V", "-R", "-t", "3", "-f", "b"], host=GUEST_IP6)
     got = _iperf_total(p.stdout)
     assert got > (1 << 20), p.stdout
     s1 = tap6.stats(host=GUEST_IP6)

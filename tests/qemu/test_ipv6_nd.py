@@ -6,14 +6,13 @@ Needs root and /dev/net/tun; skipped with the reason otherwise."""
 import ipaddress
 import random
 import re
-import socket
 import struct
-import threading
 import time
 
 import pytest
 
 import tapnet
+from hostile import flood_with_fetches
 from rawtcp6 import ETH_IP6, PROTO_ICMP6, icmp6, ipv6, tcp6
 from tapnet import GUEST_IP6, GUEST_MAC, HOST_IP6, PROTO_TCP, eth, packet_socket
 from test_ipv6 import OFFLINK_SRC, add_host_addr, ping6, send_ra, tap6, wait_addr  # noqa: F401 (tap6: fixture)
@@ -96,18 +95,6 @@ def test_busy_neighbour_keeps_its_entry(qemu, tap6):
     reachable time is 30 s), and every fetch is served within 2 s."""
     tap6.boot(qemu, append="ip6=%s/64" % GUEST_IP6)
     assert tap6.http("/", host=GUEST_IP6).status == 200
-    cap = tap6.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(ETH_IP6))
-    cap.bind((tap6.tap, ETH_IP6))
-    cap.settimeout(0.2)
-    frames, stop = [], threading.Event()
-
-    def capture():
-        while not stop.is_set():
-            try:
-                frames.append(cap.recv(2048))
-            except socket.timeout:
-                pass
-
     r = random.Random(7)
     flood = []
     for i in range(int(FLOOD_S * FLOOD_PER_S)):
@@ -116,32 +103,9 @@ def test_busy_neighbour_keeps_its_entry(qemu, tap6):
                    flags=0x02, options=b"\x02\x04\x05\xa0")
         flood.append(("syn6", eth(GUEST_MAC, "02:00:00:6d:%02x:%02x" % (i >> 8 & 0xff, i & 0xff),
                                   ETH_IP6, ipv6(src, GUEST_IP6, PROTO_TCP, seg))))
-    th = threading.Thread(target=capture, daemon=True)
-    th.start()
-    sock = packet_socket(tap6)
-    slow = []
-    try:
-        t0 = next_get = time.monotonic()
-        for i in range(0, len(flood), 30):
-            tapnet.blast(sock, flood[i:i + 30])
-            if time.monotonic() >= next_get:
-                t = time.monotonic()
-                try:
-                    st = tap6.http("/", timeout=8, host=GUEST_IP6).status
-                except OSError as e:
-                    st = repr(e)
-                dt = time.monotonic() - t
-                if st != 200 or dt > 2.0:
-                    slow.append((round(t - t0, 1), round(dt, 2), st))
-                next_get = time.monotonic() + 0.2
-            d = t0 + (i + 30) / FLOOD_PER_S - time.monotonic()
-            if d > 0:
-                time.sleep(d)
-    finally:
-        sock.close()
-        stop.set()
-        th.join(2)
-        cap.close()
+    frames, slow = flood_with_fetches(tap6, flood, ETH_IP6,
+                                      lambda: tap6.http("/", timeout=8, host=GUEST_IP6).status,
+                                      FLOOD_PER_S)
     ns = guest_ns_targets(frames)
     host = str(ipaddress.IPv6Address(HOST_IP6))
     others = sum(n for t, n in ns.items() if t != host)

@@ -17,6 +17,7 @@ import qemulib
 import rawtcp
 import rawtcp6
 import tapnet
+from hostile import paced_blast
 from rawtcp import ACK, FIN, PSH, RST, SYN, URG
 from redteam_lib import _env, env  # noqa: F401 (fixtures)
 from redteam_lib import Prober, close_all, get, guard_delta, raw_segment, verdict
@@ -274,9 +275,8 @@ def test_slow_readers_one_byte_per_second(env):
             p.announce()
         for i in range(300):
             p = peers[i % 3]
-            try:
-                c = p.connect(80, window=1, timeout=2, retries=0)
-            except (TimeoutError, ConnectionRefusedError):
+            c = p.try_connect(80, window=1, timeout=2)
+            if c is None:
                 continue
             c.send(get("/bytes/1073741824"), window=1)
             conns.append(c)
@@ -352,9 +352,8 @@ def test_iperf3_control_connections_never_finish(env):
         peer.announce()
         conns = []
         for i in range(300):
-            try:
-                c = peer.connect(5201, timeout=2, retries=0)
-            except (TimeoutError, ConnectionRefusedError):
+            c = peer.try_connect(5201, timeout=2)
+            if c is None:
                 continue
             cookie = ("%036d" % i).encode() + b"\0"
             k = i % 4
@@ -396,9 +395,8 @@ def test_iperf2_connect_back_to_silence(env):
         peer.announce()
         conns = []
         for i in range(40):
-            try:
-                c = peer.connect(5001, timeout=2, retries=0)
-            except (TimeoutError, ConnectionRefusedError):
+            c = peer.try_connect(5001, timeout=2)
+            if c is None:
                 continue
             fl = 0x80000000 | (1 if i % 2 else 0)
             c.send(iperf2_header(fl, 6000 + i, amount=500 if i % 2 == 0 else 0xffffffce))
@@ -495,12 +493,7 @@ def test_syn_flood_many_sources_sustained(env):
     prober = Prober(env, every=0.25)
     prober.start()
     sent = tapnet.blast(sock, burst)
-    t0 = time.monotonic()
-    for i in range(0, len(steady), 200):
-        tapnet.blast(sock, steady[i:i + 200])
-        delay = t0 + (i + 200) / 2000.0 - time.monotonic()
-        if delay > 0:
-            time.sleep(delay)
+    paced_blast(sock, steady, 2000.0, 200)
     time.sleep(2)
     prober.stop()
     sock.close()

@@ -13,6 +13,7 @@ import pytest
 import rawtcp
 import rawtcp6
 import tapnet
+from hostile import paced_blast
 from rawtcp import ACK, FIN, SYN
 from rawtcp6 import ETH_IP6, PROTO_ICMP6, icmp6, ipv6, tcp6
 from redteam_lib import _env, env  # noqa: F401 (fixtures)
@@ -44,12 +45,7 @@ def test_syn_flood_ipv6_random_sources(env):
     p4 = Prober(env, every=0.5)
     p6.start()
     p4.start()
-    t0 = time.monotonic()
-    for i in range(0, len(frames), 500):
-        tapnet.blast(sock, frames[i:i + 500])
-        delay = t0 + (i + 500) / 1500.0 - time.monotonic()
-        if delay > 0:
-            time.sleep(delay)
+    paced_blast(sock, frames, 1500.0, 500)
     time.sleep(2)
     p6.stop()
     p4.stop()
@@ -106,9 +102,8 @@ def test_ipv6_window_games(env):
         close_all(ooo)
         crowd, stop = [], threading.Event()
         for _ in range(280):
-            try:
-                c = peer.connect(80, window=0, timeout=2, retries=0)
-            except (TimeoutError, ConnectionRefusedError):
+            c = peer.try_connect(80, window=0, timeout=2)
+            if c is None:
                 continue
             c.send(get("/bytes/1000000"), window=0)
             crowd.append(c)

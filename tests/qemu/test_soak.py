@@ -20,7 +20,8 @@ import pytest
 
 import tapnet
 from qemulib import pattern_sha256
-from tapnet import GUEST_IP, check_counters, tool, wait_idle
+from hosttools import need
+from tapnet import GUEST_IP, check_counters, wait_idle
 
 SOAK = os.environ.get("UNIKERNEL_SOAK") == "1"
 SECONDS = int(os.environ.get("UNIKERNEL_SOAK_SECONDS", "600"))
@@ -34,17 +35,10 @@ PING_INTERVAL = 0.02
 PATHS = ["/", "/bytes/65536", "/stats.json"]
 
 
-def _need(name):
-    p = tool(name)
-    if not p:
-        pytest.skip("%s not installed (make deps)" % name)
-    return p
-
-
 @pytest.mark.slow
 @pytest.mark.timeout(SECONDS + 600)
 def test_soak_mixed_load(qemu, tap):
-    wrk, iperf, curl, ping = (_need(n) for n in ("wrk", "iperf", "curl", "ping"))
+    wrk, iperf, curl, ping = (need(n) for n in ("wrk", "iperf", "curl", "ping"))
     vm = tap.boot(qemu)
     for _ in range(3):
         assert tap.http("/").status == 200

@@ -15,16 +15,10 @@ import pytest
 
 import tapnet
 from qemulib import pattern_sha256
-from tapnet import GUEST_IP, GUEST_MAC, HOST_IP, check_counters, tool
+from hosttools import need
+from tapnet import GUEST_IP, GUEST_MAC, HOST_IP, check_counters
 
 pytestmark = pytest.mark.skipif(bool(tapnet.unavailable()), reason=tapnet.unavailable() or "")
-
-
-def need(name):
-    p = tool(name)
-    if not p:
-        pytest.skip("%s not installed (make deps)" % name)
-    return p
 
 
 def netns_names():
@@ -61,8 +55,8 @@ def test_tap_created_and_removed(qemu):
 
 def test_unprivileged_skips_with_reason():
     """Without root the tap tests skip with a clear reason (user-net tests are unaffected)."""
-    code = ("import sys; sys.path.insert(0, %r); import tapnet; print(tapnet.unavailable())"
-            % os.path.dirname(os.path.abspath(__file__)))
+    code = ("import sys; sys.path.insert(0, %r); from harness import netns; "
+            "print(netns.unavailable())" % os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
     def drop():
         os.setgid(65534)
