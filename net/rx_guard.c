@@ -202,10 +202,10 @@ static bool is_echo_request(const struct netdev_rx_frag *f, const struct ip_hdr 
 static bool fragment_key(const struct netdev_rx_frag *f, const struct ip_hdr *ip,
                          struct frag_key *k)
 {
-    memset(k, 0, sizeof *k);
     if (ip) {
         if (!(IPH_OFFSET(ip) & PP_HTONS(IP_OFFMASK | IP_MF)))
             return false;
+        memset(k, 0, sizeof *k);
         k->src[0] = ip->src.addr;
         k->id = IPH_ID(ip);
         return true;
