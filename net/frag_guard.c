@@ -1,5 +1,6 @@
 #include "net/frag_guard.h"
 
+#include <stdbool.h>
 #include <string.h>
 
 void frag_guard_init(struct frag_guard *fg, unsigned max_bufs_per_src,
@@ -10,7 +11,12 @@ void frag_guard_init(struct frag_guard *fg, unsigned max_bufs_per_src,
     fg->max_dgrams_per_src = max_dgrams_per_src;
 }
 
-int frag_guard_admit(struct frag_guard *fg, uint32_t src, uint16_t id, unsigned nbufs)
+static bool same_src(const struct frag_key *a, const struct frag_key *b)
+{
+    return !memcmp(a->src, b->src, sizeof a->src);
+}
+
+int frag_guard_admit(struct frag_guard *fg, const struct frag_key *key, unsigned nbufs)
 {
     unsigned bufs = 0, dgrams = 0;
     int mine = -1, empty = -1;
@@ -22,11 +28,11 @@ int frag_guard_admit(struct frag_guard *fg, uint32_t src, uint16_t id, unsigned 
                 empty = i;
             continue;
         }
-        if (g->src != src)
+        if (!same_src(&g->key, key))
             continue;
         bufs += g->bufs;
         dgrams++;
-        if (g->id == id)
+        if (g->key.id == key->id)
             mine = i;
     }
     if (nbufs == 0 || bufs + nbufs > fg->max_bufs_per_src)
@@ -35,8 +41,7 @@ int frag_guard_admit(struct frag_guard *fg, uint32_t src, uint16_t id, unsigned 
         if (dgrams >= fg->max_dgrams_per_src || empty < 0)
             return -1;
         mine = empty;
-        fg->g[mine].src = src;
-        fg->g[mine].id = id;
+        fg->g[mine].key = *key;
     }
     fg->g[mine].bufs = (uint16_t)(fg->g[mine].bufs + nbufs);
     return mine;

@@ -1,12 +1,13 @@
-/* Per-source share of IPv4 reassembly. lwIP bounds reassembly globally
- * (IP_REASS_MAX_PBUFS fragments, MEMP_NUM_REASSDATA datagrams) and, when
- * full, evicts the oldest datagram, whoever sent it: one source sending
+/* Per-source share of reassembly, IPv4 and IPv6 (one guard each: lwIP
+ * keeps separate pools for them, each bounded globally by
+ * IP_REASS_MAX_PBUFS fragments and MEMP_NUM_REASSDATA datagrams). When full,
+ * lwIP evicts the oldest datagram, whoever sent it: one source sending
  * fragments that never complete evicts everyone else's. The glue admits a
  * fragment only while its source holds less than its share, and learns when
  * lwIP lets go of it from the free of the fragment's receive buffer.
  *
  * Pure bookkeeping (unit-tested on the host): groups of held fragment
- * buffers by (source, IP id). */
+ * buffers by (source, datagram id). */
 #ifndef NET_FRAG_GUARD_H
 #define NET_FRAG_GUARD_H
 
@@ -14,9 +15,15 @@
 
 #define FRAG_GROUPS 32      /* > IP_REASS_MAX_PBUFS: every held fragment has a group */
 
+/* A datagram in reassembly: source address as in the header (IPv4: src[0],
+ * the rest 0) and its id (IPv4's 16-bit, IPv6's 32-bit fragment id). */
+struct frag_key {
+    uint32_t src[4];
+    uint32_t id;
+};
+
 struct frag_group {
-    uint32_t src;           /* network order, as in the header */
-    uint16_t id;
+    struct frag_key key;
     uint16_t bufs;          /* receive buffers held; 0: slot free */
 };
 
@@ -28,10 +35,10 @@ struct frag_guard {
 
 void frag_guard_init(struct frag_guard *fg, unsigned max_bufs_per_src,
                      unsigned max_dgrams_per_src);
-/* A fragment of nbufs receive buffers from src with IP id: its group's slot
+/* A fragment of nbufs receive buffers of datagram key: its group's slot
  * (pass it to frag_guard_release once per buffer), or -1: over the source's
  * share, drop it. */
-int frag_guard_admit(struct frag_guard *fg, uint32_t src, uint16_t id, unsigned nbufs);
+int frag_guard_admit(struct frag_guard *fg, const struct frag_key *key, unsigned nbufs);
 void frag_guard_release(struct frag_guard *fg, int slot);
 
 #endif

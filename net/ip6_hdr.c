@@ -35,6 +35,8 @@ enum ip6_walk_result ip6_walk(const uint8_t *pkt, size_t len, struct ip6_upper *
         case NEXT_FRAGMENT:
             if (off + 8 > len)
                 return IP6_WALK_TRUNCATED;
+            if (!u->fragment)       /* the one lwIP reassembles by */
+                u->frag_off = (uint16_t)off;
             u->fragment = true;
             if (((pkt[off + 2] << 8 | pkt[off + 3]) & 0xfff8) != 0)
                 u->later_fragment = true;

@@ -20,6 +20,8 @@ struct ip6_upper {
     uint8_t proto;        /* the upper-layer protocol */
     uint16_t off;         /* its header's offset from the IPv6 header */
     bool fragment;        /* a fragment header was crossed */
+    uint16_t frag_off;    /* the first one's offset from the IPv6 header (set
+                           * on IP6_WALK_TRUNCATED too, once crossed) */
     bool later_fragment;  /* fragment offset != 0: no upper header here */
 };
 

@@ -13,6 +13,7 @@
 #include "lwip/sys.h"
 #include "lwip/tcp.h"
 #include "net/frag_guard.h"
+#include "net/ip6_hdr.h"
 #include "net/icmp_limit.h"
 #include "net/tcp_guard.h"
 
@@ -20,7 +21,8 @@ struct rx_pbuf {
     struct pbuf_custom pc;      /* first: lwIP hands back a struct pbuf * */
     struct netdev *dev;
     void *buf;
-    int frag_slot;              /* frag_guard group, -1 if not a fragment */
+    struct frag_guard *frags;   /* the guard holding it, NULL if not a fragment */
+    int frag_slot;              /* its group there */
     struct rx_pbuf *next_free;
 };
 
@@ -28,7 +30,7 @@ static struct rx_pbuf meta[RX_LEND_MAX];
 static struct rx_pbuf *meta_free;
 static unsigned meta_avail;
 static bool ready;
-static struct frag_guard frags_held;
+static struct frag_guard frags_held, frags6_held;     /* IPv4, IPv6 */
 
 /* A pcb reclaimed per call at most: each costs a walk of the active list. */
 #define RECLAIM_MAX_PCBS 16
@@ -43,6 +45,8 @@ static void guard_init(void)
     /* Half of lwIP's reassembly bounds per source: a source that fills its
      * share leaves the other half to everyone else. */
     frag_guard_init(&frags_held, IP_REASS_MAX_PBUFS / 2, MEMP_NUM_REASSDATA / 2);
+    /* ip6_frag.c: a pool of its own, with the same two bounds */
+    frag_guard_init(&frags6_held, IP_REASS_MAX_PBUFS / 2, MEMP_NUM_REASSDATA / 2);
     ready = true;
 }
 
@@ -57,7 +61,8 @@ static void rx_pbuf_free(struct pbuf *p)
     struct netdev *dev = rp->dev;
     void *buf = rp->buf;
 
-    frag_guard_release(&frags_held, rp->frag_slot);
+    if (rp->frags)
+        frag_guard_release(rp->frags, rp->frag_slot);
     rp->next_free = meta_free;
     meta_free = rp;
     meta_avail++;
@@ -87,7 +92,7 @@ static struct pbuf *copy_frame(struct netdev *dev, const struct netdev_rx_frag *
 }
 
 static struct pbuf *lend_frame(struct netdev *dev, const struct netdev_rx_frag *frags,
-                               unsigned n, int frag_slot)
+                               unsigned n, struct frag_guard *fg, int frag_slot)
 {
     struct pbuf *head = NULL;
 
@@ -98,6 +103,7 @@ static struct pbuf *lend_frame(struct netdev *dev, const struct netdev_rx_frag *
         rp->pc.custom_free_function = rx_pbuf_free;
         rp->dev = dev;
         rp->buf = frags[i].buf;
+        rp->frags = fg;
         rp->frag_slot = frag_slot;
         struct pbuf *p = pbuf_alloced_custom(PBUF_RAW, (u16_t)frags[i].len, PBUF_REF, &rp->pc,
                                              frags[i].data, (u16_t)frags[i].len);
@@ -189,6 +195,34 @@ static bool is_echo_request(const struct netdev_rx_frag *f, const struct ip_hdr 
     return ((const uint8_t *)f->data)[at] == ICMP_ECHO;
 }
 
+/* The reassembly key of an IPv4 fragment (ip non-NULL) or IPv6 fragment in
+ * the frame's first piece: false if it is none. lwIP's ip6_input wants every
+ * header up to the fragment header in the first pbuf (one per piece here),
+ * so a fragment header past the first piece never reaches reassembly. */
+static bool fragment_key(const struct netdev_rx_frag *f, const struct ip_hdr *ip,
+                         struct frag_key *k)
+{
+    if (ip) {
+        if (!(IPH_OFFSET(ip) & PP_HTONS(IP_OFFMASK | IP_MF)))
+            return false;
+        memset(k, 0, sizeof *k);
+        k->src[0] = ip->src.addr;
+        k->id = IPH_ID(ip);
+        return true;
+    }
+    const struct eth_hdr *eh = f->data;
+    if (f->len < SIZEOF_ETH_HDR + IP6_HDR_LEN || eh->type != PP_HTONS(ETHTYPE_IPV6))
+        return false;
+    const uint8_t *pkt = (const uint8_t *)f->data + SIZEOF_ETH_HDR;
+    size_t len = f->len - SIZEOF_ETH_HDR;
+    struct ip6_upper u;
+    if (ip6_walk(pkt, len, &u) == IP6_WALK_NOT_IPV6 || !u.fragment)
+        return false;
+    memcpy(k->src, pkt + 8, sizeof k->src);
+    memcpy(&k->id, pkt + u.frag_off + 4, sizeof k->id);
+    return true;
+}
+
 struct pbuf *rx_guard_frame(struct netdev *dev, const struct netdev_rx_frag *frags,
                             unsigned nfrags)
 {
@@ -205,18 +239,19 @@ struct pbuf *rx_guard_frame(struct netdev *dev, const struct netdev_rx_frag *fra
     const struct ip_hdr *ip = ipv4_of(&frags[0]);
     if (ip && is_echo_request(&frags[0], ip) && !icmp_echo_allow())
         goto drop;
-    if (ip && (IPH_OFFSET(ip) & PP_HTONS(IP_OFFMASK | IP_MF))) {
+    struct frag_key key;
+    if (fragment_key(&frags[0], ip, &key)) {
         /* Reassembly holds fragments for seconds: they must be lent (their
          * free is how the share is returned) or not taken at all. */
+        struct frag_guard *fg = ip ? &frags_held : &frags6_held;
         if (meta_avail < nfrags + RX_LEND_LOW / 2)
             reclaim();
-        frag_slot = meta_avail < nfrags ? -1
-                    : frag_guard_admit(&frags_held, ip->src.addr, IPH_ID(ip), nfrags);
+        frag_slot = meta_avail < nfrags ? -1 : frag_guard_admit(fg, &key, nfrags);
         if (frag_slot < 0) {
             tcp_guard.reass_limited++;
             goto drop;
         }
-        return lend_frame(dev, frags, nfrags, frag_slot);
+        return lend_frame(dev, frags, nfrags, fg, frag_slot);
     }
     if (meta_avail < RX_LEND_LOW || heap_short())
         reclaim();
@@ -226,7 +261,7 @@ struct pbuf *rx_guard_frame(struct netdev *dev, const struct netdev_rx_frag *fra
             tcp_guard.rx_guard_dropped++;
         return p;
     }
-    return lend_frame(dev, frags, nfrags, -1);
+    return lend_frame(dev, frags, nfrags, NULL, -1);
 
 drop:   /* counted by the defence that dropped it, not as rx_dropped: the driver
          * counted the frame as received already */

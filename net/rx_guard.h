@@ -14,7 +14,8 @@
  *    (the pcb idle longest first), refused data is copied to the heap, and
  *    frames of at most RX_COPYBREAK bytes are copied into PBUF_RAM (Linux's
  *    rx_copybreak); with none left, every frame is copied;
- *  - IPv4 fragments get a per-source share of reassembly (frag_guard.h);
+ *  - IPv4 and IPv6 fragments get a per-source share of reassembly
+ *    (frag_guard.h);
  *  - ICMP echo requests pass a rate limit (icmp_limit.h).
  * Main loop only. */
 #ifndef NET_RX_GUARD_H

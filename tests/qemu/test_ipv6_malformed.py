@@ -144,3 +144,96 @@ def test_ipv6_syn_flood_from_spoofed_sources(qemu, tap6):
     assert s["tcp_guard"]["syncookies_sent"] > base["tcp_guard"]["syncookies_sent"]
     alive(vm, tap6, "the SYN flood")
     wait_idle(tap6, base, timeout=90, vm=vm)
+
+
+def echo6_fragments(src, dst, ident, seq, size, frag_id, chunk=1448):
+    """An ICMPv6 echo request of `size` data bytes as IPv6 fragment packets (RFC 8200 4.5)."""
+    from ip6frames import icmp6, ipv6
+    msg = icmp6(src, dst, 128, 0, struct.pack("!HH", ident, seq) +
+                bytes(i & 0xff for i in range(size)))
+    out, off = [], 0
+    while off < len(msg):
+        part = msg[off:off + chunk]
+        mf = off + len(part) < len(msg)
+        fh = struct.pack("!BBHI", 58, 0, off | int(mf), frag_id)
+        out.append(ipv6(src, dst, 44, fh + part))
+        off += len(part)
+    return out
+
+
+def echo6_reply(frame, ident):
+    """frame (Ethernet) is the first piece of an ICMPv6 echo reply with this identifier,
+    fragmented or not."""
+    ip = frame[14:]
+    if len(ip) < 48:
+        return False
+    nxt, body = ip[6], ip[40:]
+    if nxt == 44 and len(body) >= 16 and body[0] == 58 and \
+            struct.unpack("!H", body[2:4])[0] & 0xfff8 == 0:
+        body = body[8:]
+    elif nxt != 58:
+        return False
+    return body[0] == 129 and struct.unpack("!H", body[4:6])[0] == ident
+
+
+def bad_first_fragment(frag_id, src="2001:db8::56"):
+    """A first fragment (offset 0, M set) of a UDP datagram whose rest never comes."""
+    from ip6frames import ipv6
+    fh = struct.pack("!BBHI", 17, 0, 1, frag_id)
+    return tapnet.eth(tapnet.GUEST_MAC, "02:00:6e:00:00:56", 0x86dd,
+                      ipv6(src, GUEST_IP6, 44, fh + bytes(8) + b"a" * 600))
+
+
+@pytest.mark.timeout(120)
+def test_ipv6_fragments_one_source_vs_another(qemu, tap6):
+    """2001:db8::56 sends first fragments that never complete, 2000 a second; meanwhile
+    2001:db8::57 sends 3000-byte echo requests as three fragments 100 ms apart. lwIP's IPv6
+    reassembly (its own pool: IP_REASS_MAX_PBUFS fragments, MEMP_NUM_REASSDATA datagrams) is
+    bounded globally and evicts the oldest datagram, whoever sent it; with the per-source
+    share (net/frag_guard.h, as for IPv4) the other source's echoes are answered."""
+    import threading
+    import rawtcp6
+    vm = tap6.boot(qemu, append="ip6=%s/64" % GUEST_IP6)
+    wait_addr(vm, GUEST_IP6, "static")
+    assert tap6.http("/", host=GUEST_IP6).status == 200
+    base = tap6.stats(host=GUEST_IP6)
+    flood = [("frag6", bad_first_fragment(0x10000 + i)) for i in range(20000)]
+    sock = packet_socket(tap6)
+    stop = threading.Event()
+
+    def attack():                       # 20 never-completing datagrams every 10 ms
+        for k in range(0, len(flood), 20):
+            if stop.is_set():
+                return
+            blast(sock, flood[k:k + 20])
+            time.sleep(0.01)
+
+    answered = []
+    with rawtcp6.Peer6(tap6, ip="2001:db8::57") as good:
+        good.announce()
+        t = threading.Thread(target=attack, daemon=True)
+        t.start()
+        try:
+            time.sleep(0.5)
+            for seq in range(8):
+                n0 = len(good.other)
+                for f in echo6_fragments(good.ip, GUEST_IP6, 0x7171, seq, 3000, 0x5000 + seq):
+                    good.send_frame(tapnet.eth(tapnet.GUEST_MAC, good.mac, 0x86dd, f))
+                    time.sleep(0.1)
+                t_end = time.monotonic() + 1.5
+                while time.monotonic() < t_end and \
+                        not any(echo6_reply(f, 0x7171) for _, f in good.other[n0:]):
+                    time.sleep(0.05)
+                answered.append(any(echo6_reply(f, 0x7171) for _, f in good.other[n0:]))
+        finally:
+            stop.set()
+            t.join(5)
+            sock.close()
+    answered = sum(answered)
+    s = tap6.stats(host=GUEST_IP6)
+    limited = s["tcp_guard"]["reass_limited"] - base["tcp_guard"]["reass_limited"]
+    print("answered %d of 8; reass_limited +%d" % (answered, limited))
+    assert answered >= 6, "%d of 8 fragmented IPv6 echoes answered during the attack" % answered
+    assert limited > 0, limited
+    alive(vm, tap6, "the IPv6 fragment flood")
+    wait_idle(tap6, base, timeout=60, vm=vm)

@@ -57,6 +57,18 @@ static void bucket_clock_backwards(void **state)
 
 /* ---- per-source reassembly share ---- */
 
+static int admit4(struct frag_guard *fg, uint32_t src, uint32_t id, unsigned nbufs)
+{
+    struct frag_key k = { .src = { src }, .id = id };
+    return frag_guard_admit(fg, &k, nbufs);
+}
+
+static int admit6(struct frag_guard *fg, uint32_t last_word, uint32_t id, unsigned nbufs)
+{
+    struct frag_key k = { .src = { 0x20010db8u, 0, 0, last_word }, .id = id };
+    return frag_guard_admit(fg, &k, nbufs);
+}
+
 static void frag_share_per_source(void **state)
 {
     struct frag_guard fg;
@@ -65,18 +77,18 @@ static void frag_share_per_source(void **state)
     /* source 1: four datagrams of two fragments each fills its share */
     int slots[8];
     for (int i = 0; i < 8; i++) {
-        slots[i] = frag_guard_admit(&fg, 1, (uint16_t)(i / 2), 1);
+        slots[i] = admit4(&fg, 1, (uint16_t)(i / 2), 1);
         assert_true(slots[i] >= 0);
     }
     assert_int_equal(slots[0], slots[1]);           /* same (source, id): same group */
-    assert_int_equal(frag_guard_admit(&fg, 1, 0, 1), -1);   /* over 8 buffers */
-    assert_int_equal(frag_guard_admit(&fg, 1, 9, 1), -1);
+    assert_int_equal(admit4(&fg, 1, 0, 1), -1);   /* over 8 buffers */
+    assert_int_equal(admit4(&fg, 1, 9, 1), -1);
     /* another source is unaffected */
-    assert_true(frag_guard_admit(&fg, 2, 0, 3) >= 0);
+    assert_true(admit4(&fg, 2, 0, 3) >= 0);
     /* lwIP frees one: room for one more buffer of source 1 */
     frag_guard_release(&fg, slots[7]);
-    assert_true(frag_guard_admit(&fg, 1, 3, 1) >= 0);
-    assert_int_equal(frag_guard_admit(&fg, 1, 3, 1), -1);
+    assert_true(admit4(&fg, 1, 3, 1) >= 0);
+    assert_int_equal(admit4(&fg, 1, 3, 1), -1);
 }
 
 static void frag_datagram_limit(void **state)
@@ -86,12 +98,32 @@ static void frag_datagram_limit(void **state)
     frag_guard_init(&fg, 8, 4);
     int s[4];
     for (int i = 0; i < 4; i++)
-        assert_true((s[i] = frag_guard_admit(&fg, 7, (uint16_t)(100 + i), 1)) >= 0);
-    assert_int_equal(frag_guard_admit(&fg, 7, 200, 1), -1);  /* a fifth datagram */
-    assert_true(frag_guard_admit(&fg, 7, 101, 1) >= 0);      /* more of a known one: fine */
+        assert_true((s[i] = admit4(&fg, 7, (uint16_t)(100 + i), 1)) >= 0);
+    assert_int_equal(admit4(&fg, 7, 200, 1), -1);  /* a fifth datagram */
+    assert_true(admit4(&fg, 7, 101, 1) >= 0);      /* more of a known one: fine */
     frag_guard_release(&fg, s[0]);                           /* datagram 100 gone */
-    assert_true(frag_guard_admit(&fg, 7, 200, 1) >= 0);
-    assert_int_equal(frag_guard_admit(&fg, 7, 1, 0), -1);    /* nothing is not a fragment */
+    assert_true(admit4(&fg, 7, 200, 1) >= 0);
+    assert_int_equal(admit4(&fg, 7, 1, 0), -1);    /* nothing is not a fragment */
+}
+
+static void frag_ipv6_keys(void **state)
+{
+    struct frag_guard fg;
+    (void)state;
+    frag_guard_init(&fg, 4, 2);
+    /* 32-bit ids: 0x10001 and 0x20001 agree in their low 16 bits but are two datagrams */
+    int a = admit6(&fg, 0x66, 0x10001, 2);
+    assert_true(a >= 0);
+    int b = admit6(&fg, 0x66, 0x20001, 2);
+    assert_true(b >= 0 && b != a);
+    assert_int_equal(admit6(&fg, 0x66, 0x10001, 1), -1);    /* over its 4 buffers */
+    /* a source differing from it only in the last word has its own share */
+    assert_true(admit6(&fg, 0x67, 0x10001, 4) >= 0);
+    assert_int_equal(admit6(&fg, 0x67, 0x10001, 1), -1);
+    /* lwIP frees one of 0x66's buffers: room again for exactly one */
+    frag_guard_release(&fg, a);
+    assert_true(admit6(&fg, 0x66, 0x10001, 1) >= 0);
+    assert_int_equal(admit6(&fg, 0x66, 0x10001, 1), -1);
 }
 
 static void frag_table_full_and_bad_release(void **state)
@@ -100,14 +132,14 @@ static void frag_table_full_and_bad_release(void **state)
     (void)state;
     frag_guard_init(&fg, 1, 1);
     for (uint32_t src = 0; src < FRAG_GROUPS; src++)
-        assert_true(frag_guard_admit(&fg, src, 1, 1) >= 0);
-    assert_int_equal(frag_guard_admit(&fg, 999, 1, 1), -1); /* no free group */
+        assert_true(admit4(&fg, src, 1, 1) >= 0);
+    assert_int_equal(admit4(&fg, 999, 1, 1), -1); /* no free group */
     frag_guard_release(&fg, -1);                            /* ignored */
     frag_guard_release(&fg, FRAG_GROUPS);
     frag_guard_release(&fg, 3);
     frag_guard_release(&fg, 3);                             /* twice: no underflow */
-    assert_true(frag_guard_admit(&fg, 999, 1, 1) >= 0);
-    assert_int_equal(frag_guard_admit(&fg, 1000, 1, 1), -1);
+    assert_true(admit4(&fg, 999, 1, 1) >= 0);
+    assert_int_equal(admit4(&fg, 1000, 1, 1), -1);
 }
 
 /* ---- stall tracker ---- */
@@ -157,6 +189,7 @@ int main(void)
         cmocka_unit_test(bucket_clock_backwards),
         cmocka_unit_test(frag_share_per_source),
         cmocka_unit_test(frag_datagram_limit),
+        cmocka_unit_test(frag_ipv6_keys),
         cmocka_unit_test(frag_table_full_and_bad_release),
         cmocka_unit_test(stall_no_progress),
         cmocka_unit_test(stall_nothing_outstanding),

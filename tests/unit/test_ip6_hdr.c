@@ -114,6 +114,7 @@ static void test_fragments(void **state)
     pkt[48] = ICMP6_ECHO_REQUEST;
     assert_int_equal(ip6_walk(pkt, n, &u), IP6_WALK_FOUND);
     assert_true(u.fragment);
+    assert_int_equal(u.frag_off, 40);   /* where net/rx_guard.c reads the id */
     assert_false(u.later_fragment);
     assert_int_equal(u.proto, IP6_NEXT_ICMP6);
     assert_int_equal(u.off, 48);
