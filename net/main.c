@@ -22,6 +22,7 @@
 #include "net/tcp_keys.h"
 
 static const struct kconfig *config;
+static struct netdev *dev;
 static uint64_t idle_ns;
 
 uint64_t main_loop_idle_ns(void) { return idle_ns; }
@@ -33,6 +34,8 @@ static void on_ready(uint32_t ip)
              (unsigned long long)(ns / 1000 % 1000));
     log_info("READY ip=%u.%u.%u.%u port=%u", ip >> 24, (ip >> 16) & 0xff, (ip >> 8) & 0xff,
              ip & 0xff, config->http_port);
+    /* Up to here the ring held what DHCP needs; fill it for real traffic. */
+    virtio_net_rx_fill_all(dev);
     if (config->test_exit == TEST_EXIT_READY) {
         log_info("test: clean exit after READY");
         kernel_exit(0);
@@ -66,7 +69,7 @@ void app_main(const struct kconfig *cfg)
 
     pci_init();
     const char *reason = "not found";
-    struct netdev *dev = virtio_net_probe(cfg->net_mode, cfg->net_queues, &reason);
+    dev = virtio_net_probe(cfg->net_mode, cfg->net_queues, &reason);
     if (!dev)
         halt_no_device(reason);
     if (netglue_init(dev, cfg, on_ready) != 0)
