@@ -72,11 +72,14 @@ void app_main(const struct kconfig *cfg)
     dev = virtio_net_probe(cfg->net_mode, cfg->net_queues, &reason);
     if (!dev)
         halt_no_device(reason);
-    if (netglue_init(dev, cfg, on_ready) != 0)
-        halt_no_device("could not attach it to the IP stack");
     if (http_server_start(cfg->http_port) != 0)
         panic("http: cannot listen on port %u", cfg->http_port);
     iperf_server_start();
+    if (netglue_init(dev, cfg, on_ready) != 0)
+        halt_no_device("could not attach it to the IP stack");
+    /* Out with DHCP's DISCOVER now, not after the first pass of the loop:
+     * the answer is on its way while that pass runs. */
+    netglue_flush();
 
     bool polling = cfg->net_mode == NET_MODE_POLL;
     for (;;) {
