@@ -6,7 +6,7 @@
  *   2. the hypervisor timing leaf 0x40000010 (EAX = TSC kHz; KVM with a known
  *      TSC frequency);
  *   3. calibration against PIT channel 0 (1.193182 MHz) read with latch
- *      commands. Channel 0's gate is always high; channel 2's depends on port
+ *      commands: a least-squares fit over 0.5 ms (tsc_from_pit). Channel 0's gate is always high; channel 2's depends on port
  *      0x61, which microvm does not have (it reads 0xff, and calibrating
  *      through it gave a TSC ten thousand times too slow);
  *   4. calibration against the RTC's seconds (microvm with pit=off): slow.
@@ -28,6 +28,9 @@
 #define PIT_BRACKET_MIN_CYCLES 64
 #define PIT_MIN_POINTS 64        /* fewer kept readings: the host was too busy to trust them */
 #define PIT_ATTEMPTS 4
+/* Two readings further apart than this may hide a wrap of the count (55 ms)
+ * on any TSC of 300 MHz or more: the window is measured again. */
+#define PIT_GAP_MAX_CYCLES (1ull << 24)
 #define PIT_DEAD_READS 2000      /* a present PIT moves within a few reads */
 
 #define RTC_INDEX 0x70
@@ -117,13 +120,18 @@ static uint16_t pit_sample(uint64_t *t_before, uint64_t *t_after)
 static uint64_t pit_fit(uint16_t prev, uint64_t bar, bool *busy)
 {
     const uint32_t want = (uint32_t)((uint64_t)PIT_HZ * CALIBRATE_US / 1000000u);
-    uint64_t tb, ta, t0 = rdtsc();
+    uint64_t tb, ta, t0 = rdtsc(), last = t0;
     uint32_t x = 0;
     /* Sums for the fit; at most want (< 2^12) points of x < 2^12 and
      * y < 2^50 cycles: 128 bits cannot overflow. */
     unsigned __int128 n = 0, sx = 0, sy = 0, sxx = 0, sxy = 0;
     while (x < want) {
         uint16_t cur = pit_sample(&tb, &ta);
+        if (tb - last > PIT_GAP_MAX_CYCLES) {
+            *busy = true;       /* away long enough for the count to wrap unseen */
+            return 0;
+        }
+        last = tb;
         uint16_t d = (uint16_t)(prev - cur);
         if (d > 0x8000)
             return 0;           /* ran backwards: not a PIT */
