@@ -34,7 +34,6 @@
 #include "net/stats.h"
 #include "net/tcp_guard.h"
 #include "net/tcp_room.h"
-#include "net/pattern.h"
 
 #define HTTP_POLL_TICKS   1                 /* tcp_poll interval: 500 ms */
 #define HTTP_RX_HOLD_MAX  (16 * 1024)       /* heap held per connection while sending */
@@ -572,9 +571,8 @@ int http_server_start(uint16_t port)
     struct tcp_pcb *pcb, *lpcb;
     err_t err;
 
-    for (uint32_t i = 0; i < 251; i++)
-        pattern[i] = (uint8_t)i;
-    pattern_repeat(pattern, PATTERN_LEN, 251);
+    for (uint32_t i = 0; i < PATTERN_LEN; i++)
+        pattern[i] = (uint8_t)(i % 251);
 
     pcb = tcp_new_ip_type(IPADDR_TYPE_ANY);
     if (!pcb) {

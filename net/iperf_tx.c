@@ -4,7 +4,6 @@
 #include "lwip/sys.h"
 
 #include "net/tcp_room.h"
-#include "net/pattern.h"
 
 /* Never written after iperf_tx_init(): lwIP's ROM pbufs point into it until
  * the peer acknowledges. iperf2's pattern: "0123456789" repeated. */
@@ -13,9 +12,8 @@ static uint8_t pattern[PATTERN_LEN];
 
 void iperf_tx_init(void)
 {
-    for (uint32_t i = 0; i < 10; i++)
-        pattern[i] = (uint8_t)('0' + i);
-    pattern_repeat(pattern, PATTERN_LEN, 10);
+    for (uint32_t i = 0; i < PATTERN_LEN; i++)
+        pattern[i] = (uint8_t)('0' + i % 10);
 }
 
 void iperf_tx_start(struct iperf_tx *t, uint32_t duration_ms, uint64_t limit, uint64_t rate_bps)
