@@ -10,9 +10,6 @@
 #define UART_IER 1
 #define UART_DLM 1      /* divisor latch high (DLAB=1) */
 #define UART_FCR 2
-#define UART_IIR 2      /* read */
-#define UART_IIR_FIFO 0xc0   /* both bits: a working 16550A FIFO */
-#define UART_FIFO_DEPTH 16
 #define UART_LCR 3
 #define UART_MCR 4
 #define UART_LSR 5
@@ -20,11 +17,6 @@
 #define UART_LSR_THRE 0x20
 #define UART_LCR_DLAB 0x80
 #define UART_LCR_8N1  0x03
-
-/* THRE with the FIFO on means the whole FIFO is empty: that many bytes go
- * without asking again. Half the port accesses per byte, which is most of
- * the console's cost under TCG (each one leaves the translated code). */
-static unsigned fifo_depth = 1, fifo_room;
 
 void console_init(void)
 {
@@ -35,19 +27,13 @@ void console_init(void)
     outb(COM1 + UART_LCR, UART_LCR_8N1);
     outb(COM1 + UART_FCR, 0xc7);        /* enable and clear FIFOs */
     outb(COM1 + UART_MCR, 0x03);        /* DTR, RTS; OUT2 off: no IRQ */
-    if ((inb(COM1 + UART_IIR) & UART_IIR_FIFO) == UART_IIR_FIFO)
-        fifo_depth = UART_FIFO_DEPTH;
 }
 
 static void put_raw(char c)
 {
-    if (fifo_room == 0) {
-        /* Bounded: a missing UART reads 0xff (THRE set) so this cannot hang. */
-        for (int i = 0; i < 100000 && !(inb(COM1 + UART_LSR) & UART_LSR_THRE); i++)
-            ;
-        fifo_room = fifo_depth;
-    }
-    fifo_room--;
+    /* Bounded: a missing UART reads 0xff (THRE set) so this cannot hang. */
+    for (int i = 0; i < 100000 && !(inb(COM1 + UART_LSR) & UART_LSR_THRE); i++)
+        ;
     outb(COM1 + UART_THR, (uint8_t)c);
 }
 
