@@ -6,12 +6,14 @@
  *   2. the hypervisor timing leaf 0x40000010 (EAX = TSC kHz; KVM with a known
  *      TSC frequency);
  *   3. calibration against PIT channel 0 (1.193182 MHz) read with latch
- *      commands. Channel 0's gate is always high; channel 2's depends on port
+ *      commands: a least-squares fit over 0.5 ms (tsc_from_pit). Channel 0's gate is always high; channel 2's depends on port
  *      0x61, which microvm does not have (it reads 0xff, and calibrating
  *      through it gave a TSC ten thousand times too slow);
  *   4. calibration against the RTC's seconds (microvm with pit=off): slow.
  * Without any of them the rate is a guess, and the console says so. */
 #include "kernel/clock.h"
+
+#include <stdbool.h>
 
 #include "kernel/io.h"
 
@@ -20,7 +22,15 @@
 #define PIT_CMD 0x43
 #define PIT_CMD_CH0_RATE 0x34    /* channel 0, lobyte/hibyte, mode 2, binary */
 #define PIT_CMD_CH0_LATCH 0x00
-#define CALIBRATE_MS 5
+#define CALIBRATE_US 500
+#define PIT_WARMUP_READS 16
+#define PIT_BRACKET_SLACK 3      /* a reading is kept if its bracket is < 3x the narrowest */
+#define PIT_BRACKET_MIN_CYCLES 64
+#define PIT_MIN_POINTS 64        /* fewer kept readings: the host was too busy to trust them */
+#define PIT_ATTEMPTS 4
+/* Two readings further apart than this may hide a wrap of the count (55 ms)
+ * on any TSC of 300 MHz or more: the window is measured again. */
+#define PIT_GAP_MAX_CYCLES (1ull << 24)
 #define PIT_DEAD_READS 2000      /* a present PIT moves within a few reads */
 
 #define RTC_INDEX 0x70
@@ -85,40 +95,96 @@ static uint64_t tsc_from_cpuid(const char **src)
     return 0;
 }
 
-static uint16_t pit_read_ch0(void)
+/* One PIT reading bracketed by the TSC: the count is latched somewhere in
+ * [*t_before, *t_after]. */
+static uint16_t pit_sample(uint64_t *t_before, uint64_t *t_after)
 {
+    *t_before = rdtsc();
     outb(PIT_CMD, PIT_CMD_CH0_LATCH);
+    *t_after = rdtsc();
     uint8_t lo = inb(PIT_CH0);
     return (uint16_t)(lo | (inb(PIT_CH0) << 8));
 }
 
-/* The counter runs down from 65536 and reloads; differences mod 2^16 add up
+/* Least-squares slope of TSC against PIT ticks over CALIBRATE_US, from the
+ * first reading after each change of the count, each bracketed by two TSC
+ * reads; readings whose bracket is wide (the vCPU or the host was away
+ * between them) are left out. Two end points alone would carry up to one
+ * PIT tick (838 ns) of quantization each, 0.17% of a 1 ms window; the fit
+ * over about a thousand points averages it out, so 1 ms is as good as the
+ * 5 ms two-point measurement it replaces (measured: docs/BOOT.md).
+ * The counter runs down from 65536 and reloads; differences mod 2^16 add up
  * to PIT ticks as long as two reads are less than 55 ms apart. */
+/* One fitted window; 0 if the PIT misbehaves (ran backwards) or too few
+ * readings were narrow enough to trust (*busy then says so). */
+static uint64_t pit_fit(uint16_t prev, uint64_t bar, bool *busy)
+{
+    const uint32_t want = (uint32_t)((uint64_t)PIT_HZ * CALIBRATE_US / 1000000u);
+    uint64_t tb, ta, t0 = rdtsc(), last = t0;
+    uint32_t x = 0;
+    /* Sums for the fit; at most want (< 2^12) points of x < 2^12 and
+     * y < 2^50 cycles: 128 bits cannot overflow. */
+    unsigned __int128 n = 0, sx = 0, sy = 0, sxx = 0, sxy = 0;
+    while (x < want) {
+        uint16_t cur = pit_sample(&tb, &ta);
+        if (tb - last > PIT_GAP_MAX_CYCLES) {
+            *busy = true;       /* away long enough for the count to wrap unseen */
+            return 0;
+        }
+        last = tb;
+        uint16_t d = (uint16_t)(prev - cur);
+        if (d > 0x8000)
+            return 0;           /* ran backwards: not a PIT */
+        if (d == 0)
+            continue;
+        x += d;
+        prev = cur;
+        if (ta - tb > bar)
+            continue;
+        uint64_t y = (tb + (ta - tb) / 2) - t0;
+        n++;
+        sx += x;
+        sy += y;
+        sxx += (unsigned __int128)x * x;
+        sxy += (unsigned __int128)x * y;
+    }
+    unsigned __int128 den = n * sxx - sx * sx;
+    if (n < PIT_MIN_POINTS || den == 0 || n * sxy <= sx * sy) {
+        *busy = true;
+        return 0;
+    }
+    return (uint64_t)((n * sxy - sx * sy) * PIT_HZ / den);
+}
+
 static uint64_t tsc_from_pit(void)
 {
     outb(PIT_CMD, PIT_CMD_CH0_RATE);
     outb(PIT_CH0, 0);
     outb(PIT_CH0, 0);
-    uint16_t prev = pit_read_ch0();
+    uint64_t tb, ta;
+    uint16_t prev = pit_sample(&tb, &ta);
     unsigned same = 0;
     uint16_t cur;
-    while ((cur = pit_read_ch0()) == prev)
+    while ((cur = pit_sample(&tb, &ta)) == prev)
         if (++same > PIT_DEAD_READS)
             return 0;           /* no PIT, or one that does not count */
-    prev = cur;
-    uint64_t t0 = rdtsc();
-    uint32_t want = PIT_HZ / 1000 * CALIBRATE_MS, ticks = 0;
-    uint64_t t1 = t0;
-    while (ticks < want) {
-        cur = pit_read_ch0();
-        t1 = rdtsc();
-        uint16_t d = (uint16_t)(prev - cur);
-        if (d > 0x8000)
-            return 0;           /* ran backwards: not a PIT */
-        ticks += d;
-        prev = cur;
+    /* The narrowest bracket of a few warm-up readings sets the bar. */
+    uint64_t narrow = ~0ull;
+    for (int i = 0; i < PIT_WARMUP_READS; i++) {
+        prev = pit_sample(&tb, &ta);
+        if (ta - tb < narrow)
+            narrow = ta - tb;
     }
-    return (t1 - t0) * PIT_HZ / ticks;
+    uint64_t bar = narrow * PIT_BRACKET_SLACK + PIT_BRACKET_MIN_CYCLES;
+    for (int attempt = 0; attempt < PIT_ATTEMPTS; attempt++) {
+        bool busy = false;
+        uint64_t hz = pit_fit(prev, bar, &busy);
+        if (!busy)
+            return hz;
+        prev = pit_sample(&tb, &ta);
+        bar *= 2;               /* the host stays busy: accept wider brackets */
+    }
+    return 0;
 }
 
 static uint8_t rtc_read(uint8_t reg)

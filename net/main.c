@@ -23,6 +23,7 @@
 #include "net/stats.h"
 #include "net/tcp_keys.h"
 
+static struct netdev *dev;
 static uint64_t idle_ns;
 
 uint64_t main_loop_idle_ns(void) { return idle_ns; }
@@ -34,6 +35,8 @@ static void on_ready(uint32_t ip)
              (unsigned long long)(ns / 1000 % 1000));
     log_info("READY ip=%u.%u.%u.%u port=%u", ip >> 24, (ip >> 16) & 0xff, (ip >> 8) & 0xff,
              ip & 0xff, net_config.http_port);
+    /* Up to here the ring held what DHCP needs; fill it for real traffic. */
+    virtio_net_rx_fill_all(dev);
     test_hooks_ready();
 }
 
@@ -60,14 +63,17 @@ void app_main(void)
 
     pci_init();
     const char *reason = "not found";
-    struct netdev *dev = virtio_net_probe(netdev_config.mode, netdev_config.queues, &reason);
+    dev = virtio_net_probe(netdev_config.mode, netdev_config.queues, &reason);
     if (!dev)
         halt_no_device(reason);
-    if (netglue_init(dev, &net_config, on_ready) != 0)
-        halt_no_device("could not attach it to the IP stack");
     if (http_server_start(net_config.http_port) != 0)
         panic("http: cannot listen on port %u", net_config.http_port);
     iperf_server_start();
+    if (netglue_init(dev, &net_config, on_ready) != 0)
+        halt_no_device("could not attach it to the IP stack");
+    /* Out with DHCP's DISCOVER now, not after the first pass of the loop:
+     * the answer is on its way while that pass runs. */
+    netglue_flush();
 
     bool polling = netdev_config.mode == NET_MODE_POLL;
     for (;;) {

@@ -11,4 +11,10 @@
  * when there is no device or none this driver can use. */
 struct netdev *virtio_net_probe(enum net_mode mode, unsigned max_pairs, const char **reason);
 
+/* Until this is called each RX queue keeps VNET_RX_FIRST_FILL buffers
+ * posted; from here on the whole ring, filled by deferred work (the refill
+ * timer, main loop) so the caller's context does no ring work. Main loop,
+ * lwIP callbacks included. */
+void virtio_net_rx_fill_all(struct netdev *dev);
+
 #endif

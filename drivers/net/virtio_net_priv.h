@@ -35,6 +35,14 @@
 /* A maximal frame's worth of buffers; num_buffers above this is a device
  * bug (or a jumbo frame no stack here could take). */
 #define VNET_MAX_MERGE       ((VNET_MAX_FRAME + VNET_RX_DATA_LEN - 1) / VNET_RX_DATA_LEN + 1)
+/* Buffers posted at open (or the whole ring if smaller): the rest of the
+ * ring is filled after the stack is up (virtio_net_rx_fill_all), in chunks
+ * from the refill timer, so a boot spends no time on buffers its first
+ * exchanges do not need. Never fewer than one maximal merged frame: the
+ * device waits for room for a whole frame before it delivers any of it. */
+#define VNET_RX_FIRST_FILL   64u
+#define VNET_RX_FILL_CHUNK   32u
+_Static_assert(VNET_RX_FIRST_FILL >= VNET_MAX_MERGE, "first fill holds one maximal frame");
 
 struct vnet_rx_buf {
     struct vnet_rx_buf *next_free;
@@ -51,6 +59,7 @@ struct vnet_rxq {
     int irq_vector;                  /* its interrupt's IDT vector, -1 if none (irq mode) */
     struct vnet_rx_buf *free_list;   /* returned by the upper layer */
     unsigned allocated, max_bufs;
+    unsigned fill_target;            /* buffers kept posted: VNET_RX_FIRST_FILL, then the ring */
     struct ktimer refill_timer;
 };
 

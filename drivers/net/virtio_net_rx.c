@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "drivers/net/virtio_net.h"
 #include "drivers/net/virtio_net_priv.h"
 #include "kernel/dma.h"
 #include "kernel/irq.h"
@@ -65,19 +66,22 @@ unsigned vnet_rx_free_bufs(struct vnet_rxq *rq)
     return n;
 }
 
-static void refill_timer_fn(void *ctx)
+static void refill_timer_fn(void *ctx);
+
+static unsigned rx_posted(struct vnet_rxq *rq)
 {
-    vnet_rx_refill(ctx);
+    return vq_num(rq->vq) - vq_num_free(rq->vq);
 }
 
-/* Fills every free slot it can, one kick for the batch. When memory runs
- * out and the ring is nearly empty, a timer retries, so the ring can never
- * stay empty with no interrupt left to refill it (Linux refill_work). */
-void vnet_rx_refill(struct vnet_rxq *rq)
+/* Posts up to max_add buffers, at most up to the fill target; one kick for
+ * the batch. When memory runs out and fewer than half the target are
+ * posted, a timer retries, so the ring can never stay empty with no
+ * interrupt left to refill it (Linux refill_work). */
+static void rx_fill(struct vnet_rxq *rq, unsigned max_add)
 {
     unsigned added = 0;
     bool oom = false;
-    while (vq_num_free(rq->vq) > 0) {
+    while (added < max_add && rx_posted(rq) < rq->fill_target && vq_num_free(rq->vq) > 0) {
         struct vnet_rx_buf *b = rx_buf_get(rq);
         if (!b) {
             oom = true;
@@ -94,8 +98,35 @@ void vnet_rx_refill(struct vnet_rxq *rq)
         rq->vn->dev.q[rq->index].rx_kicks++;
     if (oom) {
         rq->vn->dev.c.rx_refill_failed++;
-        if (vq_num_free(rq->vq) > vq_num(rq->vq) / 2 && !rq->refill_timer.armed)
+        if (rx_posted(rq) < rq->fill_target / 2 && !rq->refill_timer.armed)
             ktimer_arm(&rq->refill_timer, VNET_RX_REFILL_RETRY_NS, refill_timer_fn, rq);
+    }
+}
+
+/* Deferred work: a chunk per run, then the main loop polls again before
+ * the next, so growing the ring after boot never holds a frame up long. */
+static void refill_timer_fn(void *ctx)
+{
+    struct vnet_rxq *rq = ctx;
+    unsigned before = rx_posted(rq);
+    rx_fill(rq, VNET_RX_FILL_CHUNK);
+    if (rx_posted(rq) > before && rx_posted(rq) < rq->fill_target && !rq->refill_timer.armed)
+        ktimer_arm(&rq->refill_timer, 0, refill_timer_fn, rq);
+}
+
+void vnet_rx_refill(struct vnet_rxq *rq)
+{
+    rx_fill(rq, ~0u);
+}
+
+void virtio_net_rx_fill_all(struct netdev *dev)
+{
+    struct vnet *vn = dev->priv;
+    for (unsigned i = 0; i < vn->pairs; i++) {
+        struct vnet_rxq *rq = &vn->rxq[i];
+        rq->fill_target = vq_num(rq->vq);
+        if (!rq->refill_timer.armed)
+            ktimer_arm(&rq->refill_timer, 0, refill_timer_fn, rq);
     }
 }
 
@@ -313,6 +344,7 @@ int vnet_rx_init(struct vnet_rxq *rq)
     rq->max_bufs = vq_num(rq->vq) + 512;
     rq->free_list = NULL;
     rq->allocated = 0;
+    rq->fill_target = vq_num(rq->vq) < VNET_RX_FIRST_FILL ? vq_num(rq->vq) : VNET_RX_FIRST_FILL;
     napi_add(&rq->napi, vnet_rx_poll, napi_config.weight);
     return 0;
 }

@@ -7,8 +7,9 @@
 VNET_FIXTURE_SRCS := tests/unit/vnet_fixture.c tests/unit/sim_device.c \
 	tests/unit/test_support.c drivers/net/virtio_net_rx.c drivers/net/virtio_net_tx.c \
 	drivers/virtio/virtqueue.c drivers/net/netdev.c kernel/napi.c kernel/softirq.c
-UNIT_TESTS += virtio_net virtio_net_tx vnet_hostile vnet_napi
+UNIT_TESTS += virtio_net virtio_net_tx vnet_hostile vnet_napi vnet_fill
 UNIT_SRCS_virtio_net := tests/unit/test_virtio_net.c $(VNET_FIXTURE_SRCS)
 UNIT_SRCS_virtio_net_tx := tests/unit/test_virtio_net_tx.c $(VNET_FIXTURE_SRCS)
 UNIT_SRCS_vnet_hostile := tests/unit/test_vnet_hostile.c $(VNET_FIXTURE_SRCS)
 UNIT_SRCS_vnet_napi := tests/unit/test_vnet_napi.c $(VNET_FIXTURE_SRCS)
+UNIT_SRCS_vnet_fill := tests/unit/test_vnet_fill.c $(VNET_FIXTURE_SRCS)
