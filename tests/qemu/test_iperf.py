@@ -1,4 +1,4 @@
-"""The guest's iperf servers against Debian's real clients over a tap (tapnet.py): iperf 2.1
+"""The guest's iperf servers against Debian's real clients over a tap (harness/netns.py): iperf 2.1
 (`iperf`) on 5001 in every direction it offers (plain, -R, --full-duplex, -r, -d, -P) and iperf3
 (3.12) on 5201 (plain, -R, --bidir, -P, -t, -n, busy). Each test checks what the client measured
 against the guest's console report and its /stats.json byte counters, and that the stack is

@@ -1,5 +1,5 @@
 """Connection storms and SYN floods against the HTTP server, from the host side of a tap in a
-private namespace (tapnet.py); needs root, skipped with the reason otherwise.
+private namespace (harness/netns.py); needs root, skipped with the reason otherwise.
 
   - 1,000 TCP connects that never send a byte, held open: normal clients are still served within
     a second, during the storm and after it; pools back to idle.

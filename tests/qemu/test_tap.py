@@ -1,4 +1,4 @@
-"""The guest on a real peer: a tap in a private network namespace (tapnet.py), the host's own
+"""The guest on a real peer: a tap in a private network namespace (harness/netns.py), the host's own
 Linux tools on the other side (ping, arping, curl, wrk; iperf in test_iperf.py). Needs root and /dev/net/tun;
 skipped with the reason otherwise.
 
