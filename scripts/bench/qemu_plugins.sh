@@ -10,12 +10,14 @@
 #                   instructions, executions), printed at exit; built with its report
 #                   limit raised from 20 to every block (it sorts by executions, not by
 #                   instructions executed: the caller re-sorts)
-# Uses the private apt state of scripts/deps.sh (.deps/apt/, made by `make deps`).
+# Uses a private apt state of its own (.deps/qemu-plugins/apt/): deb-src twins of the
+# machine's own "deb" entries (the installed qemu's suite; deps.sh's .deps/apt holds
+# only the lwIP suite's sources). The system's apt configuration is not touched.
 # Needs libglib2.0-dev. Prints the plugin directory on success.
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 OUT=$ROOT/.deps/qemu-plugins
-A=$ROOT/.deps/apt
+A=$OUT/apt
 die() { printf 'qemu-plugins: ERROR: %s\n' "$*" >&2; exit 1; }
 
 bin_ver=$(dpkg-query -W -f='${Version}' qemu-system-x86 2>/dev/null) || die "qemu-system-x86 not installed"
@@ -25,7 +27,18 @@ if [[ -f $OUT/stamp && $(<"$OUT/stamp") == "$key" && -f $OUT/libinsn.so && -f $O
     echo "$OUT"; exit 0
 fi
 pkg-config --exists glib-2.0 || die "glib-2.0 development files missing (apt-get install libglib2.0-dev)"
-[[ -f $A/sources.list || -d $A/sources.list.d ]] || die "no private apt state in .deps/apt (run make deps)"
+# deb-src twins of every enabled "deb" entry of the machine (one-line and deb822 forms)
+mkdir -p "$A/sources.list.d" "$A/lists/partial" "$A/cache/archives/partial"
+: >"$A/sources.list"
+for f in /etc/apt/sources.list /etc/apt/sources.list.d/*.list; do
+    [[ -f $f ]] && sed -n 's/^[[:space:]]*deb[[:space:]]/deb-src /p' "$f" >>"$A/sources.list"
+done
+rm -f "$A/sources.list.d/"*
+for f in /etc/apt/sources.list.d/*.sources; do
+    [[ -f $f ]] && sed -E 's/^(Types:).*/\1 deb-src/I' "$f" >"$A/sources.list.d/$(basename "$f")"
+done
+[[ -s $A/sources.list ]] || compgen -G "$A/sources.list.d/*.sources" >/dev/null \
+    || die "no Debian 'deb' entry in /etc/apt/sources.list{,.d/*} to derive a deb-src entry from"
 opts=(-o Dir::Etc::SourceList="$A/sources.list" -o Dir::Etc::SourceParts="$A/sources.list.d"
       -o Dir::State::Lists="$A/lists" -o Dir::Cache="$A/cache"
       -o Dir::Cache::pkgcache="$A/cache/pkgcache.bin" -o Dir::Cache::srcpkgcache="$A/cache/srcpkgcache.bin")
