@@ -82,6 +82,9 @@ uint32_t lwip_host_now_ms(void)
 static struct seg outq[OUT_MAX];
 static size_t out_head, out_count;
 static bool out_discard;   /* while lwip_host_reset aborts everything */
+static bool hold;
+static struct pbuf *held[OUT_MAX];
+static size_t nheld;
 
 static bool parse_frame(const uint8_t *b, size_t n, struct seg *s)
 {
@@ -139,10 +142,28 @@ static err_t sim_output(struct netif *netif, struct pbuf *p, const ip4_addr_t *d
     struct seg s;
     if (out_discard || !parse_frame(buf, n, &s))
         return ERR_OK;               /* not TCP (none expected): ignore */
+#if LWIP_TCP_TSO
+    s.tso_segsz = p->tso_segsz;
+#endif
+    if (hold && nheld < OUT_MAX) {
+        pbuf_ref(p);
+        held[nheld++] = p;
+    }
     assert_true(out_count < OUT_MAX);
     outq[(out_head + out_count) % OUT_MAX] = s;
     out_count++;
     return ERR_OK;
+}
+
+void lwip_host_hold(bool on)
+{
+    hold = on;
+}
+
+void lwip_host_release(void)
+{
+    while (nheld)
+        pbuf_free(held[--nheld]);
 }
 
 bool lwip_host_output(struct seg *out)
@@ -162,6 +183,16 @@ size_t lwip_host_output_count(void)
 
 /* ---- netif ---- */
 static struct netif nif;
+
+void lwip_host_set_tso(uint16_t max)
+{
+#if LWIP_TCP_TSO
+    nif.tso_flags = max ? NETIF_TSO_TCP4 : 0;
+    nif.tso_max = max;
+#else
+    assert_int_equal(max, 0);
+#endif
+}
 
 static err_t sim_init(struct netif *netif)
 {
@@ -203,6 +234,9 @@ void lwip_host_init(void)
 
 void lwip_host_reset(void)
 {
+    hold = false;
+    lwip_host_release();
+    lwip_host_set_tso(0);
     out_discard = true;
     while (tcp_active_pcbs != NULL)
         tcp_abort(tcp_active_pcbs);

@@ -25,7 +25,8 @@ struct seg {
     int wscale;                       /* window scale option, -1 = none */
     bool sack_perm;
     size_t len;                       /* payload bytes */
-    uint8_t data[2048];
+    uint16_t tso_segsz;               /* pbuf->tso_segsz: a super-segment cut at this */
+    uint8_t data[65536];
 };
 
 void lwip_host_init(void);            /* once per process: lwip_init + netif */
@@ -39,6 +40,15 @@ void lwip_host_input(const struct seg *s);
 /* Pops the oldest frame lwIP sent; false when none is left. */
 bool lwip_host_output(struct seg *out);
 size_t lwip_host_output_count(void);
+
+/* TSO on the simulated netif: it segments super-segments of up to max
+ * payload bytes (0: off, the default). Takes effect on the next tcp_output. */
+void lwip_host_set_tso(uint16_t max);
+/* While on, the netif keeps a reference to every frame it sends, as a
+ * driver does until the device is done (tcp_output_segment_busy);
+ * lwip_host_release() drops them. */
+void lwip_host_hold(bool on);
+void lwip_host_release(void);
 
 /* Panic (a failed LWIP_ASSERT) fails the running test with the message;
  * lwip_host_panics counts them. */
