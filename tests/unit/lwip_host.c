@@ -184,13 +184,13 @@ size_t lwip_host_output_count(void)
 /* ---- netif ---- */
 static struct netif nif;
 
-void lwip_host_set_tso(uint16_t max)
+void lwip_host_set_tso(unsigned flags, uint16_t max)
 {
 #if LWIP_TCP_TSO
-    nif.tso_flags = max ? NETIF_TSO_TCP4 : 0;
+    nif.tso_flags = (u8_t)flags;
     nif.tso_max = max;
 #else
-    assert_int_equal(max, 0);
+    assert_int_equal(flags | max, 0);
 #endif
 }
 
@@ -236,7 +236,7 @@ void lwip_host_reset(void)
 {
     hold = false;
     lwip_host_release();
-    lwip_host_set_tso(0);
+    lwip_host_set_tso(0, 0);
     out_discard = true;
     while (tcp_active_pcbs != NULL)
         tcp_abort(tcp_active_pcbs);

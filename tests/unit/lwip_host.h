@@ -41,9 +41,10 @@ void lwip_host_input(const struct seg *s);
 bool lwip_host_output(struct seg *out);
 size_t lwip_host_output_count(void);
 
-/* TSO on the simulated netif: it segments super-segments of up to max
- * payload bytes (0: off, the default). Takes effect on the next tcp_output. */
-void lwip_host_set_tso(uint16_t max);
+/* TSO on the simulated netif: it segments super-segments of the families in
+ * flags (NETIF_TSO_TCP4/6) of up to max payload bytes (0, 0: off, the
+ * default). Takes effect on the next tcp_output. */
+void lwip_host_set_tso(unsigned flags, uint16_t max);
 /* While on, the netif keeps a reference to every frame it sends, as a
  * driver does until the device is done (tcp_output_segment_busy);
  * lwip_host_release() drops them. */

@@ -175,7 +175,7 @@ static size_t flight(uint32_t *lens, size_t max, bool tso)
 static void test_super_segments_up_to_netif_limit(void **state)
 {
     (void)state;
-    lwip_host_set_tso(TSO_MAX);
+    lwip_host_set_tso(NETIF_TSO_TCP4, TSO_MAX);
     connect_peer(128 * 1024, 200000, 7, 65535u << 7);
     uint32_t lens[64];
     size_t n = flight(lens, 64, true);
@@ -192,7 +192,7 @@ static void test_super_segments_up_to_netif_limit(void **state)
 static void test_super_segments_sized_by_window(void **state)
 {
     (void)state;
-    lwip_host_set_tso(TSO_MAX);
+    lwip_host_set_tso(NETIF_TSO_TCP4, TSO_MAX);
     connect_peer(256 * 1024, 40 * MSS, 7, 65535u << 7);
     uint32_t lens[64];
     size_t n = flight(lens, 64, true);
@@ -211,9 +211,8 @@ static void test_super_segments_sized_by_window(void **state)
 }
 
 /* The same without TSO: MSS-sized segments only, none marked. */
-static void test_no_super_segments_without_tso(void **state)
+static void no_super_segments(void)
 {
-    (void)state;
     connect_peer(128 * 1024, 200000, 7, 65535u << 7);
     uint32_t lens[256];
     size_t n = flight(lens, 256, false);
@@ -222,11 +221,25 @@ static void test_no_super_segments_without_tso(void **state)
         assert_int_equal(lens[i], MSS);
 }
 
+static void test_no_super_segments_without_tso(void **state)
+{
+    (void)state;
+    no_super_segments();
+}
+
+/* A netif that segments TCP/IPv6 only: an IPv4 connection gets none either. */
+static void test_no_super_segments_with_tso6_only(void **state)
+{
+    (void)state;
+    lwip_host_set_tso(NETIF_TSO_TCP6, TSO_MAX);
+    no_super_segments();
+}
+
 /* A small send window (3, 4, 8 MSS) still has two segments or more in flight,
  * and all of the window is used. */
 static void small_window(uint32_t segs, size_t want)
 {
-    lwip_host_set_tso(TSO_MAX);
+    lwip_host_set_tso(NETIF_TSO_TCP4, TSO_MAX);
     connect_peer(64 * 1024, 200000, -1, segs * MSS);
     uint32_t lens[64], sum = 0;
     size_t n = flight(lens, 64, true);
@@ -262,7 +275,7 @@ static void test_small_window_8_mss_pipelines(void **state)
  * before it is sent again. */
 static void partial_ack_then_rto(bool busy)
 {
-    lwip_host_set_tso(TSO_MAX);
+    lwip_host_set_tso(NETIF_TSO_TCP4, TSO_MAX);
     lwip_host_hold(busy);
     connect_peer(2 * TSO_LEN, 200000, 7, 65535u << 7);
     uint32_t lens[8];
@@ -309,7 +322,7 @@ static void test_partly_acked_while_busy_resent_from_first_unacked_byte(void **s
 static void test_fast_retransmit_of_super_segment(void **state)
 {
     (void)state;
-    lwip_host_set_tso(TSO_MAX);
+    lwip_host_set_tso(NETIF_TSO_TCP4, TSO_MAX);
     connect_peer(2 * TSO_LEN, 200000, 7, 65535u << 7);
     uint32_t lens[8];
     assert_int_equal(flight(lens, 8, true), 2);
@@ -339,7 +352,7 @@ static void test_fast_retransmit_of_super_segment(void **state)
 static void test_persist_with_super_segments(void **state)
 {
     (void)state;
-    lwip_host_set_tso(TSO_MAX);
+    lwip_host_set_tso(NETIF_TSO_TCP4, TSO_MAX);
     connect_peer(2 * TSO_LEN, 200000, -1, 65535);
     uint32_t lens[8];
     assert_int_equal(flight(lens, 8, true), 2);      /* 65535 / 2: goal 22 MSS */
@@ -394,7 +407,7 @@ static void test_byte_exact_stream_with_loss_and_partial_acks(void **state)
     static uint8_t got[sizeof source];
     uint64_t rng = 0x243f6a8885a308d3ull;
 #define RAND() (rng ^= rng << 13, rng ^= rng >> 7, rng ^= rng << 17, (uint32_t)rng)
-    lwip_host_set_tso(TSO_MAX);
+    lwip_host_set_tso(NETIF_TSO_TCP4, TSO_MAX);
     connect_peer(sizeof source, 0, 4, 65535u << 4);
     uint32_t nxt = iss + 1, acked = iss + 1;
     size_t supers = 0;
@@ -449,6 +462,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_super_segments_up_to_netif_limit, setup, teardown),
         cmocka_unit_test_setup_teardown(test_super_segments_sized_by_window, setup, teardown),
         cmocka_unit_test_setup_teardown(test_no_super_segments_without_tso, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_no_super_segments_with_tso6_only, setup, teardown),
         cmocka_unit_test_setup_teardown(test_small_window_3_mss_pipelines, setup, teardown),
         cmocka_unit_test_setup_teardown(test_small_window_4_mss_pipelines, setup, teardown),
         cmocka_unit_test_setup_teardown(test_small_window_8_mss_pipelines, setup, teardown),
