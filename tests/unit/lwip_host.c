@@ -258,6 +258,32 @@ void lwip_host_advance(uint32_t ms)
     }
 }
 
+struct tcp_pcb *lwip_host_listen(uint16_t port, tcp_accept_fn accept)
+{
+    struct tcp_pcb *l = tcp_new();
+    assert_non_null(l);
+    assert_int_equal(tcp_bind(l, IP_ADDR_ANY, port), ERR_OK);
+    l = tcp_listen(l);
+    assert_non_null(l);
+    tcp_accept(l, accept);
+    return l;
+}
+
+struct seg lwip_host_seg(uint16_t sport, uint16_t dport, uint8_t flags, uint32_t seq,
+                         uint32_t ack, uint16_t wnd)
+{
+    struct seg s;
+    memset(&s, 0, offsetof(struct seg, data));
+    s.wscale = -1;
+    s.sport = sport;
+    s.dport = dport;
+    s.flags = flags;
+    s.seq = seq;
+    s.ack = ack;
+    s.wnd = wnd;
+    return s;
+}
+
 static void put16(uint8_t *p, uint16_t v)
 {
     p[0] = (uint8_t)(v >> 8);

@@ -35,6 +35,12 @@ uint32_t lwip_host_now_ms(void);
 void lwip_host_advance(uint32_t ms);  /* step time by 250 ms ticks, running tcp_tmr */
 void lwip_host_advance_ns(uint64_t ns);  /* clock_now_ns only, no timers */
 
+/* A listening pcb on port taking connections with accept. */
+struct tcp_pcb *lwip_host_listen(uint16_t port, tcp_accept_fn accept);
+/* A segment from the peer (no options, no payload yet). */
+struct seg lwip_host_seg(uint16_t sport, uint16_t dport, uint8_t flags, uint32_t seq,
+                         uint32_t ack, uint16_t wnd);
+
 /* Injects s as an IPv4 frame from s->src_ip (default HOST_PEER_IP if 0). */
 void lwip_host_input(const struct seg *s);
 /* Pops the oldest frame lwIP sent; false when none is left. */

@@ -74,16 +74,7 @@ static err_t srv_accept(void *arg, struct tcp_pcb *pcb, err_t err)
 
 static struct seg peer(uint8_t flags, uint32_t seq, uint32_t ack, uint16_t wnd)
 {
-    struct seg s;
-    memset(&s, 0, offsetof(struct seg, data));
-    s.wscale = -1;
-    s.sport = PEER_PORT;
-    s.dport = PORT;
-    s.flags = flags;
-    s.seq = seq;
-    s.ack = ack;
-    s.wnd = wnd;
-    return s;
+    return lwip_host_seg(PEER_PORT, PORT, flags, seq, ack, wnd);
 }
 
 static int wscale_used;
@@ -127,12 +118,7 @@ static int setup(void **state)
         source[i] = (uint8_t)(i % 251 + (i >> 16));
     server_pcb = NULL;
     written = acked_total = 0;
-    struct tcp_pcb *l = tcp_new();
-    assert_non_null(l);
-    assert_int_equal(tcp_bind(l, IP_ADDR_ANY, PORT), ERR_OK);
-    l = tcp_listen(l);
-    assert_non_null(l);
-    tcp_accept(l, srv_accept);
+    lwip_host_listen(PORT, srv_accept);
     return 0;
 }
 
