@@ -21,7 +21,7 @@ $(BUILD)/unit/test_lwip_syncookie: $(DEPS_DIR)/stamp-lwip
 
 # TCP segmentation offload (net/lwip/patches/0801-*) against the real lwIP.
 UNIT_TESTS += lwip_tso
-UNIT_SRCS_lwip_tso := tests/unit/test_lwip_tso.c $(LWIP_HOST_SRCS)
+UNIT_SRCS_lwip_tso := tests/unit/test_lwip_tso.c net/tso.c $(LWIP_HOST_SRCS)
 $(BUILD)/unit/test_lwip_tso: UNIT_CFLAGS += $(LWIP_HOST_CFLAGS)
 $(BUILD)/unit/test_lwip_tso: $(DEPS_DIR)/stamp-lwip
 

@@ -13,7 +13,9 @@
 
 #include "tests/unit/lwip_host.h"
 #include "lwip/priv/tcp_priv.h"
+#include "lwip/prot/ethernet.h"
 #include "lwip/prot/tcp.h"
+#include "net/tso.h"
 
 #define PORT 80
 #define PEER_PORT 40001
@@ -442,6 +444,47 @@ static void test_byte_exact_stream_with_loss_and_partial_acks(void **state)
     assert_int_equal(lwip_host_panics, 0);
 }
 
+/* net/tso.c: a marked frame becomes the device's request: gso_size the mark,
+ * hdr_len through the TCP options; SYN/RST/URG or headers outside the first
+ * pbuf are refused; the counters count the wire segments. */
+static void test_glue_offload_fields(void **state)
+{
+    (void)state;
+    unsigned l4 = SIZEOF_ETH_HDR + 20, thl = 32;
+    struct pbuf *p = pbuf_alloc(PBUF_RAW, (u16_t)(l4 + thl), PBUF_RAM);
+    struct pbuf *d = pbuf_alloc(PBUF_RAW, 10000, PBUF_ROM);
+    assert_non_null(p);
+    assert_non_null(d);
+    ((struct pbuf_rom *)d)->payload = source;
+    pbuf_cat(p, d);
+    memset(p->payload, 0, p->len);
+    struct tcp_hdr *tcp = (struct tcp_hdr *)((uint8_t *)p->payload + l4);
+    TCPH_HDRLEN_FLAGS_SET(tcp, thl / 4, TCP_ACK | TCP_PSH);
+    p->tso_segsz = 1448;
+    struct netdev_tx_offload off = { .csum_partial = true, .csum_start = (uint16_t)l4,
+                                     .csum_offset = 16 };
+    assert_true(tso_offload(p, false, &off));
+    assert_int_equal(off.gso_type, NETDEV_GSO_TCPV4);
+    assert_int_equal(off.gso_size, 1448);
+    assert_int_equal(off.hdr_len, l4 + thl);
+    struct tso_counters before = tso_counters;
+    tso_count(p, &off);
+    assert_int_equal(tso_counters.frames - before.frames, 1);
+    assert_int_equal(tso_counters.segments - before.segments, (10000 + 1447) / 1448);
+    assert_true(tso_offload(p, true, &off));
+    assert_int_equal(off.gso_type, NETDEV_GSO_TCPV6);
+    TCPH_HDRLEN_FLAGS_SET(tcp, thl / 4, TCP_ACK | TCP_SYN);
+    assert_false(tso_offload(p, false, &off));
+    TCPH_HDRLEN_FLAGS_SET(tcp, thl / 4, TCP_ACK | TCP_RST);
+    assert_false(tso_offload(p, false, &off));
+    TCPH_HDRLEN_FLAGS_SET(tcp, 15, TCP_ACK);        /* options past the first pbuf */
+    assert_false(tso_offload(p, false, &off));
+    TCPH_HDRLEN_FLAGS_SET(tcp, thl / 4, TCP_ACK);
+    off.csum_partial = false;
+    assert_false(tso_offload(p, false, &off));
+    pbuf_free(p);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -460,6 +503,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_persist_with_super_segments, setup, teardown),
         cmocka_unit_test_setup_teardown(test_byte_exact_stream_with_loss_and_partial_acks, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(test_glue_offload_fields, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
