@@ -101,6 +101,11 @@
 #define TCP_MSL                     15000UL
 #define TCP_OVERSIZE                TCP_MSS
 #define LWIP_TCP_KEEPALIVE          0
+/* TCP segmentation offload (net/lwip/patches/0801-*): lwIP builds super-
+ * segments of referenced data when the glue says the device segments
+ * (netif->tso_flags); each is cut to a share of the window, in whole MSS. */
+#define LWIP_TCP_TSO                1
+#define TCP_TSO_WND_DIV             2
 /* The "TCP_WND > PBUF_POOL_SIZE * bufsize" check assumes RX comes from the
  * pool; here it comes from driver buffers. */
 #define LWIP_DISABLE_TCP_SANITY_CHECKS 1

@@ -39,9 +39,8 @@ static int ready_done;
 static struct netglue_counters counters;
 static u16_t checksum_flags = NETIF_CHECKSUM_ENABLE_ALL;
 
-/* FIFO of frames waiting for ring space: pbufs holding a reference, or
- * TSO super-segments (tso_is_frame). */
-static void *backlog[TX_BACKLOG_MAX];
+/* FIFO of frames waiting for ring space, each holding a reference. */
+static struct pbuf *backlog[TX_BACKLOG_MAX];
 static unsigned backlog_head, backlog_len;
 
 struct netdev *netglue_dev(void) { return ndev; }
@@ -70,7 +69,6 @@ static void glue_rx(struct netdev *dev, const struct netdev_rx_frag *frags, unsi
         NETIF_SET_CHECKSUM_CTRL(&netif, checksum_flags);
     if (err != ERR_OK) {
         counters.rx_input_errors++;
-        dev->q[0].rx_dropped++;
         pbuf_free(head);
     }
     arp_guard_check(&netif);
@@ -175,25 +173,44 @@ static unsigned select_queue(const struct pbuf *p)
     return h % ndev->num_queues;
 }
 
-/* NETDEV_TX_DROPPED here without the driver: no memory for the copy (the
- * caller counts it). */
+/* Checksum (and for a super-segment, segmentation) offload fields; false:
+ * drop (a super-segment the device cannot take). */
+static bool tx_offload(struct pbuf *p, struct netdev_tx_offload *off)
+{
+    if (!ndev->tx_csum_offload)
+        return !tso_frame(p);
+    if (tso_frame(p)) {
+        bool v6 = netif_ipv6_tso_csum(p, off);
+        if (!v6 && !tcp_csum_offload(p, off))
+            return false;
+        return tso_offload(p, v6, off);
+    }
+    if (!netif_ipv6_tx_csum(p, off) && !tcp_csum_offload(p, off))
+        tcp_csum_software(p);
+    return true;
+}
+
+/* A super-segment from lwIP (tso.h) goes as one frame the device segments.
+ * NETDEV_TX_DROPPED from here without the driver (no memory for the copy, an
+ * offload the device cannot take) is counted here; the driver counts its own. */
 static enum netdev_tx try_xmit(struct pbuf *p)
 {
-    struct netdev_tx_sg sg[NETDEV_TX_MAX_SG];
+    struct netdev_tx_sg sg[NETDEV_TX_MAX_SG_GSO];
     struct netdev_tx_offload off = { 0 };
     struct pbuf *send = p;
-    unsigned n = 0;
+    unsigned n = 0, max = tso_frame(p) ? NETDEV_TX_MAX_SG_GSO : NETDEV_TX_MAX_SG;
     for (struct pbuf *q = p; q; q = q->next) {
         if (!q->len)
             continue;
-        if (n == NETDEV_TX_MAX_SG) {
+        if (n == max) {
             n = 0;
             break;
         }
         sg[n++] = (struct netdev_tx_sg){ q->payload, q->len };
     }
     if (n == 0) {
-        /* Longer chain than the ring takes per frame: one copy. */
+        /* Longer chain than the ring takes per frame: one copy (pbuf_clone
+         * keeps the super-segment mark). */
         send = pbuf_clone(PBUF_RAW, PBUF_RAM, p);
         if (!send) {
             counters.tx_dropped++;
@@ -205,103 +222,31 @@ static enum netdev_tx try_xmit(struct pbuf *p)
     } else {
         pbuf_ref(p);
     }
-    if (ndev->tx_csum_offload && !netif_ipv6_tx_csum(send, &off) && !tcp_csum_offload(send, &off))
-        tcp_csum_software(send);
+    if (!tx_offload(send, &off)) {
+        tso_counters.bad++;
+        counters.tx_dropped++;
+        pbuf_free(send);
+        return NETDEV_TX_DROPPED;
+    }
     enum netdev_tx r = ndev->ops->xmit(ndev, select_queue(send), sg, n, &off, send);
     if (r != NETDEV_TX_OK)
         pbuf_free(send);
+    else if (off.gso_type != NETDEV_GSO_NONE)
+        tso_count(send, &off);
     return r;
-}
-
-/* A super-segment (TSO): the first segment's headers, every segment's
- * payload. One segment alone goes out as itself. */
-static enum netdev_tx tso_xmit(struct tso_frame *t)
-{
-    if (t->nseg == 1) {
-        enum netdev_tx r = try_xmit(t->seg[0]);
-        if (r == NETDEV_TX_OK)
-            tso_release(t);
-        return r;
-    }
-    struct netdev_tx_sg sg[NETDEV_TX_MAX_SG_GSO];
-    struct netdev_tx_offload off = { 0 };
-    unsigned n = tso_build(t, sg, &off);
-    if (!(t->ipv6 ? netif_ipv6_tso_csum(t->seg[0], &off) : tcp_csum_offload(t->seg[0], &off))) {
-        counters.tx_dropped++;
-        return NETDEV_TX_DROPPED;
-    }
-    return ndev->ops->xmit(ndev, select_queue(t->seg[0]), sg, n, &off, t);
-}
-
-static enum netdev_tx xmit_token(void *token)
-{
-    return tso_is_frame(token) ? tso_xmit(token) : try_xmit(token);
-}
-
-static void free_token(void *token)
-{
-    if (tso_is_frame(token))
-        tso_release(token);
-    else
-        pbuf_free(token);
 }
 
 static void backlog_drain(void)
 {
     while (backlog_len) {
-        void *t = backlog[backlog_head];
-        enum netdev_tx r = xmit_token(t);
-        if (r == NETDEV_TX_BUSY)
+        struct pbuf *p = backlog[backlog_head];
+        if (try_xmit(p) == NETDEV_TX_BUSY)
             return;
+        /* sent, or dropped and counted by whoever dropped it */
         backlog_head = (backlog_head + 1) % TX_BACKLOG_MAX;
         backlog_len--;
-        /* Dropped: counted where it was (driver or try_xmit/tso_xmit). */
-        if (r == NETDEV_TX_DROPPED && tso_is_frame(t))
-            tso_release(t);
-        if (!tso_is_frame(t))
-            pbuf_free(t);
+        pbuf_free(p);
     }
-}
-
-/* Sends (or backlogs) token, which holds its own reference. */
-static err_t send_token(void *token)
-{
-    enum netdev_tx r = backlog_len ? NETDEV_TX_BUSY : xmit_token(token);
-    if (r == NETDEV_TX_OK)
-        return ERR_OK;
-    if (r == NETDEV_TX_DROPPED || backlog_len == TX_BACKLOG_MAX) {
-        if (r == NETDEV_TX_BUSY) {
-            counters.tx_backlog_dropped++;
-            counters.tx_dropped++;
-        }
-        if (tso_is_frame(token))
-            tso_release(token);
-        return ERR_MEM;
-    }
-    if (!tso_is_frame(token))
-        pbuf_ref(token);
-    backlog[(backlog_head + backlog_len) % TX_BACKLOG_MAX] = token;
-    backlog_len++;
-    counters.tx_backlogged++;
-    return ERR_OK;
-}
-
-/* The super-segment being gathered: the segments one tcp_output call
- * releases reach linkoutput back to back; anything else, and the end of
- * the batch (xmit_flush), sends it. */
-static struct tso_frame *tso_open;
-
-static void tso_push(void)
-{
-    struct tso_frame *t = tso_open;
-    if (!t)
-        return;
-    tso_open = NULL;
-    if (t->nseg > 1) {
-        tso_counters.frames++;
-        tso_counters.segments += t->nseg;
-    }
-    send_token(t);
 }
 
 static err_t glue_linkoutput(struct netif *nif, struct pbuf *p)
@@ -309,24 +254,27 @@ static err_t glue_linkoutput(struct netif *nif, struct pbuf *p)
     (void)nif;
     if (!ndev->link_up)
         return ERR_IF;
-    if (ndev->tx_tso || ndev->tx_tso6) {
-        if (tso_open && tso_append(tso_open, p, NETDEV_TX_MAX_SG_GSO))
-            return ERR_OK;
-        tso_push();
-        if ((tso_open = tso_start(p)) != NULL && !(tso_open->ipv6 ? ndev->tx_tso6 : ndev->tx_tso)) {
-            tso_release(tso_open);      /* that family's segmentation is not offered */
-            tso_open = NULL;
-        }
-        if (tso_open)
-            return ERR_OK;
+    enum netdev_tx r = backlog_len ? NETDEV_TX_BUSY : try_xmit(p);
+    if (r == NETDEV_TX_OK)
+        return ERR_OK;
+    if (r == NETDEV_TX_DROPPED)
+        return ERR_MEM;
+    if (backlog_len == TX_BACKLOG_MAX) {
+        counters.tx_backlog_dropped++;
+        counters.tx_dropped++;
+        return ERR_MEM;
     }
-    return send_token(p);
+    pbuf_ref(p);
+    backlog[(backlog_head + backlog_len) % TX_BACKLOG_MAX] = p;
+    backlog_len++;
+    counters.tx_backlogged++;
+    return ERR_OK;
 }
 
 static void glue_tx_done(struct netdev *dev, void *token)
 {
     (void)dev;
-    free_token(token);
+    pbuf_free(token);
 }
 
 static void glue_tx_wake(struct netdev *dev, unsigned queue)
@@ -336,11 +284,6 @@ static void glue_tx_wake(struct netdev *dev, unsigned queue)
     backlog_drain();
 }
 
-static void glue_tx_flush(struct netdev *dev)
-{
-    (void)dev;
-    tso_push();
-}
 
 static void glue_link_changed(struct netdev *dev)
 {
@@ -365,6 +308,7 @@ static err_t glue_netif_init(struct netif *nif)
     if (ndev->tx_csum_offload)
         checksum_flags &= (u16_t)~NETIF_CHECKSUM_GEN_TCP;
     NETIF_SET_CHECKSUM_CTRL(nif, checksum_flags);
+    tso_netif_init(nif, ndev);
     return ERR_OK;
 }
 
@@ -394,7 +338,6 @@ int netglue_init(struct netdev *dev, const struct net_config *cfg, void (*on_rea
     dev->rx = glue_rx;
     dev->tx_done = glue_tx_done;
     dev->tx_wake = glue_tx_wake;
-    dev->tx_flush = glue_tx_flush;
     dev->link_changed = glue_link_changed;
 
     ip4_addr_t ip, mask, gw;
@@ -438,7 +381,6 @@ void netglue_flush(void)
     if (!ndev)
         return;
     arp_guard_check(&netif);    /* after timers: an ARP query may have evicted it */
-    tso_push();
     if (backlog_len)
         backlog_drain();
     ndev->ops->xmit_flush(ndev);

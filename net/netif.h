@@ -13,7 +13,7 @@ struct netglue_counters {
                                     linearize, no TSO checksum, backlog full */
     uint64_t tx_backlog_dropped; /* backlog full: dropped (counted in tx_dropped) */
     uint64_t tx_linearized;      /* chains too long for the ring: copied */
-    uint64_t rx_input_errors;    /* lwIP refused a frame */
+    uint64_t rx_input_errors;    /* lwIP refused a frame (in /stats.json rx_dropped) */
 };
 
 /* Attaches dev to lwIP (static address from cfg, else DHCP) and opens it.

@@ -26,7 +26,7 @@ void stats_snapshot(struct stats_snapshot *s)
         netdev_sum_counters(dev, &sum);
         s->net.rx_packets = sum.rx_packets;
         s->net.rx_bytes = sum.rx_bytes;
-        s->net.rx_dropped = sum.rx_dropped;
+        s->net.rx_dropped = sum.rx_dropped + netglue_counters()->rx_input_errors;
         s->net.tx_packets = sum.tx_packets;
         s->net.tx_bytes = sum.tx_bytes;
         /* The driver's drops and the glue's: each frame counted once. */

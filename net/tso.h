@@ -1,19 +1,13 @@
 /* TCP segmentation offload for lwIP's output (virtio 1.x 5.1.6.2 on the
- * driver side, drivers/net/netdev.h NETDEV_GSO_TCPV4).
+ * driver side, drivers/net/netdev.h NETDEV_GSO_TCPV4/6).
  *
- * lwIP keeps building MSS-sized segments: its windows, RTO and
- * retransmission (from the first unacknowledged segment, so a partly acked
- * burst is resent from the first unacked byte) stay exactly as without
- * offload. What changes is the trip to the device: consecutive segments of
- * one connection that one tcp_output call releases (as many as the
- * congestion and send windows allow, so a small window still pipelines)
- * leave as one super-segment of up to 64 KiB, the first segment's headers
- * plus references to every segment's payload; the device cuts it up again.
- *
- * The frames stay lwIP's: each is referenced until the device is done; the
- * first one's IPv4 length, checksum and TCP PSH flag are rewritten for the
- * super-segment, which lwIP rewrites on any retransmission anyway (and the
- * flags are put back when the device is done). */
+ * lwIP builds the super-segments itself (net/lwip/patches/0801-*): with the
+ * netif's tso_flags set it queues referenced data in segments of up to
+ * tso_max bytes, cuts each to a share of the window in whole MSS before it
+ * is sent, retransmits from the first unacked byte, and marks what it sends
+ * with pbuf->tso_segsz (the MSS). Such a frame is one pbuf chain (the first
+ * pbuf holds the Ethernet, IP and TCP headers, the rest references the
+ * data); here it only becomes the device's offload request. */
 #ifndef NET_TSO_H
 #define NET_TSO_H
 
@@ -21,49 +15,33 @@
 #include <stdint.h>
 
 #include "drivers/net/netdev.h"
+#include "lwip/netif.h"
 #include "lwip/pbuf.h"
 
-struct tcp_hdr;
-
-/* 44 x 1460 = 64240 payload bytes: under lwIP's and IPv4's 16-bit lengths
- * (and IPv6's payload length). */
-#define TSO_MAX_SEGS 44
-#define TSO_MAX_IP_LEN 65535u
-
-struct tso_frame {
-    struct pbuf *seg[TSO_MAX_SEGS];  /* lwIP frames, each holding a reference */
-    unsigned nseg;
-    unsigned pieces;                 /* scatter-gather pieces the frame needs */
-    uint16_t hdr_len;                /* Ethernet + IPv4 + TCP */
-    uint16_t gso_size;               /* payload of every segment but the last */
-    uint32_t payload;                /* all segments' payload */
-    uint32_t next_seq;               /* what the next segment must start at */
-    struct tcp_hdr *tcp0;            /* the first segment's TCP header */
-    uint8_t flags0;                  /* ... its flags, as lwIP wrote them */
-    uint8_t push;                    /* PSH of any segment after the first */
-    bool ipv6;                       /* TCP/IPv6 (NETDEV_GSO_TCPV6) */
-    bool in_use;
-};
+/* Payload bytes of one super-segment: 44 x 1460 = 64240 at the usual MSS,
+ * under the 16-bit IPv4 total length and pbuf lengths with all headers. */
+#define TSO_MAX_PAYLOAD 65000u
 
 struct tso_counters {
-    uint64_t frames;        /* super-segments built (2 segments or more) */
-    uint64_t segments;      /* lwIP segments they carried */
-    uint64_t pool_empty;    /* segments sent alone: no frame free */
+    uint64_t frames;        /* super-segments handed to the device */
+    uint64_t segments;      /* wire segments it cut them into */
+    uint64_t bad;           /* marked frames not fit for offload: dropped */
 };
 extern struct tso_counters tso_counters;
 
-/* Is this driver token one of ours (else it is a plain pbuf)? */
-bool tso_is_frame(const void *token);
-/* A segment that may start a super-segment (IPv4, TCP, data, ACK/PSH only,
- * headers in the first pbuf): a frame holding a reference to it, or NULL. */
-struct tso_frame *tso_start(struct pbuf *p);
-/* Appends the next in-sequence full segment of the same connection; false
- * (nothing taken) when it does not fit or belong. */
-bool tso_append(struct tso_frame *t, struct pbuf *p, unsigned max_pieces);
-/* Scatter-gather list and the super-segment's header (rewritten in place),
- * offload fields except the checksum ones. Idempotent. Returns the pieces. */
-unsigned tso_build(struct tso_frame *t, struct netdev_tx_sg *sg, struct netdev_tx_offload *off);
-/* The device is done (or the frame was dropped): references released. */
-void tso_release(struct tso_frame *t);
+/* The netif's TSO fields from what the device negotiated (HOST_TSO4/6,
+ * which need checksum offload). */
+void tso_netif_init(struct netif *nif, const struct netdev *dev);
+
+/* Is p a super-segment (lwIP marked it)? */
+static inline bool tso_frame(const struct pbuf *p) { return p->tso_segsz != 0; }
+
+/* The segmentation fields of off for super-segment p, whose checksum
+ * fields (csum_start: the TCP header) the caller has set; false when p is
+ * not a TCP super-segment the device takes. */
+bool tso_offload(const struct pbuf *p, bool ipv6, struct netdev_tx_offload *off);
+
+/* The device took p: count it. */
+void tso_count(const struct pbuf *p, const struct netdev_tx_offload *off);
 
 #endif

@@ -6,6 +6,7 @@ frame crosses the link. lwIP will not retransmit a segment whose pbuf the driver
 so before the TX completion fix the answer was never resent (a Linux guest resends after
 0.21 s; lwIP's first RTO is 3 s, at 500 ms timer granularity)."""
 
+import hashlib
 import time
 
 import pytest
@@ -180,6 +181,51 @@ def test_partly_acked_super_segment_resent_from_first_unacked_byte(net, qemu):
         assert again == big.payload[2 * 1460:2 * 1460 + len(again)], "resent bytes differ"
         print("super-segment of %d bytes; resent %d bytes from +2920 after %.2f s"
               % (len(big.payload), len(again), resent[0].t - t_ack))
+    finally:
+        peer.reset()
+        peer.close()
+
+
+@pytest.mark.timeout(120)
+def test_small_window_keeps_two_segments_in_flight(net, qemu):
+    """A peer offering 4 MSS of window (no scaling) and ACKing each flight whole: lwIP cuts its
+    super-segments to half the window, so every full flight is two segments or more (never one
+    super-segment waiting for the whole window), none over half the window, and the answer is
+    the pattern, byte-exact."""
+    n = 100000
+    wnd = 4 * 1460
+    net.boot(qemu)
+    peer = RawPeer(net, win=wnd).open()
+    try:
+        peer.connect(80)
+        peer.send(b"GET /bytes/%d HTTP/1.1\r\nHost: g\r\n\r\n" % n)
+        data = bytearray()
+        flights = []
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            got = []
+
+            def full(ss):
+                return sum(len(x.payload) for x in ss) >= wnd
+
+            for s in peer.collect(1.0, until=full):
+                if s.payload and s.seq == peer.rcv_nxt:
+                    data += s.payload
+                    got.append(len(s.payload))
+                    peer.rcv_nxt = (peer.rcv_nxt + len(s.payload)) & 0xffffffff
+            if got:
+                flights.append(got)
+            peer.ack()
+            head, sep, body = bytes(data).partition(b"\r\n\r\n")
+            if sep and len(body) >= n:
+                break
+        assert sep and len(body) == n, (len(data), flights[-3:])
+        assert hashlib.sha256(body).hexdigest() == pattern_sha256(n)
+        full_flights = [f for f in flights if sum(f) == wnd]
+        assert len(full_flights) >= 5, flights
+        assert all(len(f) >= 2 for f in full_flights), flights
+        assert max(max(f) for f in flights) <= wnd // 2, flights
+        print("%d flights, e.g. %r" % (len(flights), flights[:4]))
     finally:
         peer.reset()
         peer.close()

@@ -82,6 +82,9 @@ uint32_t lwip_host_now_ms(void)
 static struct seg outq[OUT_MAX];
 static size_t out_head, out_count;
 static bool out_discard;   /* while lwip_host_reset aborts everything */
+static bool hold;
+static struct pbuf *held[OUT_MAX];
+static size_t nheld;
 
 static bool parse_frame(const uint8_t *b, size_t n, struct seg *s)
 {
@@ -139,10 +142,28 @@ static err_t sim_output(struct netif *netif, struct pbuf *p, const ip4_addr_t *d
     struct seg s;
     if (out_discard || !parse_frame(buf, n, &s))
         return ERR_OK;               /* not TCP (none expected): ignore */
+#if LWIP_TCP_TSO
+    s.tso_segsz = p->tso_segsz;
+#endif
+    if (hold && nheld < OUT_MAX) {
+        pbuf_ref(p);
+        held[nheld++] = p;
+    }
     assert_true(out_count < OUT_MAX);
     outq[(out_head + out_count) % OUT_MAX] = s;
     out_count++;
     return ERR_OK;
+}
+
+void lwip_host_hold(bool on)
+{
+    hold = on;
+}
+
+void lwip_host_release(void)
+{
+    while (nheld)
+        pbuf_free(held[--nheld]);
 }
 
 bool lwip_host_output(struct seg *out)
@@ -162,6 +183,16 @@ size_t lwip_host_output_count(void)
 
 /* ---- netif ---- */
 static struct netif nif;
+
+void lwip_host_set_tso(unsigned flags, uint16_t max)
+{
+#if LWIP_TCP_TSO
+    nif.tso_flags = (u8_t)flags;
+    nif.tso_max = max;
+#else
+    assert_int_equal(flags | max, 0);
+#endif
+}
 
 static err_t sim_init(struct netif *netif)
 {
@@ -203,6 +234,9 @@ void lwip_host_init(void)
 
 void lwip_host_reset(void)
 {
+    hold = false;
+    lwip_host_release();
+    lwip_host_set_tso(0, 0);
     out_discard = true;
     while (tcp_active_pcbs != NULL)
         tcp_abort(tcp_active_pcbs);
@@ -222,6 +256,32 @@ void lwip_host_advance(uint32_t ms)
         now_ns += TCP_TMR_INTERVAL * 1000000ull;
         tcp_tmr();
     }
+}
+
+struct tcp_pcb *lwip_host_listen(uint16_t port, tcp_accept_fn accept)
+{
+    struct tcp_pcb *l = tcp_new();
+    assert_non_null(l);
+    assert_int_equal(tcp_bind(l, IP_ADDR_ANY, port), ERR_OK);
+    l = tcp_listen(l);
+    assert_non_null(l);
+    tcp_accept(l, accept);
+    return l;
+}
+
+struct seg lwip_host_seg(uint16_t sport, uint16_t dport, uint8_t flags, uint32_t seq,
+                         uint32_t ack, uint16_t wnd)
+{
+    struct seg s;
+    memset(&s, 0, offsetof(struct seg, data));
+    s.wscale = -1;
+    s.sport = sport;
+    s.dport = dport;
+    s.flags = flags;
+    s.seq = seq;
+    s.ack = ack;
+    s.wnd = wnd;
+    return s;
 }
 
 static void put16(uint8_t *p, uint16_t v)

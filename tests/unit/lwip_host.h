@@ -25,7 +25,8 @@ struct seg {
     int wscale;                       /* window scale option, -1 = none */
     bool sack_perm;
     size_t len;                       /* payload bytes */
-    uint8_t data[2048];
+    uint16_t tso_segsz;               /* pbuf->tso_segsz: a super-segment cut at this */
+    uint8_t data[65536];
 };
 
 void lwip_host_init(void);            /* once per process: lwip_init + netif */
@@ -34,11 +35,27 @@ uint32_t lwip_host_now_ms(void);
 void lwip_host_advance(uint32_t ms);  /* step time by 250 ms ticks, running tcp_tmr */
 void lwip_host_advance_ns(uint64_t ns);  /* clock_now_ns only, no timers */
 
+/* A listening pcb on port taking connections with accept. */
+struct tcp_pcb *lwip_host_listen(uint16_t port, tcp_accept_fn accept);
+/* A segment from the peer (no options, no payload yet). */
+struct seg lwip_host_seg(uint16_t sport, uint16_t dport, uint8_t flags, uint32_t seq,
+                         uint32_t ack, uint16_t wnd);
+
 /* Injects s as an IPv4 frame from s->src_ip (default HOST_PEER_IP if 0). */
 void lwip_host_input(const struct seg *s);
 /* Pops the oldest frame lwIP sent; false when none is left. */
 bool lwip_host_output(struct seg *out);
 size_t lwip_host_output_count(void);
+
+/* TSO on the simulated netif: it segments super-segments of the families in
+ * flags (NETIF_TSO_TCP4/6) of up to max payload bytes (0, 0: off, the
+ * default). Takes effect on the next tcp_output. */
+void lwip_host_set_tso(unsigned flags, uint16_t max);
+/* While on, the netif keeps a reference to every frame it sends, as a
+ * driver does until the device is done (tcp_output_segment_busy);
+ * lwip_host_release() drops them. */
+void lwip_host_hold(bool on);
+void lwip_host_release(void);
 
 /* Panic (a failed LWIP_ASSERT) fails the running test with the message;
  * lwip_host_panics counts them. */

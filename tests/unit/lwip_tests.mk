@@ -19,8 +19,15 @@ UNIT_SRCS_lwip_syncookie := tests/unit/test_lwip_syncookie.c $(LWIP_HOST_SRCS)
 $(BUILD)/unit/test_lwip_syncookie: UNIT_CFLAGS += $(LWIP_HOST_CFLAGS)
 $(BUILD)/unit/test_lwip_syncookie: $(DEPS_DIR)/stamp-lwip
 
+# TCP segmentation offload (net/lwip/patches/0801-*) against the real lwIP.
+UNIT_TESTS += lwip_tso
+UNIT_SRCS_lwip_tso := tests/unit/test_lwip_tso.c net/tso.c $(LWIP_HOST_SRCS)
+$(BUILD)/unit/test_lwip_tso: UNIT_CFLAGS += $(LWIP_HOST_CFLAGS)
+$(BUILD)/unit/test_lwip_tso: $(DEPS_DIR)/stamp-lwip
+
 # One gcc call builds each test from several sources, and -MMD then keeps only
 # the last source's dependencies: name the headers these tests depend on.
 LWIP_HOST_HDRS := $(wildcard net/*.h net/arch/*.h) tests/unit/lwip_host.h
-$(BUILD)/unit/test_lwip_persist $(BUILD)/unit/test_lwip_syncookie $(BUILD)/unit/test_tcp_keyed: \
+$(BUILD)/unit/test_lwip_persist $(BUILD)/unit/test_lwip_syncookie $(BUILD)/unit/test_tcp_keyed \
+	$(BUILD)/unit/test_lwip_tso: \
 	$(LWIP_HOST_HDRS)

@@ -326,7 +326,7 @@ static void op_misc(struct input *in)
     switch ((a >> 2) & 7) {
     case 0: case 4: s->drop = (uint8_t)(a >> 5); break;     /* lose lwIP's next segments */
     case 1: case 5: if (s->used) { peer_dup(s); peers_drain(); } break;
-    case 2: sim_set_tx_hold(a & 0x20); break;
+    case 2: sim_set_tx_hold(a & 0x20); sim_set_tso(a & 0x40); break;
     case 3: case 7: sim_tx_complete(); break;
     default: {  /* resource pressure: lwIP aborts a connection (as tcp_kill_prio does) */
         struct tcp_pcb *pcb = tcp_active_pcbs;
@@ -529,6 +529,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     struct input in = {data, size};
 
     host_rand_seed(1);
+    /* Half the inputs start with TCP segmentation offload (MISC may switch
+     * it mid-connection): super-segments, their cuts, partial ACKs. */
+    sim_set_tso(size & 1);
     /* No pcb is left, so nothing holds a tcp_ticks value: restart it. Not at 0:
      * lwIP takes rttest == 0 for "no RTT sample running", so the first input
      * would see no RTT samples and a different RTO than every later one. */

@@ -3,6 +3,7 @@
  * VIRTIO_NET_HDR_F_DATA_VALID and computes them with NEEDS_CSUM. */
 #include "tests/fuzz/lwip_host/sim_netif.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -66,6 +67,15 @@ static err_t sim_output(struct netif *nif, struct pbuf *p, const ip4_addr_t *dst
 {
     (void)nif;
     (void)dst;
+    /* what the device could not send: a frame over the MTU that is not a
+     * super-segment, or one whose segments would not fit */
+    if (p->tot_len > nif->mtu &&
+        (!(nif->tso_flags & NETIF_TSO_TCP4) || p->tso_segsz == 0 ||
+         p->tso_segsz + 40u > nif->mtu || p->tot_len > nif->tso_max + 100u)) {
+        fprintf(stderr, "sim_netif: frame of %u bytes over the MTU (tso_segsz %u)\n",
+                (unsigned)p->tot_len, (unsigned)p->tso_segsz);
+        abort();
+    }
     if (ncap < SIM_CAP_MAX) {   /* beyond that: lost on the wire */
         struct sim_frame *f = &cap[ncap++];
         f->len = p->tot_len;
@@ -94,6 +104,12 @@ size_t sim_take_output(struct sim_frame **frames)
 }
 
 void sim_set_tx_hold(bool on) { hold = on; }
+
+void sim_set_tso(bool on)
+{
+    netif.tso_flags = on ? NETIF_TSO_TCP4 : 0;
+    netif.tso_max = on ? 65000 : 0;     /* net/tso.h TSO_MAX_PAYLOAD */
+}
 
 void sim_tx_complete(void)
 {
