@@ -99,7 +99,11 @@
  * Such pcbs are reclaimed on demand anyway; this keeps the pool's idle level
  * honest a short while after a connection storm. */
 #define TCP_MSL                     15000UL
-#define TCP_OVERSIZE                TCP_MSS
+/* Off: with it, tcp_write copies a zero-copy write into the spare tail of
+ * the copied pbuf before it (the HTTP header's), i.e. the first ~1.3 KiB of
+ * every response body; without it that part is chained by reference like
+ * the rest. Segmentation is the same (both fill segments up to the MSS). */
+#define TCP_OVERSIZE                0
 #define LWIP_TCP_KEEPALIVE          0
 /* The "TCP_WND > PBUF_POOL_SIZE * bufsize" check assumes RX comes from the
  * pool; here it comes from driver buffers. */
