@@ -1,6 +1,10 @@
 /* Incremental HTTP/1.x request parser: a byte-at-a-time state machine, so a
  * request split at any byte boundary parses the same as one in a single
- * segment. See http_parser.h for what is accepted. */
+ * segment. See http_parser.h for what is accepted.
+ *
+ * Runs of bytes that only a few states accept (method, target, header name,
+ * a value nothing looks at) are taken in a loop of their own; the byte that
+ * ends a run goes through the state machine like any other. */
 #include "net/http_parser.h"
 
 #include <string.h>
@@ -31,11 +35,11 @@ enum { T_SPACE, T_TOKEN, T_AFTER, T_BAD };
 #define TOK_LONG 0xff   /* toklen marker: token longer than tok[]: matches nothing */
 #define CL_MAX (UINT64_C(1) << 40)   /* largest body we skip; v*10+9 never wraps */
 
+/* RFC 9110 tchar: ALPHA, DIGIT and "!#$%&'*+-.^_`|~", one bit per byte value */
 static bool is_tchar(unsigned char c)
 {
-    if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'))
-        return true;
-    return c && strchr("!#$%&'*+-.^_`|~", c) != NULL;
+    static const uint32_t map[8] = { 0x00000000, 0x03ff6cfa, 0xc7fffffe, 0x57ffffff };
+    return (map[c >> 5] >> (c & 31)) & 1;
 }
 
 static unsigned char lower(unsigned char c)
@@ -45,7 +49,8 @@ static unsigned char lower(unsigned char c)
 
 void http_parser_init(struct http_parser *p)
 {
-    memset(p, 0, sizeof *p);
+    memset(p, 0, offsetof(struct http_parser, req.target));
+    p->req.target[0] = '\0';
     p->state = S_START;
 }
 
@@ -160,11 +165,214 @@ static void method_done(struct http_parser *p)
         p->req.method = HTTP_METHOD_OTHER;
 }
 
+/* One byte through the state machine. */
+static enum http_parse_status step(struct http_parser *p, unsigned char c)
+{
+    enum http_parse_status st = HTTP_PARSE_INCOMPLETE;
+
+    if (c == 0)
+        return fail(p, "NUL byte");
+    switch (p->state) {
+    case S_START:
+        if (c == '\r')
+            p->state = S_START_CR;
+        else if (c == '\n')
+            ;
+        else if (is_tchar(c)) {
+            p->method[p->mlen++] = (char)c;
+            p->state = S_METHOD;
+        } else
+            st = fail(p, "bad request line");
+        break;
+    case S_START_CR:
+        if (c == '\n')
+            p->state = S_START;
+        else
+            st = fail(p, "CR without LF");
+        break;
+    case S_METHOD:
+        if (c == ' ') {
+            method_done(p);
+            p->state = S_TARGET0;
+        } else if (is_tchar(c)) {
+            if (p->mlen < sizeof p->method)
+                p->method[p->mlen++] = (char)c;
+            else
+                p->mlen = sizeof p->method;     /* too long to be GET/HEAD */
+        } else
+            st = fail(p, "bad method");
+        break;
+    case S_TARGET0:
+    case S_TARGET:
+        if (c == ' ' && p->state == S_TARGET) {
+            p->req.target[p->req.target_len] = '\0';
+            p->state = S_VERSION;
+            p->vpos = 0;
+        } else if (c <= ' ' || c == 0x7f) {
+            st = fail(p, c == '\r' || c == '\n' ? "missing version" : "bad target");
+        } else {
+            p->state = S_TARGET;
+            if (p->req.target_len < HTTP_TARGET_MAX)
+                p->req.target[p->req.target_len++] = (char)c;
+            else
+                p->req.target_too_long = true;
+        }
+        break;
+    case S_VERSION:
+        if (p->vpos < 7) {
+            if (c != (unsigned char)"HTTP/1."[p->vpos++])
+                st = fail(p, "bad version");
+        } else if (c >= '0' && c <= '9') {
+            p->req.version_minor = (uint8_t)(c - '0');
+            p->state = S_RL_END;
+        } else
+            st = fail(p, "bad version");
+        break;
+    case S_RL_END:
+        if (c == '\r')
+            p->state = S_RL_CR;
+        else if (c == '\n')
+            p->state = S_LINE;
+        else
+            st = fail(p, "bad version");
+        break;
+    case S_RL_CR:
+    case S_LINE_CR:
+        if (c != '\n') {
+            st = fail(p, "CR without LF");
+            break;
+        }
+        if (p->state == S_LINE_CR) {
+            const char *why = line_done(p);
+            if (why) {
+                st = fail(p, why);
+                break;
+            }
+        }
+        p->state = S_LINE;
+        break;
+    case S_LINE:
+        if (c == '\r')
+            p->state = S_END_CR;
+        else if (c == '\n')
+            st = headers_done(p);
+        else if (is_tchar(c)) {
+            p->name[0] = (char)lower(c);
+            p->nlen = 1;
+            p->state = S_NAME;
+        } else
+            st = fail(p, c == ' ' || c == '\t' ? "obs-fold header" : "bad header name");
+        break;
+    case S_END_CR:
+        if (c == '\n')
+            st = headers_done(p);
+        else
+            st = fail(p, "CR without LF");
+        break;
+    case S_NAME:
+        if (c == ':') {
+            name_done(p);
+            if (p->hdr == H_CONTENT_LENGTH) {
+                if (p->have_cl) {
+                    st = fail(p, "repeated Content-Length");
+                    break;
+                }
+                p->have_cl = true;
+            } else if (p->hdr == H_TRANSFER_ENCODING) {
+                p->have_te = true;
+            }
+            p->state = S_VALUE;
+        } else if (is_tchar(c)) {
+            if (p->nlen < sizeof p->name)
+                p->name[p->nlen++] = (char)lower(c);
+            else
+                p->nlen = sizeof p->name;   /* longer than any name we look for */
+        } else
+            st = fail(p, "header line without colon");
+        break;
+    case S_VALUE:
+        if (c == '\r') {
+            p->state = S_LINE_CR;
+        } else if (c == '\n') {
+            const char *why = line_done(p);
+            if (why)
+                st = fail(p, why);
+            else
+                p->state = S_LINE;
+        } else if ((c < ' ' && c != '\t') || c == 0x7f) {
+            st = fail(p, "control byte in header");
+        } else if (p->hdr == H_CONNECTION) {
+            conn_value_byte(p, c);
+        } else if (p->hdr == H_CONTENT_LENGTH && !cl_value_byte(p, c)) {
+            st = fail(p, "bad Content-Length");
+        }
+        break;
+    default:
+        st = fail(p, "parser state");
+        break;
+    }
+    return st;
+}
+
+/* Where the run of bytes the current state takes without a transition ends,
+ * at most at end: for the method, the target and a header name the bytes
+ * are stored as step() would store them one at a time; a value of a header
+ * nothing reads (H_OTHER) only has to be free of control bytes. */
+static size_t run(struct http_parser *p, const unsigned char *s, size_t i, size_t end)
+{
+    size_t j = i;
+
+    switch (p->state) {
+    case S_METHOD:
+        for (; j < end && is_tchar(s[j]); j++) {
+            if (p->mlen < sizeof p->method)
+                p->method[p->mlen++] = (char)s[j];
+            /* else: too long to be GET/HEAD, mlen stays at the maximum */
+        }
+        break;
+    case S_TARGET: {
+        while (j < end && s[j] > ' ' && s[j] != 0x7f)
+            j++;
+        size_t n = j - i, room = HTTP_TARGET_MAX - p->req.target_len;
+        if (n > room) {
+            n = room;
+            p->req.target_too_long = true;
+        }
+        memcpy(p->req.target + p->req.target_len, s + i, n);
+        p->req.target_len = (uint16_t)(p->req.target_len + n);
+        break;
+    }
+    case S_VERSION:     /* all of "HTTP/1.d" here, or step() finds what is wrong */
+        if (p->vpos == 0 && end - i >= 8 && memcmp(s + i, "HTTP/1.", 7) == 0 &&
+            s[i + 7] >= '0' && s[i + 7] <= '9') {
+            p->req.version_minor = (uint8_t)(s[i + 7] - '0');
+            p->state = S_RL_END;
+            j = i + 8;
+        }
+        break;
+    case S_NAME:
+        for (; j < end && is_tchar(s[j]); j++) {
+            if (p->nlen < sizeof p->name)
+                p->name[p->nlen++] = (char)lower(s[j]);
+            /* else: longer than any name we look for, nlen stays at the maximum */
+        }
+        break;
+    case S_VALUE:
+        if (p->hdr == H_OTHER)
+            while (j < end && ((s[j] >= ' ' && s[j] != 0x7f) || s[j] == '\t'))
+                j++;
+        break;
+    default:
+        break;
+    }
+    return j;
+}
+
 enum http_parse_status http_parser_feed(struct http_parser *p, const void *data,
                                         size_t len, size_t *used)
 {
     const unsigned char *s = data;
-    size_t i = 0;
+    size_t i = 0, start, end;
     enum http_parse_status st = HTTP_PARSE_INCOMPLETE;
 
     *used = 0;
@@ -179,156 +387,21 @@ enum http_parse_status http_parser_feed(struct http_parser *p, const void *data,
         i = n;
     }
 
-    while (i < len && st == HTTP_PARSE_INCOMPLETE) {
-        unsigned char c = s[i++];
-
-        if (++p->nbytes > HTTP_MAX_HEADER_BYTES) {
-            st = fail(p, "header block too large");
-            break;
-        }
-        if (c == 0) {
-            st = fail(p, "NUL byte");
-            break;
-        }
-        switch (p->state) {
-        case S_START:
-            if (c == '\r')
-                p->state = S_START_CR;
-            else if (c == '\n')
-                ;
-            else if (is_tchar(c)) {
-                p->method[p->mlen++] = (char)c;
-                p->state = S_METHOD;
-            } else
-                st = fail(p, "bad request line");
-            break;
-        case S_START_CR:
-            if (c == '\n')
-                p->state = S_START;
-            else
-                st = fail(p, "CR without LF");
-            break;
-        case S_METHOD:
-            if (c == ' ') {
-                method_done(p);
-                p->state = S_TARGET0;
-            } else if (is_tchar(c)) {
-                if (p->mlen < sizeof p->method)
-                    p->method[p->mlen++] = (char)c;
-                else
-                    p->mlen = sizeof p->method;     /* too long to be GET/HEAD */
-            } else
-                st = fail(p, "bad method");
-            break;
-        case S_TARGET0:
-        case S_TARGET:
-            if (c == ' ' && p->state == S_TARGET) {
-                p->req.target[p->req.target_len] = '\0';
-                p->state = S_VERSION;
-                p->vpos = 0;
-            } else if (c <= ' ' || c == 0x7f) {
-                st = fail(p, c == '\r' || c == '\n' ? "missing version" : "bad target");
-            } else {
-                p->state = S_TARGET;
-                if (p->req.target_len < HTTP_TARGET_MAX)
-                    p->req.target[p->req.target_len++] = (char)c;
-                else
-                    p->req.target_too_long = true;
-            }
-            break;
-        case S_VERSION:
-            if (p->vpos < 7) {
-                if (c != (unsigned char)"HTTP/1."[p->vpos++])
-                    st = fail(p, "bad version");
-            } else if (c >= '0' && c <= '9') {
-                p->req.version_minor = (uint8_t)(c - '0');
-                p->state = S_RL_END;
-            } else
-                st = fail(p, "bad version");
-            break;
-        case S_RL_END:
-            if (c == '\r')
-                p->state = S_RL_CR;
-            else if (c == '\n')
-                p->state = S_LINE;
-            else
-                st = fail(p, "bad version");
-            break;
-        case S_RL_CR:
-        case S_LINE_CR:
-            if (c != '\n') {
-                st = fail(p, "CR without LF");
-                break;
-            }
-            if (p->state == S_LINE_CR) {
-                const char *why = line_done(p);
-                if (why) {
-                    st = fail(p, why);
-                    break;
-                }
-            }
-            p->state = S_LINE;
-            break;
-        case S_LINE:
-            if (c == '\r')
-                p->state = S_END_CR;
-            else if (c == '\n')
-                st = headers_done(p);
-            else if (is_tchar(c)) {
-                p->name[0] = (char)lower(c);
-                p->nlen = 1;
-                p->state = S_NAME;
-            } else
-                st = fail(p, c == ' ' || c == '\t' ? "obs-fold header" : "bad header name");
-            break;
-        case S_END_CR:
-            if (c == '\n')
-                st = headers_done(p);
-            else
-                st = fail(p, "CR without LF");
-            break;
-        case S_NAME:
-            if (c == ':') {
-                name_done(p);
-                if (p->hdr == H_CONTENT_LENGTH) {
-                    if (p->have_cl) {
-                        st = fail(p, "repeated Content-Length");
-                        break;
-                    }
-                    p->have_cl = true;
-                } else if (p->hdr == H_TRANSFER_ENCODING) {
-                    p->have_te = true;
-                }
-                p->state = S_VALUE;
-            } else if (is_tchar(c)) {
-                if (p->nlen < sizeof p->name)
-                    p->name[p->nlen++] = (char)lower(c);
-                else
-                    p->nlen = sizeof p->name;   /* longer than any name we look for */
-            } else
-                st = fail(p, "header line without colon");
-            break;
-        case S_VALUE:
-            if (c == '\r') {
-                p->state = S_LINE_CR;
-            } else if (c == '\n') {
-                const char *why = line_done(p);
-                if (why)
-                    st = fail(p, why);
-                else
-                    p->state = S_LINE;
-            } else if ((c < ' ' && c != '\t') || c == 0x7f) {
-                st = fail(p, "control byte in header");
-            } else if (p->hdr == H_CONNECTION) {
-                conn_value_byte(p, c);
-            } else if (p->hdr == H_CONTENT_LENGTH && !cl_value_byte(p, c)) {
-                st = fail(p, "bad Content-Length");
-            }
-            break;
-        default:
-            st = fail(p, "parser state");
-            break;
-        }
+    /* The header block may take HTTP_MAX_HEADER_BYTES - nbytes more bytes:
+     * nothing past end is looked at, the byte after them is an error. */
+    start = i;
+    end = len;
+    if (len - i > HTTP_MAX_HEADER_BYTES - p->nbytes)
+        end = i + (HTTP_MAX_HEADER_BYTES - p->nbytes);
+    while (i < end && st == HTTP_PARSE_INCOMPLETE) {
+        i = run(p, s, i, end);
+        if (i < end)
+            st = step(p, s[i++]);
+    }
+    p->nbytes += (uint32_t)(i - start);
+    if (st == HTTP_PARSE_INCOMPLETE && i < len) {
+        i++;
+        st = fail(p, "header block too large");
     }
     *used = i;
     return st;
