@@ -32,6 +32,10 @@ enum { H_OTHER, H_CONNECTION, H_CONTENT_LENGTH, H_TRANSFER_ENCODING };
 /* Connection value tokenizer (comma-separated, OWS around tokens). */
 enum { T_SPACE, T_TOKEN, T_AFTER, T_BAD };
 
+/* a (length-checked) buffer equals string literal lit; a builtin, which
+ * -ffreestanding does not give implicitly: inlined for a constant size */
+#define MEMEQ(buf, lit) (__builtin_memcmp(buf, lit, sizeof(lit) - 1) == 0)
+
 #define TOK_LONG 0xff   /* toklen marker: token longer than tok[]: matches nothing */
 #define CL_MAX (UINT64_C(1) << 40)   /* largest body we skip; v*10+9 never wraps */
 
@@ -49,7 +53,7 @@ static unsigned char lower(unsigned char c)
 
 void http_parser_init(struct http_parser *p)
 {
-    memset(p, 0, offsetof(struct http_parser, req.target));
+    __builtin_memset(p, 0, offsetof(struct http_parser, req.target));
     p->req.target[0] = '\0';
     p->state = S_START;
 }
@@ -80,9 +84,9 @@ static enum http_parse_status fail(struct http_parser *p, const char *why)
 static void conn_token_end(struct http_parser *p)
 {
     if ((p->tok_state == T_TOKEN || p->tok_state == T_AFTER) && p->toklen != TOK_LONG) {
-        if (p->toklen == 5 && memcmp(p->tok, "close", 5) == 0)
+        if (p->toklen == 5 && MEMEQ(p->tok, "close"))
             p->conn_close = true;
-        else if (p->toklen == 10 && memcmp(p->tok, "keep-alive", 10) == 0)
+        else if (p->toklen == 10 && MEMEQ(p->tok, "keep-alive"))
             p->conn_keep_alive = true;
     }
     p->tok_state = T_SPACE;
@@ -124,13 +128,13 @@ static bool cl_value_byte(struct http_parser *p, unsigned char c)
 static void name_done(struct http_parser *p)
 {
     p->hdr = H_OTHER;
-    if (p->nlen == 10 && memcmp(p->name, "connection", 10) == 0) {
+    if (p->nlen == 10 && MEMEQ(p->name, "connection")) {
         p->hdr = H_CONNECTION;
         p->tok_state = T_SPACE;
         p->toklen = 0;
-    } else if (p->nlen == 14 && memcmp(p->name, "content-length", 14) == 0) {
+    } else if (p->nlen == 14 && MEMEQ(p->name, "content-length")) {
         p->hdr = H_CONTENT_LENGTH;
-    } else if (p->nlen == 17 && memcmp(p->name, "transfer-encoding", 17) == 0) {
+    } else if (p->nlen == 17 && MEMEQ(p->name, "transfer-encoding")) {
         p->hdr = H_TRANSFER_ENCODING;
     }
 }
@@ -157,9 +161,9 @@ static enum http_parse_status headers_done(struct http_parser *p)
 
 static void method_done(struct http_parser *p)
 {
-    if (p->mlen == 3 && memcmp(p->method, "GET", 3) == 0)
+    if (p->mlen == 3 && MEMEQ(p->method, "GET"))
         p->req.method = HTTP_METHOD_GET;
-    else if (p->mlen == 4 && memcmp(p->method, "HEAD", 4) == 0)
+    else if (p->mlen == 4 && MEMEQ(p->method, "HEAD"))
         p->req.method = HTTP_METHOD_HEAD;
     else
         p->req.method = HTTP_METHOD_OTHER;
@@ -343,7 +347,7 @@ static size_t run(struct http_parser *p, const unsigned char *s, size_t i, size_
         break;
     }
     case S_VERSION:     /* all of "HTTP/1.d" here, or step() finds what is wrong */
-        if (p->vpos == 0 && end - i >= 8 && memcmp(s + i, "HTTP/1.", 7) == 0 &&
+        if (p->vpos == 0 && end - i >= 8 && MEMEQ(s + i, "HTTP/1.") &&
             s[i + 7] >= '0' && s[i + 7] <= '9') {
             p->req.version_minor = (uint8_t)(s[i + 7] - '0');
             p->state = S_RL_END;
@@ -409,11 +413,10 @@ enum http_parse_status http_parser_feed(struct http_parser *p, const void *data,
 
 bool http_parse_bytes_path(const char *path, size_t len, uint32_t *n)
 {
-    static const char prefix[] = "/bytes/";
-    const size_t plen = sizeof prefix - 1;
+    const size_t plen = sizeof "/bytes/" - 1;
     uint64_t v = 0;
 
-    if (len <= plen || memcmp(path, prefix, plen) != 0)
+    if (len <= plen || !MEMEQ(path, "/bytes/"))
         return false;
     for (size_t i = plen; i < len; i++) {
         if (path[i] < '0' || path[i] > '9')

@@ -43,6 +43,9 @@
  * (12 bytes), so a driver can prepend it in place instead of using a
  * separate descriptor. */
 #define PBUF_LINK_ENCAPSULATION_HLEN 12
+/* lwIP's copies of a constant size (MAC and IP addresses, small structs):
+ * inlined, which the kernel's -ffreestanding does not do for memcpy. */
+#define SMEMCPY(dst, src, len)      __builtin_memcpy(dst, src, len)
 
 /* ---- IPv4, ARP, ICMP, UDP, DHCP ---- */
 #define LWIP_IPV4                   1
