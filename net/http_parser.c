@@ -2,9 +2,9 @@
  * request split at any byte boundary parses the same as one in a single
  * segment. See http_parser.h for what is accepted.
  *
- * Runs of bytes that only a few states accept (method, target, header name,
- * a value nothing looks at) are taken in a loop of their own; the byte that
- * ends a run goes through the state machine like any other. */
+ * The common bytes (method, target, version, header names, values nothing
+ * looks at, CRLF after them) are taken by run() in loops of their own; any
+ * byte it does not take goes through the state machine (step()). */
 #include "net/http_parser.h"
 
 #include <string.h>
@@ -318,58 +318,99 @@ static enum http_parse_status step(struct http_parser *p, unsigned char c)
     return st;
 }
 
-/* Where the run of bytes the current state takes without a transition ends,
- * at most at end: for the method, the target and a header name the bytes
- * are stored as step() would store them one at a time; a value of a header
- * nothing reads (H_OTHER) only has to be free of control bytes. */
-static size_t run(struct http_parser *p, const unsigned char *s, size_t i, size_t end)
+/* Takes the bytes the states below accept without looking further than the
+ * byte itself (and, for CRLF, the one after it), storing them as step()
+ * would, state after state; returns where a byte needs step(), or end.
+ * Everything else (':', CR or LF alone, the empty line, values that
+ * Connection/Content-Length parsing reads, every error) is step()'s. */
+static size_t run(struct http_parser *p, const unsigned char *s, size_t j, size_t end)
 {
-    size_t j = i;
-
-    switch (p->state) {
-    case S_METHOD:
-        for (; j < end && is_tchar(s[j]); j++) {
-            if (p->mlen < sizeof p->method)
-                p->method[p->mlen++] = (char)s[j];
-            /* else: too long to be GET/HEAD, mlen stays at the maximum */
-        }
-        break;
-    case S_TARGET: {
-        while (j < end && s[j] > ' ' && s[j] != 0x7f)
+    for (;;) {
+        switch (p->state) {
+        case S_START:
+            if (j == end || !is_tchar(s[j]))
+                return j;
+            p->method[p->mlen++] = (char)s[j++];
+            p->state = S_METHOD;
+            break;
+        case S_METHOD:
+            for (; j < end && is_tchar(s[j]); j++) {
+                if (p->mlen < sizeof p->method)
+                    p->method[p->mlen++] = (char)s[j];
+                /* else: too long to be GET/HEAD, mlen stays at the maximum */
+            }
+            if (j == end || s[j] != ' ')
+                return j;
             j++;
-        size_t n = j - i, room = HTTP_TARGET_MAX - p->req.target_len;
-        if (n > room) {
-            n = room;
-            p->req.target_too_long = true;
+            method_done(p);
+            p->state = S_TARGET0;
+            break;
+        case S_TARGET0:     /* the byte itself is stored by S_TARGET */
+            if (j == end || s[j] <= ' ' || s[j] == 0x7f)
+                return j;
+            p->state = S_TARGET;
+            break;
+        case S_TARGET: {
+            size_t i = j;
+            while (j < end && s[j] > ' ' && s[j] != 0x7f)
+                j++;
+            size_t n = j - i, room = HTTP_TARGET_MAX - p->req.target_len;
+            if (n > room) {
+                n = room;
+                p->req.target_too_long = true;
+            }
+            memcpy(p->req.target + p->req.target_len, s + i, n);
+            p->req.target_len = (uint16_t)(p->req.target_len + n);
+            if (j == end || s[j] != ' ')
+                return j;
+            j++;
+            p->req.target[p->req.target_len] = '\0';
+            p->state = S_VERSION;
+            p->vpos = 0;
+            break;
         }
-        memcpy(p->req.target + p->req.target_len, s + i, n);
-        p->req.target_len = (uint16_t)(p->req.target_len + n);
-        break;
-    }
-    case S_VERSION:     /* all of "HTTP/1.d" here, or step() finds what is wrong */
-        if (p->vpos == 0 && end - i >= 8 && MEMEQ(s + i, "HTTP/1.") &&
-            s[i + 7] >= '0' && s[i + 7] <= '9') {
-            p->req.version_minor = (uint8_t)(s[i + 7] - '0');
+        case S_VERSION:     /* all of "HTTP/1.d" here, or step() finds what is wrong */
+            if (p->vpos != 0 || end - j < 8 || !MEMEQ(s + j, "HTTP/1.") ||
+                s[j + 7] < '0' || s[j + 7] > '9')
+                return j;
+            p->req.version_minor = (uint8_t)(s[j + 7] - '0');
             p->state = S_RL_END;
-            j = i + 8;
-        }
-        break;
-    case S_NAME:
-        for (; j < end && is_tchar(s[j]); j++) {
-            if (p->nlen < sizeof p->name)
-                p->name[p->nlen++] = (char)lower(s[j]);
-            /* else: longer than any name we look for, nlen stays at the maximum */
-        }
-        break;
-    case S_VALUE:
-        if (p->hdr == H_OTHER)
+            j += 8;
+            break;
+        case S_RL_END:
+            if (end - j < 2 || s[j] != '\r' || s[j + 1] != '\n')
+                return j;
+            j += 2;
+            p->state = S_LINE;
+            break;
+        case S_LINE:
+            if (j == end || !is_tchar(s[j]))
+                return j;
+            p->name[0] = (char)lower(s[j++]);
+            p->nlen = 1;
+            p->state = S_NAME;
+            break;
+        case S_NAME:
+            for (; j < end && is_tchar(s[j]); j++) {
+                if (p->nlen < sizeof p->name)
+                    p->name[p->nlen++] = (char)lower(s[j]);
+                /* else: longer than any name we look for, nlen stays at the maximum */
+            }
+            return j;
+        case S_VALUE:
+            if (p->hdr != H_OTHER)
+                return j;
             while (j < end && ((s[j] >= ' ' && s[j] != 0x7f) || s[j] == '\t'))
                 j++;
-        break;
-    default:
-        break;
+            if (end - j < 2 || s[j] != '\r' || s[j + 1] != '\n')
+                return j;
+            j += 2;             /* line_done() has nothing to do for H_OTHER */
+            p->state = S_LINE;
+            break;
+        default:
+            return j;
+        }
     }
-    return j;
 }
 
 enum http_parse_status http_parser_feed(struct http_parser *p, const void *data,

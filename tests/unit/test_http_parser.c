@@ -569,6 +569,11 @@ static void test_bad_byte_in_run(void **state)
             assert_string_equal(p.error, cases[k].why);
         }
     }
+    /* the target's first byte (taken with the method's run) */
+    assert_int_equal(parse_str(&p, "GET  / HTTP/1.1\r\n\r\n"), HTTP_PARSE_ERROR);
+    assert_string_equal(p.error, "bad target");
+    assert_int_equal(parse_str(&p, "GET \x7f HTTP/1.1\r\n\r\n"), HTTP_PARSE_ERROR);
+    assert_string_equal(p.error, "bad target");
     /* bytes a value may hold: tab, space, 0x80-0xff */
     assert_int_equal(parse_str(&p, "GET / HTTP/1.1\r\nX: a\tb \x80\xff~\r\n\r\n"), HTTP_PARSE_DONE);
 }
