@@ -319,11 +319,14 @@ static enum http_parse_status step(struct http_parser *p, unsigned char c)
 }
 
 /* Takes the bytes the states below accept without looking further than the
- * byte itself (and, for CRLF, the one after it), storing them as step()
- * would, state after state; returns where a byte needs step(), or end.
- * Everything else (':', CR or LF alone, the empty line, values that
- * Connection/Content-Length parsing reads, every error) is step()'s. */
-static size_t run(struct http_parser *p, const unsigned char *s, size_t j, size_t end)
+ * byte itself (and, for CRLF, the one after it), doing what step() would,
+ * state after state; returns where a byte needs step(), or end, or (*st
+ * set) where the header block ended. Everything else (CR or LF alone, the
+ * colon of a Content-Length or Transfer-Encoding name, values that
+ * Connection/Content-Length parsing reads, every error but the one
+ * headers_done() finds) is step()'s. */
+static size_t run(struct http_parser *p, const unsigned char *s, size_t j, size_t end,
+                  enum http_parse_status *st)
 {
     for (;;) {
         switch (p->state) {
@@ -384,6 +387,10 @@ static size_t run(struct http_parser *p, const unsigned char *s, size_t j, size_
             p->state = S_LINE;
             break;
         case S_LINE:
+            if (end - j >= 2 && s[j] == '\r' && s[j + 1] == '\n') {
+                *st = headers_done(p);
+                return j + 2;
+            }
             if (j == end || !is_tchar(s[j]))
                 return j;
             p->name[0] = (char)lower(s[j++]);
@@ -396,7 +403,14 @@ static size_t run(struct http_parser *p, const unsigned char *s, size_t j, size_
                     p->name[p->nlen++] = (char)lower(s[j]);
                 /* else: longer than any name we look for, nlen stays at the maximum */
             }
-            return j;
+            /* the lengths of content-length and transfer-encoding: step()
+             * checks those; for any other name the colon only starts the value */
+            if (j == end || s[j] != ':' || p->nlen == 14 || p->nlen == 17)
+                return j;
+            j++;
+            name_done(p);
+            p->state = S_VALUE;
+            break;
         case S_VALUE:
             if (p->hdr != H_OTHER)
                 return j;
@@ -439,8 +453,8 @@ enum http_parse_status http_parser_feed(struct http_parser *p, const void *data,
     if (len - i > HTTP_MAX_HEADER_BYTES - p->nbytes)
         end = i + (HTTP_MAX_HEADER_BYTES - p->nbytes);
     while (i < end && st == HTTP_PARSE_INCOMPLETE) {
-        i = run(p, s, i, end);
-        if (i < end)
+        i = run(p, s, i, end, &st);
+        if (i < end && st == HTTP_PARSE_INCOMPLETE)
             st = step(p, s[i++]);
     }
     p->nbytes += (uint32_t)(i - start);
