@@ -36,6 +36,20 @@ enum { T_SPACE, T_TOKEN, T_AFTER, T_BAD };
  * -ffreestanding does not give implicitly: inlined for a constant size */
 #define MEMEQ(buf, lit) (__builtin_memcmp(buf, lit, sizeof(lit) - 1) == 0)
 
+/* Eight bytes at a time: nonzero if some byte of w is below n (n <= 0x80;
+ * the lowest such byte is always flagged), or if some byte equals c. */
+#define BYTES(v) (UINT64_C(0x0101010101010101) * (v))
+#define ANY_BELOW(w, n) (((w) - BYTES(n)) & ~(w) & BYTES(0x80))
+#define ANY_EQ(w, c) ANY_BELOW((w) ^ BYTES(c), 1)
+
+/* No byte of s[0..7] below n, none DEL. */
+static bool plain8(const unsigned char *s, unsigned n)
+{
+    uint64_t w;
+    __builtin_memcpy(&w, s, 8);
+    return !(ANY_BELOW(w, n) | ANY_EQ(w, 0x7f));
+}
+
 #define TOK_LONG 0xff   /* toklen marker: token longer than tok[]: matches nothing */
 #define CL_MAX (UINT64_C(1) << 40)   /* largest body we skip; v*10+9 never wraps */
 
@@ -355,6 +369,8 @@ static size_t run(struct http_parser *p, const unsigned char *s, size_t j, size_
             break;
         case S_TARGET: {
             size_t i = j;
+            while (end - j >= 8 && plain8(s + j, 0x21))
+                j += 8;
             while (j < end && s[j] > ' ' && s[j] != 0x7f)
                 j++;
             size_t n = j - i, room = HTTP_TARGET_MAX - p->req.target_len;
@@ -414,6 +430,9 @@ static size_t run(struct http_parser *p, const unsigned char *s, size_t j, size_
         case S_VALUE:
             if (p->hdr != H_OTHER)
                 return j;
+            /* a word with a tab goes byte by byte */
+            while (end - j >= 8 && plain8(s + j, 0x20))
+                j += 8;
             while (j < end && ((s[j] >= ' ' && s[j] != 0x7f) || s[j] == '\t'))
                 j++;
             if (end - j < 2 || s[j] != '\r' || s[j + 1] != '\n')

@@ -624,6 +624,61 @@ static void test_reinit_target(void **state)
     assert_int_equal(p.req.target_len, 0);
 }
 
+/* Target and value runs go eight bytes at a time: a bad byte at any place
+ * in a long run, with the run starting anywhere in a feed, is found there. */
+static void test_bad_byte_any_position(void **state)
+{
+    (void)state;
+    struct http_parser p;
+    char s[128];
+    size_t total;
+
+    for (int c = 0; c < 256; c++) {
+        bool bad_value = (c < ' ' && c != '\t') || c == 0x7f;
+        bool bad_target = c <= ' ' || c == 0x7f;
+        for (size_t pos = 0; pos < 40; pos++) {
+            /* the value: "GET / HTTP/1.1\r\nX: " + 40 bytes */
+            int n = snprintf(s, sizeof s, "GET / HTTP/1.1\r\nX: %040d\r\n\r\n", 0);
+            size_t at = 19 + pos;
+            s[at] = (char)c;
+            if (c == '\r' || c == '\n')
+                continue;   /* ends the line: another request, not a bad byte */
+            for (size_t cut = 10; cut < 30; cut += 3) {
+                enum http_parse_status st = feed_cut(&p, s, (size_t)n, cut, &total);
+                if (!bad_value) {
+                    assert_int_equal(st, HTTP_PARSE_DONE);
+                    continue;
+                }
+                assert_int_equal(st, HTTP_PARSE_ERROR);
+                assert_int_equal(total, at + 1);
+                assert_string_equal(p.error, c ? "control byte in header" : "NUL byte");
+            }
+            /* the target: "GET /" + 40 bytes + " HTTP/1.1" */
+            n = snprintf(s, sizeof s, "GET /%040d HTTP/1.1\r\n\r\n", 0);
+            at = 5 + pos;
+            s[at] = (char)c;
+            for (size_t cut = 2; cut < 20; cut += 3) {
+                enum http_parse_status st = feed_cut(&p, s, (size_t)n, cut, &total);
+                if (c == ' ') {     /* ends the target early: a bad version */
+                    assert_int_equal(st, HTTP_PARSE_ERROR);
+                    continue;
+                }
+                if (!bad_target) {
+                    assert_int_equal(st, HTTP_PARSE_DONE);
+                    assert_int_equal(p.req.target_len, 41);
+                    assert_int_equal((unsigned char)p.req.target[at - 4], c);
+                    continue;
+                }
+                assert_int_equal(st, HTTP_PARSE_ERROR);
+                assert_int_equal(total, at + 1);
+                assert_string_equal(p.error, c == 0 ? "NUL byte"
+                                             : c == '\r' || c == '\n' ? "missing version"
+                                                                      : "bad target");
+            }
+        }
+    }
+}
+
 static void test_bytes_path(void **state)
 {
     (void)state;
@@ -704,6 +759,7 @@ int main(void)
         cmocka_unit_test(test_bad_byte_in_run),
         cmocka_unit_test(test_tchar_set),
         cmocka_unit_test(test_reinit_target),
+        cmocka_unit_test(test_bad_byte_any_position),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
