@@ -14,10 +14,10 @@ struct lit {
 };
 #define LIT(x) ((struct lit){ "" x, (uint16_t)(sizeof(x) - 1) })
 
-static void put(char *buf, uint16_t *pos, const char *s, size_t n)
+static inline void put(char *buf, uint16_t *pos, const char *s, size_t n)
 {
     if (*pos + n < HDR_MAX) {
-        memcpy(buf + *pos, s, n);
+        __builtin_memcpy(buf + *pos, s, n);     /* inlined where n is a constant */
         *pos = (uint16_t)(*pos + n);
     }
 }
@@ -37,8 +37,9 @@ static void put_u32(char *buf, uint16_t *pos, uint32_t v)
 #define CTYPE_TEXT "text/plain; charset=utf-8"
 
 /* head: the status line up to the Content-Length value; keep/close: the rest
- * of the header (Connection, extra lines, the empty line) for either ending. */
-static void respond(struct http_conn *c, const struct http_request *r, struct lit head,
+ * of the header (Connection, extra lines, the empty line) for either ending.
+ * Inlined into each RESPOND, so the literals' copies are of constant size. */
+static inline __attribute__((always_inline)) void respond(struct http_conn *c, const struct http_request *r, struct lit head,
                     struct lit keep, struct lit close, uint8_t kind, const void *body,
                     uint32_t len)
 {
