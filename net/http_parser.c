@@ -42,12 +42,12 @@ enum { T_SPACE, T_TOKEN, T_AFTER, T_BAD };
 #define ANY_BELOW(w, n) (((w) - BYTES(n)) & ~(w) & BYTES(0x80))
 #define ANY_EQ(w, c) ANY_BELOW((w) ^ BYTES(c), 1)
 
-/* No byte of s[0..7] below n, none DEL. */
-static bool plain8(const unsigned char *s, unsigned n)
+/* No byte of s[0..7] below n, none DEL, none q (0: no such test). */
+static bool plain8(const unsigned char *s, unsigned n, unsigned q)
 {
     uint64_t w;
     __builtin_memcpy(&w, s, 8);
-    return !(ANY_BELOW(w, n) | ANY_EQ(w, 0x7f));
+    return !(ANY_BELOW(w, n) | ANY_EQ(w, 0x7f) | (q ? ANY_EQ(w, q) : 0));
 }
 
 #define TOK_LONG 0xff   /* toklen marker: token longer than tok[]: matches nothing */
@@ -230,6 +230,8 @@ static enum http_parse_status step(struct http_parser *p, unsigned char c)
             st = fail(p, c == '\r' || c == '\n' ? "missing version" : "bad target");
         } else {
             p->state = S_TARGET;
+            if (c == '?')
+                p->req.has_query = true;
             if (p->req.target_len < HTTP_TARGET_MAX)
                 p->req.target[p->req.target_len++] = (char)c;
             else
@@ -369,10 +371,13 @@ static size_t run(struct http_parser *p, const unsigned char *s, size_t j, size_
             break;
         case S_TARGET: {
             size_t i = j;
-            while (end - j >= 8 && plain8(s + j, 0x21))
+            bool query = false;     /* words with a '?' go byte by byte */
+            while (end - j >= 8 && plain8(s + j, 0x21, '?'))
                 j += 8;
-            while (j < end && s[j] > ' ' && s[j] != 0x7f)
-                j++;
+            for (; j < end && s[j] > ' ' && s[j] != 0x7f; j++)
+                query |= s[j] == '?';
+            if (query)
+                p->req.has_query = true;
             size_t n = j - i, room = HTTP_TARGET_MAX - p->req.target_len;
             if (n > room) {
                 n = room;
@@ -431,7 +436,7 @@ static size_t run(struct http_parser *p, const unsigned char *s, size_t j, size_
             if (p->hdr != H_OTHER)
                 return j;
             /* a word with a tab goes byte by byte */
-            while (end - j >= 8 && plain8(s + j, 0x20))
+            while (end - j >= 8 && plain8(s + j, 0x20, 0))
                 j += 8;
             while (j < end && ((s[j] >= ' ' && s[j] != 0x7f) || s[j] == '\t'))
                 j++;

@@ -41,6 +41,7 @@ struct http_request {
     uint8_t version_minor;      /* HTTP/1.x */
     bool keep_alive;            /* version default and Connection applied */
     bool target_too_long;
+    bool has_query;             /* a '?' in the target (kept part or not) */
     uint16_t target_len;
     uint64_t content_length;    /* body the parser skips before the next request */
     char target[HTTP_TARGET_MAX + 1];   /* NUL-terminated, as received */

@@ -100,7 +100,7 @@ void http_respond_error(struct http_conn *c, const struct http_request *r, int c
 void http_route(struct http_conn *c, const struct http_request *r)
 {
     const char *path = r->target;
-    const char *q = memchr(path, '?', r->target_len);
+    const char *q = r->has_query ? memchr(path, '?', r->target_len) : NULL;
     size_t len = q ? (size_t)(q - path) : r->target_len;  /* the query string selects nothing here */
     uint32_t n;
 

@@ -679,6 +679,35 @@ static void test_bad_byte_any_position(void **state)
     }
 }
 
+/* has_query: a '?' anywhere in the target, in a word the run takes whole
+ * or in its tail, however the request is cut. */
+static void test_has_query(void **state)
+{
+    (void)state;
+    struct http_parser p;
+    char s[128];
+    size_t total;
+
+    for (int pos = -1; pos < 30; pos++) {
+        char t[32];
+        memset(t, 'a', 30);
+        t[0] = '/';
+        t[30] = '\0';
+        if (pos > 0)
+            t[pos] = '?';
+        int n = snprintf(s, sizeof s, "GET %s HTTP/1.1\r\n\r\n", t);
+        for (size_t cut = 0; cut <= (size_t)n; cut++) {
+            assert_int_equal(feed_cut(&p, s, (size_t)n, cut, &total), HTTP_PARSE_DONE);
+            assert_int_equal(p.req.has_query, pos > 0);
+            assert_string_equal(p.req.target, t);
+        }
+    }
+    assert_int_equal(parse_str(&p, "GET ? HTTP/1.1\r\n\r\n"), HTTP_PARSE_DONE);
+    assert_true(p.req.has_query);
+    assert_int_equal(parse_str(&p, "GET /x HTTP/1.1\r\nX: ?\r\n\r\n"), HTTP_PARSE_DONE);
+    assert_false(p.req.has_query);
+}
+
 static void test_bytes_path(void **state)
 {
     (void)state;
@@ -760,6 +789,7 @@ int main(void)
         cmocka_unit_test(test_tchar_set),
         cmocka_unit_test(test_reinit_target),
         cmocka_unit_test(test_bad_byte_any_position),
+        cmocka_unit_test(test_has_query),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
