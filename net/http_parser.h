@@ -41,13 +41,13 @@ struct http_request {
     uint8_t version_minor;      /* HTTP/1.x */
     bool keep_alive;            /* version default and Connection applied */
     bool target_too_long;
+    bool has_query;             /* a '?' in the target (kept part or not) */
     uint16_t target_len;
-    char target[HTTP_TARGET_MAX + 1];   /* NUL-terminated, as received */
     uint64_t content_length;    /* body the parser skips before the next request */
+    char target[HTTP_TARGET_MAX + 1];   /* NUL-terminated, as received */
 };
 
 struct http_parser {
-    struct http_request req;    /* valid after HTTP_PARSE_DONE */
     const char *error;          /* after HTTP_PARSE_ERROR: why, for logs */
     /* private */
     uint8_t state, vpos, hdr, tok_state;
@@ -55,6 +55,9 @@ struct http_parser {
     bool conn_close, conn_keep_alive, have_cl, cl_digits, cl_end, have_te;
     uint32_t nbytes;            /* bytes of the current header block */
     uint64_t skip;              /* body bytes of the previous request left to discard */
+    /* public: valid after HTTP_PARSE_DONE. From req.target on, nothing is
+     * read before it is written: http_parser_init() leaves it as it is. */
+    struct http_request req;
     char method[8];
     char name[24];
     char tok[12];

@@ -43,6 +43,9 @@
  * (12 bytes), so a driver can prepend it in place instead of using a
  * separate descriptor. */
 #define PBUF_LINK_ENCAPSULATION_HLEN 12
+/* lwIP's copies of a constant size (MAC and IP addresses, small structs):
+ * inlined, which the kernel's -ffreestanding does not do for memcpy. */
+#define SMEMCPY(dst, src, len)      __builtin_memcpy(dst, src, len)
 
 /* ---- IPv4, ARP, ICMP, UDP, DHCP ---- */
 #define LWIP_IPV4                   1
@@ -99,7 +102,11 @@
  * Such pcbs are reclaimed on demand anyway; this keeps the pool's idle level
  * honest a short while after a connection storm. */
 #define TCP_MSL                     15000UL
-#define TCP_OVERSIZE                TCP_MSS
+/* Off: with it, tcp_write copies a zero-copy write into the spare tail of
+ * the copied pbuf before it (the HTTP header's), i.e. the first ~1.3 KiB of
+ * every response body; without it that part is chained by reference like
+ * the rest. Segmentation is the same (both fill segments up to the MSS). */
+#define TCP_OVERSIZE                0
 #define LWIP_TCP_KEEPALIVE          0
 /* TCP segmentation offload (net/lwip/patches/0801-*): lwIP builds super-
  * segments of referenced data when the glue says the device segments
@@ -126,6 +133,9 @@
  * checksum anyway -- 2.6 of 3.8 guest instructions per sent byte (make bench,
  * hotblocks). Without offload lwIP sums each segment once at output. */
 #define LWIP_CHECKSUM_ON_COPY       0
+/* 8 bytes per addition instead of lwIP's 2 (net/inet_csum.h) */
+#include "net/inet_csum.h"
+#define LWIP_CHKSUM                 inet_csum_sum
 
 /* ---- statistics (read by net/stats.c for /stats.json) ---- */
 #define LWIP_STATS                  1

@@ -199,7 +199,7 @@ static void rx_one(struct vnet_rxq *rq, struct vnet_rx_buf *first, uint32_t len)
         return;
     }
     struct virtio_net_hdr_v1 hdr;
-    memcpy(&hdr, first->data, HDR_LEN);
+    __builtin_memcpy(&hdr, first->data, HDR_LEN);     /* inlined: a constant size */
     unsigned want = vn->mergeable ? hdr.num_buffers : 1;
     if (len < HDR_LEN + ETH_MIN_HDR || want == 0 || want > VNET_MAX_MERGE) {
         rx_drop(rq, bufs, 1);

@@ -103,6 +103,17 @@ def test_head_largest_bytes(server):
         assert h.status == 200 and h.headers.get("content-length") == str(1 << 30), h
 
 
+def test_query_string_selects_nothing(server):
+    """The path is the target up to its first '?': the query string selects nothing."""
+    port = port_of(server)
+    r = http_get(port, "/bytes/10?x=1?y")
+    assert r.status == 200 and r.body == pattern(0, 10)
+    assert http_get(port, "/stats.json?").status == 200
+    assert http_get(port, "/?a=%s" % ("b" * 200)).status == 200
+    assert http_get(port, "/nope?/").status == 404
+    assert http_get(port, "/bytes/1x?2").status == 404
+
+
 def test_unknown_path_404(server):
     for path in ("/nope", "/bytes", "/index.html.bak", "/stats.json/x"):
         assert http_get(port_of(server), path).status == 404, path
