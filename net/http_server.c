@@ -571,8 +571,12 @@ int http_server_start(uint16_t port)
     struct tcp_pcb *pcb, *lpcb;
     err_t err;
 
-    for (uint32_t i = 0; i < PATTERN_LEN; i++)
-        pattern[i] = (uint8_t)(i % 251);
+    /* One period, then doubling copies (each a whole number of periods): a
+     * byte loop here was ~95 k guest instructions of boot. */
+    for (uint32_t i = 0; i < 251; i++)
+        pattern[i] = (uint8_t)i;
+    for (uint32_t n = 251; n < PATTERN_LEN; n *= 2)
+        memcpy(pattern + n, pattern, n < PATTERN_LEN - n ? n : PATTERN_LEN - n);
 
     pcb = tcp_new_ip_type(IPADDR_TYPE_ANY);
     if (!pcb) {

@@ -1,5 +1,7 @@
 #include "net/iperf_tx.h"
 
+#include <string.h>
+
 #include "lwip/memp.h"
 #include "lwip/sys.h"
 
@@ -12,8 +14,12 @@ static uint8_t pattern[PATTERN_LEN];
 
 void iperf_tx_init(void)
 {
-    for (uint32_t i = 0; i < PATTERN_LEN; i++)
-        pattern[i] = (uint8_t)('0' + i % 10);
+    /* One period, then doubling copies (each a whole number of periods): a
+     * byte loop here was ~98 k guest instructions of boot. */
+    for (uint32_t i = 0; i < 10; i++)
+        pattern[i] = (uint8_t)('0' + i);
+    for (uint32_t n = 10; n < PATTERN_LEN; n *= 2)
+        memcpy(pattern + n, pattern, n < PATTERN_LEN - n ? n : PATTERN_LEN - n);
 }
 
 void iperf_tx_start(struct iperf_tx *t, uint32_t duration_ms, uint64_t limit, uint64_t rate_bps)

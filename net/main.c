@@ -1,6 +1,7 @@
 /* The application: lwIP, the virtio-net device, the HTTP and iperf servers,
  * and the main loop that drives them all. Only this loop (and what it
  * calls) touches lwIP: interrupt handlers just schedule work. */
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "drivers/net/virtio_net.h"
@@ -28,7 +29,7 @@ static uint64_t idle_ns;
 
 uint64_t main_loop_idle_ns(void) { return idle_ns; }
 
-static void on_ready(uint32_t ip)
+static void report_ready(uint32_t ip)
 {
     uint64_t ns = clock_now_ns();
     log_info("net: ready %llu.%03llu ms since reset", (unsigned long long)(ns / 1000000),
@@ -38,6 +39,23 @@ static void on_ready(uint32_t ip)
     /* Up to here the ring held what DHCP needs; fill it for real traffic. */
     virtio_net_rx_fill_all(dev);
     test_hooks_ready();
+}
+
+/* The listeners open while DHCP's DISCOVER is on the wire; READY means they
+ * listen, so an address that comes first (ip=, set inside netglue_init)
+ * waits for them. */
+static bool listening;
+static bool ready_held;
+static uint32_t ready_ip;
+
+static void on_ready(uint32_t ip)
+{
+    if (listening) {
+        report_ready(ip);
+        return;
+    }
+    ready_held = true;
+    ready_ip = ip;
 }
 
 static void napi_warn(struct napi *n, const char *what)
@@ -66,14 +84,17 @@ void app_main(void)
     dev = virtio_net_probe(netdev_config.mode, netdev_config.queues, &reason);
     if (!dev)
         halt_no_device(reason);
+    if (netglue_init(dev, &net_config, on_ready) != 0)
+        halt_no_device("could not attach it to the IP stack");
+    /* Out with DHCP's DISCOVER now: its answer takes a millisecond or two
+     * through user-net, time in which the listeners open. */
+    netglue_flush();
     if (http_server_start(net_config.http_port) != 0)
         panic("http: cannot listen on port %u", net_config.http_port);
     iperf_server_start();
-    if (netglue_init(dev, &net_config, on_ready) != 0)
-        halt_no_device("could not attach it to the IP stack");
-    /* Out with DHCP's DISCOVER now, not after the first pass of the loop:
-     * the answer is on its way while that pass runs. */
-    netglue_flush();
+    listening = true;
+    if (ready_held)
+        report_ready(ready_ip);
 
     bool polling = netdev_config.mode == NET_MODE_POLL;
     for (;;) {

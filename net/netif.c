@@ -325,6 +325,11 @@ static void glue_status_changed(struct netif *nif)
     log_info("net: ip %s/%d gw %s (%s)", ip,
              __builtin_popcount(ip4_addr_get_u32(netif_ip4_netmask(nif))), gw,
              dhcp_supplied_address(nif) ? "dhcp" : "static");
+    /* Nearly every first peer is reached through the gateway: ask for its
+     * MAC now rather than when the first SYN-ACK is held for it. Earlier ARP
+     * requests from it, sent while we had no address, taught lwIP nothing. */
+    if (!ip4_addr_isany(netif_ip4_gw(nif)))
+        etharp_request(nif, netif_ip4_gw(nif));
     if (!ready_done++ && ready_cb)
         ready_cb(lwip_ntohl(ip4_addr_get_u32(netif_ip4_addr(nif))));
 }

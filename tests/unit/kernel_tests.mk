@@ -3,3 +3,7 @@
 UNIT_TESTS += cmdline
 UNIT_SRCS_cmdline := tests/unit/test_cmdline.c kernel/cmdline.c kernel/napi.c kernel/softirq.c \
 	tests/unit/test_support.c drivers/net/netdev.c net/config.c kernel/log.c kernel/test_hooks.c
+
+# kernel/dma.c on the host's malloc: alignment, zeroing, dma_free's pointer.
+UNIT_TESTS += dma
+UNIT_SRCS_dma := tests/unit/test_dma.c kernel/dma.c
