@@ -13,7 +13,8 @@
 typedef void (*irq_handler_t)(void *ctx);
 
 /* Allocate a free IDT vector in the device range and attach handler.
- * Returns the vector (0x30..0xEF) or -1 when the pool is exhausted. */
+ * Returns the vector (VECTOR_DEVICE_FIRST..VECTOR_DEVICE_LAST, kernel/trap.h)
+ * or -1 when the pool is exhausted. */
 int irq_alloc_vector(irq_handler_t handler, void *ctx);
 void irq_free_vector(int vector);
 
