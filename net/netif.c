@@ -74,11 +74,6 @@ static void glue_rx(struct netdev *dev, const struct netdev_rx_frag *frags, unsi
     arp_guard_check(&netif);
 }
 
-/* With TX checksum offload lwIP leaves the TCP checksum at 0 (per-netif
- * NETIF_CHECKSUM_GEN_TCP off); the device wants the pseudo-header sum
- * there and csum_start/offset (virtio 1.x 5.1.6.2). Returns false when the
- * frame is not an unfragmented IPv4 TCP segment with its headers in the
- * first pbuf, in which case the full checksum is computed here. */
 /* The IPv4 header of an Ethernet frame whose first pbuf holds both headers
  * (lwIP builds them in one header pbuf), or NULL. */
 static struct ip_hdr *frame_ipv4(const struct pbuf *p)
@@ -100,6 +95,12 @@ static bool is_syn(const struct pbuf *p)
     return (TCPH_FLAGS(tcp) & (TCP_SYN | TCP_ACK)) == TCP_SYN;
 }
 
+/* With TX checksum offload lwIP leaves the TCP checksum at 0 (per-netif
+ * NETIF_CHECKSUM_GEN_TCP off); the device wants the pseudo-header sum
+ * there and csum_start/offset (virtio 1.x 5.1.6.2). Returns false when the
+ * frame is not an unfragmented IPv4 TCP segment with its headers in the
+ * first pbuf: the caller then sums in software (tcp_csum_software), or drops
+ * a super-segment, which the device could not cut without offload. */
 static bool tcp_csum_offload(struct pbuf *p, struct netdev_tx_offload *off)
 {
     struct ip_hdr *ip = frame_ipv4(p);
