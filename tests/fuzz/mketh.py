@@ -106,11 +106,23 @@ SYN80 = eth(US_MAC, 0x0800, ip4(6, tcp(40000, 80, 1000, 0, 0x02, MSS)))
 SYN_IPERF = eth(US_MAC, 0x0800, ip4(6, tcp(40001, 5001, 5000, 0, 0x02, MSS)))
 SYN80_6 = eth(US_MAC, 0x86dd, ip6(6, tcp(40002, 80, 1000, 0, 0x02, MSS)))
 UDP_CLOSED = eth(US_MAC, 0x0800, ip4(17, struct.pack('>HHHH', 5353, 9999, 12, 0) + b'abcd'))
-DHCP_OFFER = eth(BCAST, 0x0800,
-                 ip4(17, struct.pack('>HHHH', 67, 68, 8 + 240 + 9, 0)
-                     + bytes([2, 1, 6, 0]) + b'\0' * 24 + US_MAC + b'\0' * 202
-                     + bytes([99, 130, 83, 99, 53, 1, 2, 54, 4]) + PEER4 + b'\xff',
-                     src=PEER4, dst=b'\xff' * 4))
+
+
+def dhcp_reply(msg, xid, yiaddr=bytes([192, 0, 2, 50])):
+    opts = (bytes([99, 130, 83, 99, 53, 1, msg, 54, 4]) + PEER4 + bytes([1, 4, 255, 255, 255, 0, 3, 4])
+            + PEER4 + bytes([51, 4, 0, 0, 0x0e, 0x10, 255]))
+    bootp = (bytes([2, 1, 6, 0]) + struct.pack('>I', xid) + b'\0' * 8 + yiaddr + b'\0' * 8 + US_MAC
+             + b'\0' * 202 + opts)
+    return eth(BCAST, 0x0800, ip4(17, struct.pack('>HHHH', 67, 68, 8 + len(bootp), 0) + bootp,
+                                  src=PEER4, dst=b'\xff' * 4))
+
+
+DHCP_START, DHCP_RENEW, DHCP_STOP = bytes([0x83, 0]), bytes([0x83, 1]), bytes([0x83, 2])
+# The xid of the DISCOVER that DHCP_START sends first in an input (FUZZ_TRACE=1
+# prints it: LWIP_RAND is seeded the same for every input).
+XID = 0x47e4ce4b
+DHCP_OFFER = dhcp_reply(2, XID)
+DHCP_ACK = dhcp_reply(5, XID)
 
 
 def frag4():
@@ -134,6 +146,12 @@ F6A, F6B = frag6()
 # (up to the opcode; sender/target addresses missing).
 SHORT_ARP = ARP_REQ[:14 + 8]
 
+# Runts of patch 0610: the Ethernet header + the first 2 bytes of an IPv6 or
+# IPv4 header (ip6_input read 4 bytes for the version, ip4_input the total
+# length, before any length check).
+IP6_RUNT = eth(bytes.fromhex('3333ff123456'), 0x86dd, b'\x60\x00')
+IP4_RUNT = eth(US_MAC, 0x0800, b'\x45\x00')
+
 SEEDS = {
     'arp_request': frame(ARP_REQ),
     'arp_reply': frame(ARP_REPLY),
@@ -148,10 +166,14 @@ SEEDS = {
     'tcp6_syn80': frame(NA) + frame(SYN80_6),
     'udp_closed': frame(ARP_REPLY) + frame(UDP_CLOSED),
     'dhcp_offer': frame(DHCP_OFFER),
+    'dhcp_bind': DHCP_START + frame(DHCP_OFFER) + wait_ms(100) + frame(DHCP_ACK) + wait_s(2)
+                 + DHCP_RENEW + frame(DHCP_ACK) + frame(PING) + DHCP_STOP,
     'frag4': frame(ARP_REPLY) + frame(F4A) + wait_ms(50) + frame(F4B),
     'frag4_incomplete': frame(F4A) + wait_s(20),
     'frag6': frame(NA) + frame(F6B) + frame(F6A),
     'regress_short_arp': frame(SHORT_ARP, 0),
+    'regress_ip6_runt': frame(IP6_RUNT, 0),
+    'regress_ip4_runt': frame(IP4_RUNT, 0),
 }
 
 

@@ -9,7 +9,11 @@
  *          flags bit 0: fix the IPv4 header and L4 checksums first;
  *          bit 1: the device vouches for the L4 checksum (CSUM_UNNECESSARY);
  *          bit 2: split into two buffers at the next byte.
- *   TIME   op & 3 == 3, one byte: 10 ms .. 1.27 s, or 1 .. 128 s (timers run).
+ *   TIME   op & 0x83 == 3, one byte: 10 ms .. 1.27 s, or 1 .. 128 s (timers run).
+ *   DHCP   op & 0x83 == 0x83, one byte: start the DHCP client (as the kernel does
+ *          without ip=), renew, or release and stop. Its xid comes from the
+ *          per-input seeded LWIP_RAND, so a reply can match it (FUZZ_TRACE=1
+ *          prints it).
  * Every input starts from the same state; after it, time moves on past
  * reassembly and ARP/ND queue expiry, caches and learned addresses are
  * cleared and the pools, the heap and the RX buffers must be back at idle:
@@ -19,6 +23,7 @@
 #include <string.h>
 
 #include "drivers/net/netdev.h"
+#include "lwip/dhcp.h"
 #include "lwip/etharp.h"
 #include "lwip/init.h"
 #include "lwip/memp.h"
@@ -203,6 +208,22 @@ static void op_time(struct input *in)
     advance(t < 128 ? (t + 1u) * 10u : (t - 127u) * 1000u);
 }
 
+static void op_dhcp(struct input *in)
+{
+    struct netif *nif = netif_default;
+    uint8_t a = u8(in);
+
+    switch (a % 3) {
+    case 0: dhcp_start(nif); break;
+    case 1: dhcp_renew(nif); break;
+    default: dhcp_release_and_stop(nif); break;
+    }
+    tx_complete();
+    if (host_trace && netif_dhcp_data(nif))
+        fprintf(stderr, "[%u ms] dhcp state %u xid %08x\n", (unsigned)host_now_ms,
+                netif_dhcp_data(nif)->state, (unsigned)netif_dhcp_data(nif)->xid);
+}
+
 /* ---- lifetime ---- */
 
 static const char *const pool_names[] = {
@@ -215,6 +236,7 @@ static mem_size_t mem_idle;
 static ip6_addr_t ip6_idle[LWIP_IPV6_NUM_ADDRESSES];
 static u8_t ip6_state_idle[LWIP_IPV6_NUM_ADDRESSES];
 static u16_t mtu6_idle;
+static ip4_addr_t ip4_idle, mask_idle, gw_idle;
 
 static void check_pools(void)
 {
@@ -265,6 +287,13 @@ static void teardown(int check)
     }
     while (tcp_tw_pcbs)
         tcp_abort(tcp_tw_pcbs);
+    if (netif_dhcp_data(nif)) {
+        dhcp_release_and_stop(nif);
+        dhcp_cleanup(nif);
+    }
+    if (!ip4_addr_eq(netif_ip4_addr(nif), &ip4_idle) ||
+        !ip4_addr_eq(netif_ip4_netmask(nif), &mask_idle) || !ip4_addr_eq(netif_ip4_gw(nif), &gw_idle))
+        netif_set_addr(nif, &ip4_idle, &mask_idle, &gw_idle);
     uint32_t t = host_now_ms + 65000;
     advance(60000 - t % 60000 + 65000);
     etharp_cleanup_netif(nif);
@@ -318,6 +347,9 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
         ip6_state_idle[i] = netif_ip6_addr_state(nif, i);
     }
     mtu6_idle = nif->mtu6;
+    ip4_addr_copy(ip4_idle, *netif_ip4_addr(nif));
+    ip4_addr_copy(mask_idle, *netif_ip4_netmask(nif));
+    ip4_addr_copy(gw_idle, *netif_ip4_gw(nif));
     teardown(0);
     for (int i = 0; i < MEMP_MAX; i++)
         pool_idle[i] = lwip_stats.memp[i]->used;
@@ -334,7 +366,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     tcp_ticks = 1000;
     for (int n = 0; in.n && n < MAX_RECORDS; n++) {
         uint8_t op = u8(&in);
-        if ((op & 3) == 3)
+        if ((op & 0x83) == 0x83)
+            op_dhcp(&in);
+        else if ((op & 3) == 3)
             op_time(&in);
         else
             op_frame(&in);
