@@ -11,7 +11,7 @@
  *          bit 2: split into two buffers at the next byte.
  *   TIME   op & 0x83 == 3, one byte: 10 ms .. 1.27 s, or 1 .. 128 s (timers run).
  *   DHCP   op & 0x83 == 0x83, one byte: start the DHCP client (as the kernel does
- *          without ip=), renew, or release and stop. Its xid comes from the
+ *          without ip=), or release and stop it. Its xid comes from the
  *          per-input seeded LWIP_RAND, so a reply can match it (FUZZ_TRACE=1
  *          prints it).
  * Every input starts from the same state; after it, time moves on past
@@ -213,11 +213,12 @@ static void op_dhcp(struct input *in)
     struct netif *nif = netif_default;
     uint8_t a = u8(in);
 
-    switch (a % 3) {
-    case 0: dhcp_start(nif); break;
-    case 1: dhcp_renew(nif); break;
-    default: dhcp_release_and_stop(nif); break;
-    }
+    /* The kernel's two calls (dhcp_renew and friends are for a running
+     * client only, and the lease timers call them): */
+    if (a & 1)
+        dhcp_release_and_stop(nif);
+    else
+        dhcp_start(nif);
     tx_complete();
     if (host_trace && netif_dhcp_data(nif))
         fprintf(stderr, "[%u ms] dhcp state %u xid %08x\n", (unsigned)host_now_ms,
