@@ -152,6 +152,11 @@ SHORT_ARP = ARP_REQ[:14 + 8]
 IP6_RUNT = eth(bytes.fromhex('3333ff123456'), 0x86dd, b'\x60\x00')
 IP4_RUNT = eth(US_MAC, 0x0800, b'\x45\x00')
 
+# The runt of patch 0611: a UDP datagram not addressed to us (so ip4_input
+# looks for a DHCP client port) whose IPv4 total length leaves 1 byte of UDP
+# header.
+UDP_RUNT = eth(US_MAC, 0x0800, ip4(17, b'\x00', dst=bytes([192, 0, 2, 99])))
+
 SEEDS = {
     'arp_request': frame(ARP_REQ),
     'arp_reply': frame(ARP_REPLY),
@@ -174,6 +179,7 @@ SEEDS = {
     'regress_short_arp': frame(SHORT_ARP, 0),
     'regress_ip6_runt': frame(IP6_RUNT, 0),
     'regress_ip4_runt': frame(IP4_RUNT, 0),
+    'regress_udp_runt_not_for_us': frame(UDP_RUNT, 0),
 }
 
 
