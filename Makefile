@@ -28,9 +28,15 @@ DRIVER_SRCS := drivers/pci/pci_cfg.c drivers/pci/pci.c drivers/pci/msix.c driver
 	drivers/virtio/virtqueue.c drivers/virtio/virtio_pci.c drivers/virtio/virtio_pci_vqs.c \
 	drivers/net/netdev.c drivers/net/virtio_net.c drivers/net/virtio_net_rx.c \
 	drivers/net/virtio_net_tx.c
-include net/lwip.mk
-NET_SRCS := net/main.c net/config.c net/netif.c net/tso.c net/stats.c net/tcp_guard.c net/rx_guard.c net/frag_guard.c net/icmp_limit.c net/icmp_echo.c net/arp_guard.c net/stall_track.c net/stall_guard.c $(NET_LWIP_PORT_SRCS) $(NET_HTTP_SRCS) \
-	$(NET_HTTP_ASM)
+include net/port/lwip.mk
+# net/: port/ (lwIP options, hooks, patches: net/port/lwip.mk), glue/ (netif on a
+# netdev, TSO, stats snapshot, main loop), guard/ (defences before and beside lwIP),
+# apps/ (HTTP, /stats.json, iperf; lists in net/port/lwip.mk).
+NET_GLUE_SRCS := net/glue/main.c net/glue/config.c net/glue/netif.c net/glue/tso.c net/glue/stats.c
+NET_GUARD_SRCS := net/guard/tcp_guard.c net/guard/rx_guard.c net/guard/frag_guard.c \
+	net/guard/icmp_limit.c net/guard/icmp_echo.c net/guard/arp_guard.c net/guard/stall_track.c \
+	net/guard/stall_guard.c
+NET_SRCS := $(NET_GLUE_SRCS) $(NET_GUARD_SRCS) $(NET_LWIP_PORT_SRCS) $(NET_HTTP_SRCS) $(NET_HTTP_ASM)
 
 SRCS := $(BOOT_SRCS) $(KERNEL_SRCS) $(LIB_SRCS) $(DRIVER_SRCS) $(NET_SRCS)
 OBJS := $(patsubst %,$(BUILD)/obj/%.o,$(SRCS))
@@ -41,7 +47,7 @@ LWIP_OBJS := $(patsubst $(LWIP_DIR)/%.c,$(BUILD)/lwip/%.o,$(LWIP_SRCS))
 KERNEL_CFLAGS := -std=c11 -D_DEFAULT_SOURCE -O2 -g -ffreestanding -fno-pic -fno-pie -mno-red-zone \
 	-fno-stack-protector -fno-omit-frame-pointer -nostdlib --param=min-pagesize=0 \
 	-Wall -Wextra -Werror -MMD -MP
-KERNEL_CPPFLAGS := -I. -Inet -I$(LWIP_DIR)/src/include -isystem $(NEWLIB_DIR)/include
+KERNEL_CPPFLAGS := -I. -Inet/port -I$(LWIP_DIR)/src/include -isystem $(NEWLIB_DIR)/include
 LIBGCC := $(shell $(CC) -print-libgcc-file-name)
 LDFLAGS := -nostdlib -static -z max-page-size=0x1000 -z noexecstack -T linker.ld
 
@@ -92,7 +98,7 @@ $(BUILD)/obj/%.S.o: %.S
 	@echo "  CC      $<"
 	@$(CC) $(KERNEL_CFLAGS) $(KERNEL_CPPFLAGS) -c $< -o $@
 
-$(BUILD)/obj/net/www_data.S.o: $(NET_WWW_FILES)
+$(BUILD)/obj/net/apps/www_data.S.o: $(NET_WWW_FILES)
 
 $(BUILD)/lwip/%.o: $(LWIP_DIR)/%.c
 	@mkdir -p $(dir $@)
@@ -180,7 +186,7 @@ UNIT_BINS := $(patsubst %,$(BUILD)/unit/test_%,$(UNIT_TESTS))
 .SECONDEXPANSION:
 # One gcc call per test builds several sources, and -MMD then records only
 # the last one's headers: every test depends on the project's headers.
-UNIT_HDRS := $(wildcard kernel/*.h lib/*.h drivers/*/*.h net/*.h net/arch/*.h tests/unit/*.h)
+UNIT_HDRS := $(wildcard kernel/*.h lib/*.h drivers/*/*.h net/*/*.h net/port/arch/*.h tests/unit/*.h)
 $(UNIT_BINS): $(BUILD)/unit/test_%: $$(UNIT_SRCS_$$*) $(UNIT_HDRS)
 	@mkdir -p $(dir $@)
 	@echo "  HOSTCC  $@"

@@ -3,7 +3,7 @@
 #   1. Debian packages (installed with apt-get when running as root),
 #   2. lwIP 2.2.1 source from Debian 13's source package `lwip`, fetched with a private
 #      apt state under .deps/apt/ (the system apt configuration is never modified),
-#      then net/lwip/patches/series applied to a fresh tree,
+#      then net/port/patches/series applied to a fresh tree,
 #   3. newlib 3.3.0 from Debian's `newlib-source`, built for x86_64-elf with the
 #      machine's gcc in freestanding mode, installed flat into .deps/newlib/.
 # Each finished step leaves a stamp in .deps/; a second run only re-checks the
@@ -109,7 +109,7 @@ step_packages() {
 
 # ---------------------------------------------------------------------------
 # 2. lwIP source from Debian's source package (private apt state), plus our
-#    patch series (net/lwip/patches/series) applied to a fresh tree
+#    patch series (net/port/patches/series) applied to a fresh tree
 # ---------------------------------------------------------------------------
 LWIP_DIR=$DEPS/lwip
 LWIP_VERSION=2.2.1
@@ -121,7 +121,7 @@ LWIP_DEB_VERSION=2.2.1+dfsg1-1+deb13u1
 # index; this also catches a different upload under the same version).
 LWIP_DSC_SHA256=07ecb7122b2882a5265c6d1413947dd9a054d5ae25150b7042885d3f3d0b5aad
 LWIP_SRC_KEY="lwip $LWIP_DEB_VERSION dsc=$LWIP_DSC_SHA256 v3"
-LWIP_PATCH_DIR=$ROOT/net/lwip/patches
+LWIP_PATCH_DIR=$ROOT/net/port/patches
 
 # Write deb-src entries for $LWIP_SUITE on the Debian archive URIs the machine
 # already uses: a URI whose suites end in -security gets $LWIP_SUITE-security,
@@ -266,7 +266,7 @@ step_lwip() {
     mapfile -t patches < <(lwip_series)
     local p
     for p in "${patches[@]}"; do
-        [[ -f $LWIP_PATCH_DIR/$p ]] || die "lwIP patch series names $p, but net/lwip/patches/$p does not exist"
+        [[ -f $LWIP_PATCH_DIR/$p ]] || die "lwIP patch series names $p, but net/port/patches/$p does not exist"
     done
     # The key covers the source and the exact bytes of the series and every patch,
     # so editing, adding or removing a patch re-unpacks and re-applies all of them.
@@ -275,7 +275,7 @@ step_lwip() {
     local key="$LWIP_SRC_KEY patches=$phash"
     if stamp_ok lwip "$key" && [[ -f $LWIP_DIR/src/include/lwip/init.h ]]; then
         # Same bytes, newer files (a checkout or merge): mark the tree current
-        # for net/lwip.mk's staleness check.
+        # for net/port/lwip.mk's staleness check.
         if [[ -n $(find "$LWIP_PATCH_DIR" -newer "$DEPS/stamp-lwip" -print -quit 2>/dev/null) ]]; then
             touch "$DEPS/stamp-lwip"
         fi
@@ -312,7 +312,7 @@ step_lwip() {
                         -i "$LWIP_PATCH_DIR/$p" 2>&1); then
             # No tree at all rather than a stale one a later `make` would build.
             rm -rf "$tmp" "$LWIP_DIR"
-            die "lwIP patch net/lwip/patches/$p does not apply to lwIP $LWIP_VERSION: $(grep -m1 -iE 'fail|reject|error|malformed|only garbage|reversed' <<<"$out" || head -n1 <<<"$out")"
+            die "lwIP patch net/port/patches/$p does not apply to lwIP $LWIP_VERSION: $(grep -m1 -iE 'fail|reject|error|malformed|only garbage|reversed' <<<"$out" || head -n1 <<<"$out")"
         fi
     done
     rm -rf "$LWIP_DIR"

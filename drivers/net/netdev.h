@@ -1,5 +1,5 @@
 /* The interface between a network driver and the stack above it (net/).
- * The driver knows nothing of lwIP; net/netif.c knows nothing of virtio.
+ * The driver knows nothing of lwIP; net/glue/netif.c knows nothing of virtio.
  *
  * Calling context: everything here runs in the main loop (NAPI poll,
  * softirq, lwIP callbacks), never in an interrupt handler. */

@@ -26,7 +26,7 @@ set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 OUT=${1:-$ROOT/.deps/linux-guest}
-INDEX=${LG_INDEX:-$ROOT/net/www/index.html}
+INDEX=${LG_INDEX:-$ROOT/net/apps/www/index.html}
 SELF=$ROOT/scripts/bench/linux_guest.sh
 
 log() { printf 'linux-guest: %s\n' "$*" >&2; }

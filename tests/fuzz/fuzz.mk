@@ -1,5 +1,5 @@
 # Host fuzz targets (libFuzzer, clang 14, ASan + UBSan). Included by the
-# top-level Makefile after net/lwip.mk.
+# top-level Makefile after net/port/lwip.mk.
 #   make fuzz-test            bounded run of every target (part of `make test`)
 #   make fuzz FUZZ_SECONDS=N  long run of every target (default 600 s each)
 #   make fuzz-one FUZZ_TARGET=lwip_tcp FUZZ_SECONDS=N
@@ -16,11 +16,11 @@ FUZZ_SAN := -fsanitize=address,undefined -fno-sanitize-recover=all
 FUZZ_CFLAGS := -std=c11 -D_DEFAULT_SOURCE -O1 -g -fno-omit-frame-pointer $(FUZZ_SAN) \
 	-fsanitize=fuzzer-no-link -Wall -Wextra -Werror -MMD -MP
 # Host arch/cc.h first; lwipopts.h is the product's (net/).
-FUZZ_CPPFLAGS := -Itests/fuzz/lwip_host -I. -Inet -I$(LWIP_DIR)/src/include
+FUZZ_CPPFLAGS := -Itests/fuzz/lwip_host -I. -Inet/port -I$(LWIP_DIR)/src/include
 
 # The real lwIP list and the servers exactly as the kernel links them.
-FUZZ_LWIP_TCP_SRCS := $(LWIP_SRCS) $(NET_HTTP_SRCS) $(NET_HTTP_ASM) net/tcp_guard.c \
-	$(NET_LWIP_HOOK_SRCS) net/netif_ipv6.c net/ip6_hdr.c net/icmp_limit.c net/icmp_echo.c \
+FUZZ_LWIP_TCP_SRCS := $(LWIP_SRCS) $(NET_HTTP_SRCS) $(NET_HTTP_ASM) net/guard/tcp_guard.c \
+	$(NET_LWIP_HOOK_SRCS) net/glue/netif_ipv6.c net/glue/ip6_hdr.c net/guard/icmp_limit.c net/guard/icmp_echo.c \
 	tests/fuzz/lwip_host/host_port.c tests/fuzz/lwip_host/memp_guard.c tests/fuzz/lwip_host/sim_netif.c \
 	tests/fuzz/lwip_host/peer.c tests/fuzz/lwip_host/fuzz_tcp.c
 FUZZ_LWIP_TCP_OBJS := $(patsubst %,$(BUILD)/fuzz/obj/%.o,$(FUZZ_LWIP_TCP_SRCS))
@@ -35,7 +35,7 @@ $(BUILD)/fuzz/obj/%.S.o: %.S
 	@echo "  FUZZCC  $<"
 	@$(FUZZ_CC) $(FUZZ_CPPFLAGS) -c $< -o $@
 
-$(BUILD)/fuzz/obj/net/www_data.S.o: $(NET_WWW_FILES)
+$(BUILD)/fuzz/obj/net/apps/www_data.S.o: $(NET_WWW_FILES)
 
 $(BUILD)/fuzz/lwip_tcp: $(FUZZ_LWIP_TCP_OBJS)
 	@echo "  FUZZLD  $@"

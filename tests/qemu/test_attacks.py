@@ -144,7 +144,7 @@ def test_pipelined_bytes_behind_unread_answer(qemu, tap):
             served(tap, "during the attack, round %d" % rnd)
             s = tap.stats(timeout=5)
             peak = max(peak, s["lwip"]["mem_used"])
-        mem_size = 2 * 1024 * 1024          # MEM_SIZE (net/lwipopts.h)
+        mem_size = 2 * 1024 * 1024          # MEM_SIZE (net/port/lwipopts.h)
         print("lwIP heap used at most %d of %d bytes during the attack" % (peak, mem_size))
         assert peak < mem_size * 3 // 4, ("heap nearly exhausted", peak)
         for c in conns:

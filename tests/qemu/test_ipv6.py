@@ -302,7 +302,7 @@ def echo_limit():
 
 def test_echo_flood_rate_limited(qemu, tap6):
     """20000 echo requests as fast as a raw socket sends them: the stack's one echo bucket
-    (net/icmp_limit.h, shared with IPv4: ICMP_ECHO_BURST at once, then ICMP_ECHO_RATE/s) drops the excess, counted
+    (net/guard/icmp_limit.h, shared with IPv4: ICMP_ECHO_BURST at once, then ICMP_ECHO_RATE/s) drops the excess, counted
     in tcp_guard.icmp_limited; replies stay within burst + rate over the time they came, and
     HTTP over IPv6 is served right after."""
     vm = tap6.boot(qemu, append="ip6=%s/64" % GUEST_IP6)

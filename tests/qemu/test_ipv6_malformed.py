@@ -190,7 +190,7 @@ def test_ipv6_fragments_one_source_vs_another(qemu, tap6):
     2001:db8::57 sends 3000-byte echo requests as three fragments 100 ms apart. lwIP's IPv6
     reassembly (its own pool: IP_REASS_MAX_PBUFS fragments, MEMP_NUM_REASSDATA datagrams) is
     bounded globally and evicts the oldest datagram, whoever sent it; with the per-source
-    share (net/frag_guard.h, as for IPv4) the other source's echoes are answered."""
+    share (net/guard/frag_guard.h, as for IPv4) the other source's echoes are answered."""
     import threading
     import rawtcp6
     vm = tap6.boot(qemu, append="ip6=%s/64" % GUEST_IP6)

@@ -1,4 +1,4 @@
 # Host unit tests for the HTTP parser and the /stats.json formatter.
 UNIT_TESTS += http_parser stats_json
-UNIT_SRCS_http_parser := tests/unit/test_http_parser.c net/http_parser.c
-UNIT_SRCS_stats_json := tests/unit/test_stats_json.c net/stats_json.c net/json_out.c
+UNIT_SRCS_http_parser := tests/unit/test_http_parser.c net/apps/http_parser.c
+UNIT_SRCS_stats_json := tests/unit/test_stats_json.c net/apps/stats_json.c net/apps/json_out.c

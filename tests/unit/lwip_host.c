@@ -1,6 +1,6 @@
 /* Host harness for the real lwIP: a netif whose output is captured and whose
  * input takes crafted IPv4/TCP frames, simulated time, and the port functions
- * net/arch/cc.h expects (panic, lwip_port_rand). */
+ * net/port/arch/cc.h expects (panic, lwip_port_rand). */
 #include "tests/unit/lwip_host.h"
 
 #include <setjmp.h>
@@ -19,8 +19,8 @@
 #include "lwip/prot/ip4.h"
 #include "lwip/prot/tcp.h"
 #include "lwip/timeouts.h"
-#include "net/tcp_isn.h"
-#include "net/tcp_syncookie.h"
+#include "net/guard/tcp_isn.h"
+#include "net/guard/tcp_syncookie.h"
 
 int lwip_host_panics;
 char lwip_host_last_panic[256];

@@ -1,4 +1,4 @@
-/* The real lwIP (the kernel's .deps/lwip tree with our patches and net/lwipopts.h)
+/* The real lwIP (the kernel's .deps/lwip tree with our patches and net/port/lwipopts.h)
  * on the host, on a simulated IPv4 netif: a test plays the remote peer by
  * injecting crafted TCP segments and reading what lwIP sends back; time is
  * simulated (lwip_host_advance() runs lwIP's TCP timers). */

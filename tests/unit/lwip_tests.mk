@@ -1,8 +1,8 @@
-# Host tests of the real lwIP (.deps/lwip with net/lwip/patches applied, our
-# net/lwipopts.h and net/arch/cc.h) on a simulated netif (tests/unit/lwip_host.c).
+# Host tests of the real lwIP (.deps/lwip with net/port/patches applied, our
+# net/port/lwipopts.h and net/port/arch/cc.h) on a simulated netif (tests/unit/lwip_host.c).
 LWIP_HOST_SRCS := tests/unit/lwip_host.c $(filter-out %/lwiperf.c,$(LWIP_SRCS)) \
-	$(NET_TCP_KEYED_SRCS) net/tcp_guard.c
-LWIP_HOST_CFLAGS := -Inet -I$(LWIP_DIR)/src/include
+	$(NET_TCP_KEYED_SRCS) net/guard/tcp_guard.c
+LWIP_HOST_CFLAGS := -Inet/port -I$(LWIP_DIR)/src/include
 
 UNIT_TESTS += lwip_persist
 UNIT_SRCS_lwip_persist := tests/unit/test_lwip_persist.c $(LWIP_HOST_SRCS)
@@ -12,22 +12,22 @@ $(BUILD)/unit/test_lwip_persist: $(DEPS_DIR)/stamp-lwip
 
 # SipHash vectors, SYN cookie encoding, entropy sources (no lwIP).
 UNIT_TESTS += tcp_keyed
-UNIT_SRCS_tcp_keyed := tests/unit/test_tcp_keyed.c net/siphash.c net/syncookie.c net/entropy.c
+UNIT_SRCS_tcp_keyed := tests/unit/test_tcp_keyed.c net/guard/siphash.c net/guard/syncookie.c net/guard/entropy.c
 
 UNIT_TESTS += lwip_syncookie
 UNIT_SRCS_lwip_syncookie := tests/unit/test_lwip_syncookie.c $(LWIP_HOST_SRCS)
 $(BUILD)/unit/test_lwip_syncookie: UNIT_CFLAGS += $(LWIP_HOST_CFLAGS)
 $(BUILD)/unit/test_lwip_syncookie: $(DEPS_DIR)/stamp-lwip
 
-# TCP segmentation offload (net/lwip/patches/0801-*) against the real lwIP.
+# TCP segmentation offload (net/port/patches/0801-*) against the real lwIP.
 UNIT_TESTS += lwip_tso
-UNIT_SRCS_lwip_tso := tests/unit/test_lwip_tso.c net/tso.c $(LWIP_HOST_SRCS)
+UNIT_SRCS_lwip_tso := tests/unit/test_lwip_tso.c net/glue/tso.c $(LWIP_HOST_SRCS)
 $(BUILD)/unit/test_lwip_tso: UNIT_CFLAGS += $(LWIP_HOST_CFLAGS)
 $(BUILD)/unit/test_lwip_tso: $(DEPS_DIR)/stamp-lwip
 
 # One gcc call builds each test from several sources, and -MMD then keeps only
 # the last source's dependencies: name the headers these tests depend on.
-LWIP_HOST_HDRS := $(wildcard net/*.h net/arch/*.h) tests/unit/lwip_host.h
+LWIP_HOST_HDRS := $(wildcard net/*/*.h net/port/arch/*.h) tests/unit/lwip_host.h
 $(BUILD)/unit/test_lwip_persist $(BUILD)/unit/test_lwip_syncookie $(BUILD)/unit/test_tcp_keyed \
 	$(BUILD)/unit/test_lwip_tso: \
 	$(LWIP_HOST_HDRS)

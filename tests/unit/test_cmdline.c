@@ -12,7 +12,7 @@
 #include "kernel/cmdline.h"
 #include "kernel/log.h"
 #include "kernel/napi.h"
-#include "net/config.h"
+#include "net/glue/config.h"
 
 /* Every key's home, as the modules declare it (the kernel's table). */
 struct homes {

@@ -1,13 +1,13 @@
-/* net/icmp_limit.c, net/frag_guard.c and net/stall_track.c on the host. */
+/* net/guard/icmp_limit.c, net/guard/frag_guard.c and net/guard/stall_track.c on the host. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
 
-#include "net/frag_guard.h"
-#include "net/icmp_limit.h"
-#include "net/stall_track.h"
+#include "net/guard/frag_guard.h"
+#include "net/guard/icmp_limit.h"
+#include "net/guard/stall_track.h"
 
 /* ---- token bucket ---- */
 

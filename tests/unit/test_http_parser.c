@@ -1,4 +1,4 @@
-/* net/http_parser.c on the host: request syntax, limits, splitting at every
+/* net/apps/http_parser.c on the host: request syntax, limits, splitting at every
  * byte boundary, pipelining, Connection handling, /bytes/N. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -9,7 +9,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "net/http_parser.h"
+#include "net/apps/http_parser.h"
 
 /* Feeds all of s in one call; returns the status, *used = bytes taken. */
 static enum http_parse_status feed_all(struct http_parser *p, const char *s, size_t len,

@@ -1,4 +1,4 @@
-/* net/inet_csum.h against RFC 1071's definition, word by word: every length
+/* net/port/inet_csum.h against RFC 1071's definition, word by word: every length
  * up to 300 at every start offset mod 8, random and all-0xff data. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -8,7 +8,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "net/inet_csum.h"
+#include "net/port/inet_csum.h"
 
 /* RFC 1071 4.1, in memory byte order like lwIP's: 16-bit words as they lie */
 static uint16_t ref_sum(const uint8_t *p, int len)

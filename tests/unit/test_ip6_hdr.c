@@ -1,4 +1,4 @@
-/* net/ip6_hdr.c: the IPv6 header walks the glue trusts with hostile frames. */
+/* net/glue/ip6_hdr.c: the IPv6 header walks the glue trusts with hostile frames. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -7,7 +7,7 @@
 #include <cmocka.h>
 #include <stdlib.h>
 
-#include "net/ip6_hdr.h"
+#include "net/glue/ip6_hdr.h"
 
 static uint8_t pkt[512];
 
@@ -114,7 +114,7 @@ static void test_fragments(void **state)
     pkt[48] = ICMP6_ECHO_REQUEST;
     assert_int_equal(ip6_walk(pkt, n, &u), IP6_WALK_FOUND);
     assert_true(u.fragment);
-    assert_int_equal(u.frag_off, 40);   /* where net/rx_guard.c reads the id */
+    assert_int_equal(u.frag_off, 40);   /* where net/guard/rx_guard.c reads the id */
     assert_false(u.later_fragment);
     assert_int_equal(u.proto, IP6_NEXT_ICMP6);
     assert_int_equal(u.off, 48);

@@ -1,4 +1,4 @@
-/* net/iperf2_hdr.c on the host, fed the first bytes real iperf 2.1.8
+/* net/apps/iperf2_hdr.c on the host, fed the first bytes real iperf 2.1.8
  * clients wrote (captured from Debian 12's `iperf -c` against a plain
  * listener), split every way TCP may deliver them: one byte at a time, a
  * 1-byte first piece then the rest (issue 9's PANIC), every two-piece split,
@@ -12,7 +12,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "net/iperf2_hdr.h"
+#include "net/apps/iperf2_hdr.h"
 
 static size_t unhex(const char *h, uint8_t *out)
 {

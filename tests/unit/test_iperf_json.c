@@ -1,4 +1,4 @@
-/* net/iperf_json.c and net/iperf3_proto.c on the host: the parameter objects
+/* net/apps/iperf_json.c and net/apps/iperf3_proto.c on the host: the parameter objects
  * iperf 3.12 really sends (captured from Debian 12's iperf3 -c), malformed
  * and hostile documents (rejected as a whole, never read past their end),
  * numbers at their limits, and our results object, checked byte for byte
@@ -12,8 +12,8 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "net/iperf3_proto.h"
-#include "net/iperf_json.h"
+#include "net/apps/iperf3_proto.h"
+#include "net/apps/iperf_json.h"
 
 static const char p_plain[] = "{\"tcp\":true,\"omit\":0,\"time\":3,\"num\":0,\"blockcount\":0,"
     "\"parallel\":1,\"len\":131072,\"pacing_timer\":1000,\"client_version\":\"3.12\"}";

@@ -5,7 +5,7 @@
  * lwIP frees the whole unsent queue in tcp_receive while the persist timer keeps
  * ticking, and the next tcp_slowtmr fails
  * "tcp_slowtimr: persist ticking with empty send buffer" (our PANIC).
- * Guards net/lwip/patches/0001-tcp-stop-persist-timer-when-unsent-empties.patch. */
+ * Guards net/port/patches/0001-tcp-stop-persist-timer-when-unsent-empties.patch. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>

@@ -1,5 +1,5 @@
-/* SYN cookies and keyed ISNs in the real lwIP (net/lwip/patches/0002-*,
- * net/tcp_syncookie.c, net/tcp_isn.c), driven through tcp_input by a
+/* SYN cookies and keyed ISNs in the real lwIP (net/port/patches/0002-*,
+ * net/guard/tcp_syncookie.c, net/guard/tcp_isn.c), driven through tcp_input by a
  * simulated peer: a SYN flood past the threshold is answered statelessly, a
  * valid cookie ACK becomes an accepted connection with the encoded MSS and
  * window scale, forged and stale cookies get RSTs, half-open pcbs stay bounded. */
@@ -16,9 +16,9 @@
 #include "lwip/priv/tcp_priv.h"
 #include "lwip/prot/tcp.h"
 #include "lwip/stats.h"
-#include "net/syncookie.h"
-#include "net/tcp_guard.h"
-#include "net/tcp_syncookie.h"
+#include "net/guard/syncookie.h"
+#include "net/guard/tcp_guard.h"
+#include "net/guard/tcp_syncookie.h"
 
 #define PORT 80
 #define GHOST "192.0.2.66"

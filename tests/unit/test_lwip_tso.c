@@ -1,4 +1,4 @@
-/* TCP segmentation offload in the real lwIP (net/lwip/patches/0801-*): with the
+/* TCP segmentation offload in the real lwIP (net/port/patches/0801-*): with the
  * netif's TSO flag lwIP sends super-segments cut to a share of the window, in
  * whole MSS, resends a partly acked one from its first unacked byte, and keeps
  * the stream byte-exact through loss, partial ACKs, window changes and the
@@ -15,13 +15,13 @@
 #include "lwip/priv/tcp_priv.h"
 #include "lwip/prot/ethernet.h"
 #include "lwip/prot/tcp.h"
-#include "net/tso.h"
+#include "net/glue/tso.h"
 
 #define PORT 80
 #define PEER_PORT 40001
 #define PEER_ISS 5000u
 #define MSS 1460u
-#define TSO_MAX 65000u                   /* what net/tso.c offers: 44 x 1460 = 64240 */
+#define TSO_MAX 65000u                   /* what net/glue/tso.c offers: 44 x 1460 = 64240 */
 #define TSO_LEN (TSO_MAX / MSS * MSS)
 
 static uint8_t source[1 << 20];
@@ -444,7 +444,7 @@ static void test_byte_exact_stream_with_loss_and_partial_acks(void **state)
     assert_int_equal(lwip_host_panics, 0);
 }
 
-/* net/tso.c: a marked frame becomes the device's request: gso_size the mark,
+/* net/glue/tso.c: a marked frame becomes the device's request: gso_size the mark,
  * hdr_len through the TCP options; SYN/RST/URG or headers outside the first
  * pbuf are refused; the counters count the wire segments. */
 static void test_glue_offload_fields(void **state)

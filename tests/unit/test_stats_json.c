@@ -1,4 +1,4 @@
-/* net/stats_json.c on the host: exact output for a known snapshot, valid
+/* net/apps/stats_json.c on the host: exact output for a known snapshot, valid
  * JSON for extreme values, snprintf-like truncation. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -10,9 +10,9 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "net/stats.h"
+#include "net/glue/stats.h"
 
-/* The server's buffer for /stats.json (net/http_server.c JSON_MAX). */
+/* The server's buffer for /stats.json (net/apps/http_server.c JSON_MAX). */
 #define SERVER_JSON_MAX 4096
 
 static struct stats_snapshot known(void)

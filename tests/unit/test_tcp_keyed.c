@@ -9,9 +9,9 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "net/entropy.h"
-#include "net/siphash.h"
-#include "net/syncookie.h"
+#include "net/guard/entropy.h"
+#include "net/guard/siphash.h"
+#include "net/guard/syncookie.h"
 
 /* SipHash-2-4 paper, appendix A / reference vectors.h: key 00 01 .. 0f, message
  * 00 01 .. (len-1), for len = 0..63. */

@@ -1,7 +1,7 @@
-/* net/tcp_room.c against the real lwIP (tests/unit/lwip_host.c): a write of
+/* net/apps/tcp_room.c against the real lwIP (tests/unit/lwip_host.c): a write of
  * tcp_room() bytes is always taken, and at a small MSS the naive write of a
  * send buffer's worth is refused (the red team's stall: ERR_MEM for ever).
- * Also guards net/lwip/patches/0701-tcp-min-snd-mss.patch. */
+ * Also guards net/port/patches/0701-tcp-min-snd-mss.patch. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -13,7 +13,7 @@
 #include "tests/unit/lwip_host.h"
 #include "lwip/priv/tcp_priv.h"
 #include "lwip/prot/tcp.h"
-#include "net/tcp_room.h"
+#include "net/apps/tcp_room.h"
 
 #define PORT 80
 #define PEER_PORT 40001
@@ -111,8 +111,8 @@ static void test_bytes_limits(void **state)
 
 /* ---- against lwIP's tcp_write ---- */
 
-/* Fills the send queue with writes of tcp_room() bytes (as net/iperf_tx.c and
- * net/http_server.c do): every one is taken, and the queue ends full to
+/* Fills the send queue with writes of tcp_room() bytes (as net/apps/iperf_tx.c and
+ * net/apps/http_server.c do): every one is taken, and the queue ends full to
  * within a segment, not stuck at ERR_MEM with room left. */
 static void fill(bool copy, uint32_t chunk)
 {
@@ -188,7 +188,7 @@ static void test_full_mss_buffer_bound(void **state)
     fill(false, 32128);
 }
 
-/* net/lwip/patches/0701: MSS options below 48 are raised to it. */
+/* net/port/patches/0701: MSS options below 48 are raised to it. */
 static void test_tiny_mss_option_floored(void **state)
 {
     static const uint16_t in[] = {1, 8, 47, 48, 88, 536, 1460};

@@ -1,7 +1,7 @@
-/* Ethernet frame fuzzer: whole frames into the kernel's own glue (net/netif.c
+/* Ethernet frame fuzzer: whole frames into the kernel's own glue (net/glue/netif.c
  * glue_rx, through rx_guard, arp_guard and stall_guard, then lwIP's
  * ethernet_input) from a fake netdev, with lwIP configured as the kernel
- * configures it (net/lwipopts.h: ARP, IPv4 + IPv6, ND/SLAAC/MLD, both
+ * configures it (net/port/lwipopts.h: ARP, IPv4 + IPv6, ND/SLAAC/MLD, both
  * reassemblies, the HTTP and iperf listeners). Each frame lies in a heap
  * buffer of exactly its length (two when split, like mergeable buffers), so
  * ASan reports any read past it. The input is a sequence of records:
@@ -34,14 +34,14 @@
 #include "lwip/tcp.h"
 #include "lwip/timeouts.h"
 
-#include "net/config.h"
-#include "net/http_server.h"
-#include "net/iperf.h"
-#include "net/netif.h"
-#include "net/rx_guard.h"
-#include "net/siphash.h"
-#include "net/tcp_isn.h"
-#include "net/tcp_syncookie.h"
+#include "net/glue/config.h"
+#include "net/apps/http_server.h"
+#include "net/apps/iperf.h"
+#include "net/glue/netif.h"
+#include "net/guard/rx_guard.h"
+#include "net/guard/siphash.h"
+#include "net/guard/tcp_isn.h"
+#include "net/guard/tcp_syncookie.h"
 #include "tests/fuzz/lwip_host/host_port.h"
 #include "tests/fuzz/lwip_host/eth_csum.h"
 

@@ -1,4 +1,4 @@
-/* Stateful TCP fuzzer: the real lwIP with net/lwipopts.h, the HTTP server
+/* Stateful TCP fuzzer: the real lwIP with net/port/lwipopts.h, the HTTP server
  * (port 80) and the iperf server (port 5001) on a simulated netif, driven by
  * a byte string read as a sequence of operations (see the op_* functions):
  * open a connection from one of a few peers, send a segment whose sequence,
@@ -21,11 +21,11 @@
 #include "lwip/tcp.h"
 #include "lwip/timeouts.h"
 
-#include "net/http_server.h"
-#include "net/iperf.h"
-#include "net/siphash.h"
-#include "net/tcp_isn.h"
-#include "net/tcp_syncookie.h"
+#include "net/apps/http_server.h"
+#include "net/apps/iperf.h"
+#include "net/guard/siphash.h"
+#include "net/guard/tcp_isn.h"
+#include "net/guard/tcp_syncookie.h"
 #include "tests/fuzz/lwip_host/host_port.h"
 #include "tests/fuzz/lwip_host/peer.h"
 #include "tests/fuzz/lwip_host/sim_netif.h"

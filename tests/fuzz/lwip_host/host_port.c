@@ -13,7 +13,7 @@
 #include "lwip/sys.h"
 
 #include "kernel/log.h"
-#include "net/stats.h"
+#include "net/glue/stats.h"
 #include "tests/fuzz/lwip_host/host_port.h"
 
 uint32_t host_now_ms;

@@ -108,7 +108,7 @@ void sim_set_tx_hold(bool on) { hold = on; }
 void sim_set_tso(bool on)
 {
     netif.tso_flags = on ? NETIF_TSO_TCP4 : 0;
-    netif.tso_max = on ? 65000 : 0;     /* net/tso.h TSO_MAX_PAYLOAD */
+    netif.tso_max = on ? 65000 : 0;     /* net/glue/tso.h TSO_MAX_PAYLOAD */
 }
 
 void sim_tx_complete(void)

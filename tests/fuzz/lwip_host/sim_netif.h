@@ -30,7 +30,7 @@ size_t sim_take_output(struct sim_frame **frames);
 /* While holding, each sent pbuf keeps a reference until sim_tx_complete()
  * (or until SIM_HOLD_MAX are held: the oldest completes). */
 void sim_set_tx_hold(bool on);
-/* TCP segmentation offload on the netif (net/lwip/patches/0801-*), as the
+/* TCP segmentation offload on the netif (net/port/patches/0801-*), as the
  * glue sets it when the device offers HOST_TSO4; frames over the MTU must
  * then be super-segments whose segments fit it (else abort). */
 void sim_set_tso(bool on);

@@ -1,4 +1,4 @@
-/* lwIP port for the host fuzz build: same types and byte order as net/arch/cc.h,
+/* lwIP port for the host fuzz build: same types and byte order as net/port/arch/cc.h,
  * but an assert prints a line the fuzz scripts match ("LWIP_ASSERT: msg at f:l")
  * and aborts, so libFuzzer records the input as a crash. */
 #ifndef FUZZ_ARCH_CC_H

@@ -1,4 +1,0 @@
-/* The tcp_guard counters' one definition (see tcp_guard.h). */
-#include "net/tcp_guard.h"
-
-struct tcp_guard_counters tcp_guard;
