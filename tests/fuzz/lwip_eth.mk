@@ -6,7 +6,7 @@ FUZZ_LWIP_ETH_SRCS := $(LWIP_SRCS) $(NET_HTTP_SRCS) $(NET_HTTP_ASM) net/guard/tc
 	net/glue/netif.c net/guard/rx_guard.c net/guard/frag_guard.c net/guard/arp_guard.c net/guard/stall_guard.c \
 	net/guard/stall_track.c net/glue/tso.c \
 	tests/fuzz/lwip_host/host_port.c tests/fuzz/lwip_host/memp_guard.c \
-	tests/fuzz/lwip_host/eth_csum.c tests/fuzz/lwip_host/fuzz_eth.c
+	tests/fuzz/lwip_host/eth_csum.c tests/fuzz/lwip_host/fuzz_common.c tests/fuzz/lwip_host/fuzz_eth.c
 FUZZ_LWIP_ETH_OBJS := $(patsubst %,$(BUILD)/fuzz/obj/%.o,$(FUZZ_LWIP_ETH_SRCS))
 
 $(BUILD)/fuzz/lwip_eth: $(FUZZ_LWIP_ETH_OBJS)

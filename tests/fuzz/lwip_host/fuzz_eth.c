@@ -42,25 +42,13 @@
 #include "net/guard/siphash.h"
 #include "net/guard/tcp_isn.h"
 #include "net/guard/tcp_syncookie.h"
+#include "tests/fuzz/lwip_host/fuzz_common.h"
 #include "tests/fuzz/lwip_host/host_port.h"
 #include "tests/fuzz/lwip_host/eth_csum.h"
 
 #define MAX_RECORDS  64
 #define MAX_FRAME    0x7ff
 #define TX_MAX       64     /* frames "on the ring"; beyond: NETDEV_TX_BUSY */
-
-struct input {
-    const uint8_t *p;
-    size_t n;
-};
-
-static uint8_t u8(struct input *in)
-{
-    if (!in->n)
-        return 0;
-    in->n--;
-    return *in->p++;
-}
 
 /* ---- the fake device ---- */
 
@@ -132,21 +120,7 @@ static void tx_complete(void)
 
 /* ---- time ---- */
 
-static void advance(uint32_t ms)
-{
-    uint32_t target = host_now_ms + ms;
-    int idle_rounds = 0;
-
-    while ((int32_t)(target - host_now_ms) > 0 && idle_rounds < 1000) {
-        uint32_t step = target - host_now_ms, sleep = sys_timeouts_sleeptime();
-        if (sleep != SYS_TIMEOUTS_SLEEPTIME_INFINITE && sleep < step)
-            step = sleep;
-        idle_rounds = step ? 0 : idle_rounds + 1;
-        host_now_ms += step;
-        sys_check_timeouts();
-        tx_complete();
-    }
-}
+static void advance(uint32_t ms) { fuzz_advance(ms, tx_complete); }
 
 /* ---- frames ---- */
 
@@ -227,10 +201,6 @@ static void op_dhcp(struct input *in)
 
 /* ---- lifetime ---- */
 
-static const char *const pool_names[] = {
-#define LWIP_MEMPOOL(name, num, size, desc) #name,
-#include "lwip/priv/memp_std.h"
-};
 
 static mem_size_t pool_idle[MEMP_MAX];
 static mem_size_t mem_idle;
@@ -239,24 +209,15 @@ static u8_t ip6_state_idle[LWIP_IPV6_NUM_ADDRESSES];
 static u16_t mtu6_idle;
 static ip4_addr_t ip4_idle, mask_idle, gw_idle;
 
-static void check_pools(void)
-{
-    for (int i = 0; i < MEMP_MAX; i++)
-        if (lwip_stats.memp[i]->used > lwip_stats.memp[i]->avail) {
-            fprintf(stderr, "DOUBLE FREE: memp %s: count %d\n", pool_names[i],
-                    (int)lwip_stats.memp[i]->used);
-            abort();
-        }
-}
 
 static void check_idle(void)
 {
     int bad = 0;
 
-    check_pools();
+    fuzz_check_pools();
     for (int i = 0; i < MEMP_MAX; i++)
         if (lwip_stats.memp[i]->used != pool_idle[i]) {
-            fprintf(stderr, "LEAK: memp %s: %d in use, %d when idle\n", pool_names[i],
+            fprintf(stderr, "LEAK: memp %s: %d in use, %d when idle\n", fuzz_pool_names[i],
                     (int)lwip_stats.memp[i]->used, (int)pool_idle[i]);
             bad = 1;
         }
@@ -284,7 +245,7 @@ static void teardown(int check)
     tx_complete();
     while (tcp_active_pcbs) {
         tcp_abort(tcp_active_pcbs);
-        check_pools();
+        fuzz_check_pools();
     }
     while (tcp_tw_pcbs)
         tcp_abort(tcp_tw_pcbs);
@@ -373,7 +334,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             op_time(&in);
         else
             op_frame(&in);
-        check_pools();
+        fuzz_check_pools();
     }
     teardown(1);
     return 0;

@@ -26,6 +26,7 @@
 #include "net/guard/siphash.h"
 #include "net/guard/tcp_isn.h"
 #include "net/guard/tcp_syncookie.h"
+#include "tests/fuzz/lwip_host/fuzz_common.h"
 #include "tests/fuzz/lwip_host/host_port.h"
 #include "tests/fuzz/lwip_host/peer.h"
 #include "tests/fuzz/lwip_host/sim_netif.h"
@@ -33,42 +34,13 @@
 #define MAX_OPS      400
 #define MAX_TIME_MS  (10u * 60 * 1000)   /* simulated time per input */
 
-struct input {
-    const uint8_t *p;
-    size_t n;
-};
-
-static uint8_t u8(struct input *in)
-{
-    if (!in->n)
-        return 0;
-    in->n--;
-    return *in->p++;
-}
-
-static uint16_t u16(struct input *in) { return (uint16_t)(u8(in) << 8 | u8(in)); }
-
 static uint32_t time_used;
 static uint16_t next_port, next_crowd_port;     /* reset per input: replays are exact */
 static mem_size_t mem_idle;
 
 /* ---- time ---- */
 
-static void advance(uint32_t ms)
-{
-    uint32_t target = host_now_ms + ms;
-    int idle_rounds = 0;
-
-    while ((int32_t)(target - host_now_ms) > 0 && idle_rounds < 1000) {
-        uint32_t step = target - host_now_ms, sleep = sys_timeouts_sleeptime();
-        if (sleep != SYS_TIMEOUTS_SLEEPTIME_INFINITE && sleep < step)
-            step = sleep;
-        idle_rounds = step ? 0 : idle_rounds + 1;
-        host_now_ms += step;
-        sys_check_timeouts();
-        peers_drain();
-    }
-}
+static void advance(uint32_t ms) { fuzz_advance(ms, peers_drain); }
 
 /* ---- payloads ---- */
 
@@ -418,22 +390,6 @@ void __wrap_tcp_tmr(void)
     __real_tcp_tmr();
 }
 
-/* A pool's count going below zero is a double free: stop at once, before the
- * corrupted free list hands one element out twice. */
-static const char *const pool_names[] = {
-#define LWIP_MEMPOOL(name, num, size, desc) #name,
-#include "lwip/priv/memp_std.h"
-};
-
-static void check_pools(void)
-{
-    for (int i = 0; i < MEMP_MAX; i++)
-        if (lwip_stats.memp[i]->used > lwip_stats.memp[i]->avail) {
-            fprintf(stderr, "DOUBLE FREE: memp %s: count %d\n", pool_names[i],
-                    (int)lwip_stats.memp[i]->used);
-            abort();
-        }
-}
 
 static void check_idle(void)
 {
@@ -441,12 +397,12 @@ static void check_idle(void)
                                            MEMP_REASSDATA, MEMP_FRAG_PBUF, MEMP_ARP_QUEUE};
     int bad = 0;
 
-    check_pools();
+    fuzz_check_pools();
     for (size_t i = 0; i < sizeof must_be_empty / sizeof must_be_empty[0]; i++) {
         const struct stats_mem *m = lwip_stats.memp[must_be_empty[i]];
         if (m->used) {
             fprintf(stderr, "LEAK: memp %s: %u in use after every connection was aborted\n",
-                    pool_names[must_be_empty[i]], (unsigned)m->used);
+                    fuzz_pool_names[must_be_empty[i]], (unsigned)m->used);
             bad = 1;
         }
     }
@@ -479,11 +435,11 @@ static void teardown(int check)
         peer_rst(rip, pcb->remote_port, pcb->local_port, pcb->rcv_nxt, pcb->snd_nxt);
         if (tcp_active_pcbs == pcb)     /* still there (RST not accepted) */
             break;
-        check_pools();
+        fuzz_check_pools();
     }
     while (tcp_active_pcbs) {
         tcp_abort(tcp_active_pcbs);
-        check_pools();
+        fuzz_check_pools();
     }
     while (tcp_tw_pcbs)
         tcp_abort(tcp_tw_pcbs);
@@ -545,7 +501,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (host_trace)
             fprintf(stderr, "[%u ms] op %u\n", (unsigned)host_now_ms, op % nops);
         ops[op % nops](&in);
-        check_pools();
+        fuzz_check_pools();
     }
     teardown(1);
     return 0;
