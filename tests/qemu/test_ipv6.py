@@ -292,7 +292,7 @@ def echo_request(ident, seq, payload=b"x" * 32):
 @pytest.mark.timeout(90)
 def echo_limit():
     """(rate, burst) of the guest's echo bucket, read from the header that sets them."""
-    path = os.path.join(os.path.dirname(__file__), "..", "..", "net", "icmp_limit.h")
+    path = os.path.join(os.path.dirname(__file__), "..", "..", "net", "guard", "icmp_limit.h")
     with open(path) as f:
         text = f.read()
     rate = int(re.search(r"#define ICMP_ECHO_RATE\s+(\d+)", text).group(1))
