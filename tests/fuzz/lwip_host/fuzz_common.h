@@ -13,6 +13,10 @@ struct input {
     size_t n;
 };
 
+/* Once per process: tracing from FUZZ_TRACE, the seeded LWIP_RAND, lwip_init, fixed
+ * ISN and SYN-cookie keys. */
+void fuzz_lwip_init(void);
+
 /* Next input byte(s); 0 once the input is used up (an input never ends early). */
 uint8_t u8(struct input *in);
 uint16_t u16(struct input *in);

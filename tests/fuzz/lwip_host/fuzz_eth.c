@@ -283,13 +283,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
     (void)argc;
     (void)argv;
-    host_trace = getenv("FUZZ_TRACE") != NULL;
-    host_rand_seed(1);
-    lwip_init();
-    const struct siphash_key isn_key = { 0x0706050403020100ull, 0x0f0e0d0c0b0a0908ull };
-    const struct siphash_key cookie_key = { 0x1716151413121110ull, 0x1f1e1d1c1b1a1918ull };
-    tcp_isn_set_key(&isn_key);
-    tcp_syncookie_set_key(&cookie_key);
+    fuzz_lwip_init();
 
     dev = (struct netdev){.name = "fake", .mac = {0x52, 0x54, 0x00, 0x12, 0x34, 0x56},
                           .mtu = 1500, .link_up = true, .tx_csum_offload = true,
