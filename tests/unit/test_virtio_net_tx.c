@@ -161,17 +161,7 @@ static void tx_ring_full(bool event_idx)
     assert_int_equal(F->vn.dev.q[0].tx_dropped, 0);
 }
 
-static void test_tx_ring_full_nanos41_backpressure_flags(void **s)
-{
-    (void)s;
-    tx_ring_full(false);
-}
-
-static void test_tx_ring_full_nanos41_backpressure_event_idx(void **s)
-{
-    (void)s;
-    tx_ring_full(true);
-}
+BOTH_RING_SCHEMES(test_tx_ring_full_nanos41_backpressure, tx_ring_full)
 
 /* Issue 10 defect 1: on a quiet link (no RX, no further xmit) every
  * completion is reaped within a bounded time: the reclaim timer is armed
@@ -218,17 +208,7 @@ static void tx_quiet_link(bool event_idx)
     assert_true(F->tx_irqs >= 2);
 }
 
-static void test_tx_quiet_link_completions_reaped_flags(void **s)
-{
-    (void)s;
-    tx_quiet_link(false);
-}
-
-static void test_tx_quiet_link_completions_reaped_event_idx(void **s)
-{
-    (void)s;
-    tx_quiet_link(true);
-}
+BOTH_RING_SCHEMES(test_tx_quiet_link_completions_reaped, tx_quiet_link)
 
 /* On a busy link the RX poll reclaims (Linux virtnet_poll_cleantx) and
  * wakes a stopped queue; what is left is the timer's, with the TX interrupt

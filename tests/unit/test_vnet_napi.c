@@ -14,19 +14,6 @@
 #include "tests/unit/test_support.h"
 #include "tests/unit/vnet_fixture.h"
 
-/* test_<name>_flags and test_<name>_event_idx, running fn(event_idx). */
-#define BOTH_RING_SCHEMES(name, fn)                                                \
-    static void name##_flags(void **s)                                             \
-    {                                                                              \
-        (void)s;                                                                   \
-        fn(false);                                                                 \
-    }                                                                              \
-    static void name##_event_idx(void **s)                                         \
-    {                                                                              \
-        (void)s;                                                                   \
-        fn(true);                                                                  \
-    }
-
 static void open_started(bool event_idx, int weight)
 {
     struct fx_cfg c = DEFAULT_CFG;

@@ -115,4 +115,17 @@ unsigned rx_free_list_len(void);
 void release_held(void);
 bool tx_cb_enabled(void);
 
+/* test_<name>_flags and test_<name>_event_idx, running fn(event_idx). */
+#define BOTH_RING_SCHEMES(name, fn)                                                \
+    static void name##_flags(void **s)                                             \
+    {                                                                              \
+        (void)s;                                                                   \
+        fn(false);                                                                 \
+    }                                                                              \
+    static void name##_event_idx(void **s)                                         \
+    {                                                                              \
+        (void)s;                                                                   \
+        fn(true);                                                                  \
+    }
+
 #endif
