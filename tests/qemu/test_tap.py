@@ -7,8 +7,10 @@ Each test boots its own VM (0.5 s on TCG): 192.0.2.2/24 on the tap, host 192.0.2
 import hashlib
 import os
 import re
+import shutil
 import subprocess
 import sys
+import tempfile
 import time
 
 import pytest
@@ -55,15 +57,28 @@ def test_tap_created_and_removed(qemu):
 
 def test_unprivileged_skips_with_reason():
     """Without root the tap tests skip with a clear reason (user-net tests are unaffected)."""
-    code = ("import sys; sys.path.insert(0, %r); from harness import netns; "
-            "print(netns.unavailable())" % os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    # The unprivileged child imports the harness from a world-readable copy: the checkout may
+    # sit under a 0700 directory (a `mktemp -d` clone) that uid 65534 cannot enter.
+    here = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    top = tempfile.mkdtemp(prefix="ukt-unpriv-")
+    try:
+        shutil.copytree(os.path.join(here, "harness"), os.path.join(top, "harness"),
+                        ignore=shutil.ignore_patterns("__pycache__"))
+        for d, _, files in os.walk(top):
+            os.chmod(d, 0o755)
+            for f in files:
+                os.chmod(os.path.join(d, f), 0o644)
+        code = ("import sys; sys.path.insert(0, %r); from harness import netns; "
+                "print(netns.unavailable())" % top)
 
-    def drop():
-        os.setgid(65534)
-        os.setuid(65534)
+        def drop():
+            os.setgid(65534)
+            os.setuid(65534)
 
-    p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=30,
-                       preexec_fn=drop, cwd="/")
+        p = subprocess.run([sys.executable, "-B", "-c", code], capture_output=True, text=True,
+                           timeout=30, preexec_fn=drop, cwd="/")
+    finally:
+        shutil.rmtree(top, ignore_errors=True)
     assert p.returncode == 0, p.stderr
     assert "root" in p.stdout, p.stdout
 
