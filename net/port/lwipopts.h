@@ -102,6 +102,10 @@
  * Such pcbs are reclaimed on demand anyway; this keeps the pool's idle level
  * honest a short while after a connection storm. */
 #define TCP_MSL                     15000UL
+/* A client reusing its port during TIME_WAIT (NAT, QEMU user-net passing the
+ * host client's port) reconnects at once when its SYN is beyond the old
+ * connection, as with Linux (patch 0901). */
+#define TCP_TIMEWAIT_REOPEN         1
 /* Off: with it, tcp_write copies a zero-copy write into the spare tail of
  * the copied pbuf before it (the HTTP header's), i.e. the first ~1.3 KiB of
  * every response body; without it that part is chained by reference like

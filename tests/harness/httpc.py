@@ -78,8 +78,16 @@ def wait_http(port, timeout=30.0, qemu=None, path="/", host="127.0.0.1", connect
     raise AssertionError(msg)
 
 
-def connect(port, timeout=10.0, host="127.0.0.1"):
-    s = socket.create_connection((host, port), timeout=timeout)
+def connect(port, timeout=10.0, host="127.0.0.1", local_port=0):
+    """local_port: bind this client port first (SO_REUSEADDR), e.g. to reuse one."""
+    if local_port:
+        s = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        s.bind(("", local_port))
+        s.settimeout(timeout)
+        s.connect((host, port))
+    else:
+        s = socket.create_connection((host, port), timeout=timeout)
     s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     return s
 
@@ -88,8 +96,8 @@ class Conn:
     """A raw HTTP/1.x client connection that parses responses itself, so keep-alive and
     pipelining can be checked byte-exactly."""
 
-    def __init__(self, port, timeout=10.0):
-        self.sock = connect(port, timeout)
+    def __init__(self, port, timeout=10.0, local_port=0):
+        self.sock = connect(port, timeout, local_port=local_port)
         self.buf = b""
 
     def close(self):

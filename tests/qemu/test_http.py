@@ -171,6 +171,28 @@ def test_http10_closes(server):
         assert c.closed_by_peer(10), "HTTP/1.0 connection not closed"
 
 
+def test_client_port_reused_during_time_wait(server):
+    """user-net gives the guest the host client's own port, so a client that binds the port
+    of a connection the guest closed a moment ago lands on the guest's TIME_WAIT pcb. Its SYN
+    is beyond the old connection: the guest must open a new one at once (patch 0901), not
+    answer with ACKs until TIME_WAIT ends 30 s later."""
+    port = port_of(server)
+    with Conn(port) as c:
+        local = c.sock.getsockname()[1]
+        c.send(b"GET /bytes/100 HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n")
+        r = c.read_response()
+        assert r.status == 200 and r.body == pattern(0, 100), r
+        assert c.closed_by_peer(10), "Connection: close not honoured"   # the guest closed first
+    time.sleep(0.5)                 # slirp's side of the old connection is gone, the guest's waits
+    with Conn(port, local_port=local) as c:
+        c.request("GET", "/bytes/200")
+        try:
+            r = c.read_response()
+        except socket.timeout:
+            _stalled_answer(port, c.sock, "reconnect from port %d" % local)
+        assert r.status == 200 and r.body == pattern(0, 200), r
+
+
 def test_connection_close_header_closes(server):
     with Conn(port_of(server)) as c:
         c.request("GET", "/", headers={"Connection": "close"})

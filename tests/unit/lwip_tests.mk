@@ -25,9 +25,15 @@ UNIT_SRCS_lwip_tso := tests/unit/test_lwip_tso.c net/glue/tso.c $(LWIP_HOST_SRCS
 $(BUILD)/unit/test_lwip_tso: UNIT_CFLAGS += $(LWIP_HOST_CFLAGS)
 $(BUILD)/unit/test_lwip_tso: $(DEPS_DIR)/stamp-lwip
 
+# TIME_WAIT reopened by a new SYN (net/port/patches/0901-*).
+UNIT_TESTS += lwip_timewait
+UNIT_SRCS_lwip_timewait := tests/unit/test_lwip_timewait.c $(LWIP_HOST_SRCS)
+$(BUILD)/unit/test_lwip_timewait: UNIT_CFLAGS += $(LWIP_HOST_CFLAGS)
+$(BUILD)/unit/test_lwip_timewait: $(DEPS_DIR)/stamp-lwip
+
 # One gcc call builds each test from several sources, and -MMD then keeps only
 # the last source's dependencies: name the headers these tests depend on.
 LWIP_HOST_HDRS := $(wildcard net/*/*.h net/port/arch/*.h) tests/unit/lwip_host.h
 $(BUILD)/unit/test_lwip_persist $(BUILD)/unit/test_lwip_syncookie $(BUILD)/unit/test_tcp_keyed \
-	$(BUILD)/unit/test_lwip_tso: \
+	$(BUILD)/unit/test_lwip_tso $(BUILD)/unit/test_lwip_timewait: \
 	$(LWIP_HOST_HDRS)
