@@ -26,6 +26,7 @@
 #include "lwip/prot/tcp.h"
 #include "net/glue/netif_ipv6.h"
 #include "net/guard/arp_guard.h"
+#include "net/guard/icmp_errors.h"
 #include "net/guard/rx_guard.h"
 #include "net/guard/stall_guard.h"
 #include "netif/ethernet.h"
@@ -255,6 +256,9 @@ static err_t glue_linkoutput(struct netif *nif, struct pbuf *p)
     (void)nif;
     if (!ndev->link_up)
         return ERR_IF;
+    /* lwIP builds its ICMP errors in one pbuf, headers first. */
+    if (icmp_error_frame(p->payload, p->len) && !icmp_error_allow())
+        return ERR_OK;
     enum netdev_tx r = backlog_len ? NETDEV_TX_BUSY : try_xmit(p);
     if (r == NETDEV_TX_OK)
         return ERR_OK;

@@ -20,6 +20,7 @@
     X(ip6_bad_chain)          /* IPv6: header chain too long, or a first fragment without its upper header */ \
     X(ip6_ptb_below_min)      /* IPv6: Packet Too Big below 1280 bytes (RFC 8201), ignored */ \
     X(icmp_limited)           /* ICMP/ICMPv6 echo requests dropped by the rate limit */ \
+    X(icmp_errors_limited)    /* ICMP/ICMPv6 errors we did not send: over their rate limit */ \
     X(reass_limited)          /* fragments dropped: their source is over its reassembly share */ \
     X(arp_gateway_kept)       /* ARP entries refused eviction because they are the gateway's */ \
     X(iperf_refused)          /* iperf connections turned away: bad header, stalled, iperf3 busy */ \

@@ -306,6 +306,65 @@ def test_icmp_echo_flood(qemu, tap):
                                               s["net"]["rx_packets"] - base["net"]["rx_packets"]))
 
 
+# ------------------------------------------------------------------ ICMP reflection ---
+
+def port_unreachables(frames, udp_dport):
+    """The guest's ICMP port-unreachable errors quoting a UDP datagram to udp_dport."""
+    n = 0
+    for _, f in frames:
+        if len(f) < 14 + 20 + 8 + 28 or f[12:14] != b"\x08\x00" or f[23] != PROTO_ICMP:
+            continue
+        ihl = (f[14] & 15) * 4
+        icmp_at = 14 + ihl
+        quoted = icmp_at + 8
+        q_ihl = (f[quoted] & 15) * 4
+        if f[icmp_at] == 3 and f[icmp_at + 1] == 3 and f[quoted + 9] == 17 and \
+                struct.unpack("!H", f[quoted + q_ihl + 2:quoted + q_ihl + 4])[0] == udp_dport:
+            n += 1
+    return n
+
+
+@pytest.mark.timeout(120)
+def test_icmp_errors_rate_limited(qemu, tap):
+    """20000 UDP datagrams to a closed port as fast as a packet socket sends them (their
+    source could be anyone's: each unreachable would be reflected at it): the guest sends at
+    most its ICMP error budget (net/guard/icmp_errors.h: burst + rate over the flood's
+    time), counts the rest, keeps serving, and once the bucket refills a lone datagram gets
+    its unreachable again."""
+    from tapnet import udp
+    error_rate, error_burst = 1000, 50      # ICMP_ERROR_RATE, ICMP_ERROR_BURST
+    vm, base = boot(qemu, tap)
+    closed = 9
+    with rawtcp.Peer(tap, ip="192.0.2.56") as peer:
+        peer.announce()
+
+        def datagram(i):
+            return eth(GUEST_MAC, peer.mac, ETH_IP,
+                       ipv4(peer.ip, GUEST_IP, 17, udp(peer.ip, GUEST_IP, 30000 + (i & 0x3ff),
+                                                       closed, b"u" * 16), ident=i))
+        t0 = time.monotonic()
+        sent = tapnet.blast(peer._sock, (("udp", datagram(i)) for i in range(20000)))
+        served(tap, "after the datagram flood")
+        elapsed = time.monotonic() - t0
+        time.sleep(0.5)
+        flood_errors = port_unreachables(peer.other, closed)
+        budget = error_burst + error_rate * (elapsed + 0.5)
+        print("sent %s in %.2f s; %d port unreachables (budget %d)" % (sent[:2], elapsed,
+                                                                    flood_errors, budget))
+        assert 0 < flood_errors <= budget, (flood_errors, budget)
+        time.sleep(1.0)                      # the bucket refills
+        n0 = len(peer.other)
+        peer.send_frame(datagram(0))
+        deadline = time.monotonic() + 3
+        while time.monotonic() < deadline and not port_unreachables(peer.other[n0:], closed):
+            time.sleep(0.05)
+        assert port_unreachables(peer.other[n0:], closed) == 1, "a lone datagram got no error"
+    s = recovered(tap, vm, base, "icmp_errors_limited")
+    limited = guard(s, "icmp_errors_limited") - guard(base, "icmp_errors_limited")
+    print("icmp_errors_limited +%d" % limited)
+    assert limited >= sent[0] - flood_errors - 1000, (limited, sent[0], flood_errors)
+
+
 # ----------------------------------------------------------------------- fragments ---
 
 def echo_fragments(src, ident, seq, size, mtu_payload=1480):

@@ -1,13 +1,22 @@
-/* net/guard/icmp_limit.c, net/guard/frag_guard.c and net/guard/stall_track.c on the host. */
+/* net/guard/icmp_limit.c, icmp_errors.c, frag_guard.c and stall_track.c on the host. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <string.h>
+
 #include "net/guard/frag_guard.h"
+#include "net/guard/icmp_errors.h"
 #include "net/guard/icmp_limit.h"
 #include "net/guard/stall_track.h"
+#include "net/guard/tcp_guard.h"
+
+/* icmp_errors.c's clock and counters. */
+static uint64_t fake_now_ns;
+uint64_t clock_now_ns(void) { return fake_now_ns; }
+struct tcp_guard_counters tcp_guard;
 
 /* ---- token bucket ---- */
 
@@ -165,6 +174,75 @@ static void frag_table_full_and_bad_release(void **state)
     assert_int_equal(admit4(&fg, 1000, 1, 1), -1);
 }
 
+/* ---- ICMP errors ---- */
+
+/* Ethernet + IPv4 (ihl words) + ICMP type, or Ethernet + IPv6 + next header/type. */
+static size_t frame4(uint8_t *f, unsigned ihl, uint8_t proto, uint8_t type)
+{
+    memset(f, 0, 128);
+    f[12] = 0x08;
+    f[13] = 0x00;
+    f[14] = (uint8_t)(0x40 | ihl);
+    f[14 + 9] = proto;
+    f[14 + ihl * 4] = type;
+    return 14 + ihl * 4 + 8;
+}
+
+static size_t frame6(uint8_t *f, uint8_t next, uint8_t type)
+{
+    memset(f, 0, 128);
+    f[12] = 0x86;
+    f[13] = 0xdd;
+    f[14] = 0x60;
+    f[14 + 6] = next;
+    f[14 + 40] = type;
+    return 14 + 40 + 8;
+}
+
+static void icmp_errors_classified(void **state)
+{
+    (void)state;
+    uint8_t f[128];
+    const uint8_t errors4[] = { 3, 4, 5, 11, 12 }, others4[] = { 0, 8, 13, 14 };
+    for (size_t i = 0; i < sizeof errors4; i++)
+        assert_true(icmp_error_frame(f, frame4(f, 5, 1, errors4[i])));
+    for (size_t i = 0; i < sizeof others4; i++)
+        assert_false(icmp_error_frame(f, frame4(f, 5, 1, others4[i])));
+    assert_true(icmp_error_frame(f, frame4(f, 6, 1, 3)));      /* IP options: type after them */
+    assert_false(icmp_error_frame(f, frame4(f, 5, 17, 3)));    /* UDP, not ICMP */
+    assert_false(icmp_error_frame(f, frame4(f, 4, 1, 3)));     /* ihl below 5 */
+    assert_false(icmp_error_frame(f, 14 + 20));                /* no ICMP byte */
+    for (uint8_t t = 1; t <= 4; t++)
+        assert_true(icmp_error_frame(f, frame6(f, 58, t)));
+    const uint8_t others6[] = { 0, 128, 129, 133, 134, 135, 136, 143 };
+    for (size_t i = 0; i < sizeof others6; i++)
+        assert_false(icmp_error_frame(f, frame6(f, 58, others6[i])));
+    assert_false(icmp_error_frame(f, frame6(f, 0, 1)));        /* behind a hop-by-hop header */
+    assert_false(icmp_error_frame(f, 14 + 40));
+    frame4(f, 5, 1, 3);
+    f[12] = 0x08;
+    f[13] = 0x06;                                              /* ARP */
+    assert_false(icmp_error_frame(f, 60));
+    assert_false(icmp_error_frame(f, 10));
+}
+
+static void icmp_errors_rate_limited(void **state)
+{
+    (void)state;
+    fake_now_ns = 5000000000ull;
+    uint64_t limited0 = tcp_guard.icmp_errors_limited;
+    unsigned ok = 0;
+    for (int i = 0; i < 500; i++)
+        ok += icmp_error_allow();
+    assert_int_equal(ok, ICMP_ERROR_BURST);
+    assert_int_equal(tcp_guard.icmp_errors_limited - limited0, 500 - ICMP_ERROR_BURST);
+    fake_now_ns += 10000000;                                   /* 10 ms at 1000/s */
+    ok = 0;
+    for (int i = 0; i < 500; i++)
+        ok += icmp_error_allow();
+    assert_int_equal(ok, ICMP_ERROR_RATE / 100);
+}
+
 /* ---- stall tracker ---- */
 
 static void stall_no_progress(void **state)
@@ -212,6 +290,8 @@ int main(void)
         cmocka_unit_test(bucket_clock_backwards),
         cmocka_unit_test(frag_share_per_source),
         cmocka_unit_test(frag_datagram_limit),
+        cmocka_unit_test(icmp_errors_classified),
+        cmocka_unit_test(icmp_errors_rate_limited),
         cmocka_unit_test(frag_ipv6_keys),
         cmocka_unit_test(frag_ipv6_same_id_two_addresses),
         cmocka_unit_test(frag_table_full_and_bad_release),
