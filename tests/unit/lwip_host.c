@@ -181,6 +181,13 @@ size_t lwip_host_output_count(void)
     return out_count;
 }
 
+size_t lwip_host_drain(void)
+{
+    size_t n = out_count;
+    out_head = out_count = 0;
+    return n;
+}
+
 /* ---- netif ---- */
 static struct netif nif;
 
@@ -258,15 +265,45 @@ void lwip_host_advance(uint32_t ms)
     }
 }
 
-struct tcp_pcb *lwip_host_listen(uint16_t port, tcp_accept_fn accept)
+static void srv_err(void *arg, err_t err)
 {
+    struct lwip_host_server *srv = arg;
+    (void)err;
+    srv->pcb = NULL;
+}
+
+static err_t srv_accept(void *arg, struct tcp_pcb *pcb, err_t err)
+{
+    struct lwip_host_server *srv = arg;
+    assert_int_equal(err, ERR_OK);
+    srv->accepted++;
+    srv->pcb = pcb;
+    tcp_arg(pcb, srv);
+    tcp_err(pcb, srv_err);
+    return srv->on_accept ? srv->on_accept(pcb) : ERR_OK;
+}
+
+void lwip_host_serve(struct lwip_host_server *srv, uint16_t port,
+                     err_t (*on_accept)(struct tcp_pcb *pcb))
+{
+    lwip_host_init();
+    lwip_host_reset();
+    *srv = (struct lwip_host_server){ .on_accept = on_accept };
     struct tcp_pcb *l = tcp_new();
     assert_non_null(l);
     assert_int_equal(tcp_bind(l, IP_ADDR_ANY, port), ERR_OK);
     l = tcp_listen(l);
     assert_non_null(l);
-    tcp_accept(l, accept);
-    return l;
+    tcp_arg(l, srv);
+    tcp_accept(l, srv_accept);
+    srv->listener = l;
+}
+
+int lwip_host_teardown(void **state)
+{
+    (void)state;
+    lwip_host_reset();
+    return 0;
 }
 
 struct seg lwip_host_seg(uint16_t sport, uint16_t dport, uint8_t flags, uint32_t seq,
@@ -344,4 +381,27 @@ void lwip_host_input(const struct seg *s)
     memcpy(t + 16, &tcs, 2);
     pbuf_add_header(p, 20);
     nif.input(p, &nif);
+}
+
+struct seg lwip_host_syn(const struct seg *s)
+{
+    struct seg r;
+    lwip_host_input(s);
+    assert_true(lwip_host_output(&r));
+    assert_int_equal(lwip_host_output_count(), 0);
+    assert_int_equal(r.flags, TCP_SYN | TCP_ACK);
+    assert_int_equal(r.ack, s->seq + 1);
+    assert_int_equal(r.dport, s->sport);
+    return r;
+}
+
+struct seg lwip_host_connect(const struct seg *syn)
+{
+    struct seg r = lwip_host_syn(syn);
+    struct seg a = lwip_host_seg(syn->sport, syn->dport, TCP_ACK, syn->seq + 1, r.seq + 1,
+                                 syn->wnd);
+    a.src_ip = syn->src_ip;
+    a.dst_ip = syn->dst_ip;
+    lwip_host_input(&a);
+    return r;
 }
