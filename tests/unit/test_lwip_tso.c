@@ -421,7 +421,7 @@ static void test_byte_exact_stream_with_loss_and_partial_acks(void **state)
 
 /* net/glue/tso.c: a marked frame becomes the device's request: gso_size the mark,
  * hdr_len through the TCP options; SYN/RST/URG or headers outside the first
- * pbuf are refused; the counters count the wire segments. */
+ * pbuf are refused; the counter counts the wire segments. */
 static void test_glue_offload_fields(void **state)
 {
     (void)state;
@@ -442,10 +442,9 @@ static void test_glue_offload_fields(void **state)
     assert_int_equal(off.gso_type, NETDEV_GSO_TCPV4);
     assert_int_equal(off.gso_size, 1448);
     assert_int_equal(off.hdr_len, l4 + thl);
-    struct tso_counters before = tso_counters;
+    uint64_t before = tso_counters.segments;
     tso_count(p, &off);
-    assert_int_equal(tso_counters.frames - before.frames, 1);
-    assert_int_equal(tso_counters.segments - before.segments, (10000 + 1447) / 1448);
+    assert_int_equal(tso_counters.segments - before, (10000 + 1447) / 1448);
     assert_true(tso_offload(p, true, &off));
     assert_int_equal(off.gso_type, NETDEV_GSO_TCPV6);
     TCPH_HDRLEN_FLAGS_SET(tcp, thl / 4, TCP_ACK | TCP_SYN);
