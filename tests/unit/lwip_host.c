@@ -21,6 +21,7 @@
 #include "lwip/timeouts.h"
 #include "net/guard/tcp_isn.h"
 #include "net/guard/tcp_syncookie.h"
+#include "tests/lib/tcp4_hdr.h"
 
 int lwip_host_panics;
 char lwip_host_last_panic[256];
@@ -108,23 +109,14 @@ static bool parse_frame(const uint8_t *b, size_t n, struct seg *s)
     s->wnd = (uint16_t)((t[14] << 8) | t[15]);
     if (thl < 20 || ihl + thl > tot)
         return false;
-    for (size_t i = 20; i < thl;) {
-        uint8_t kind = t[i];
-        if (kind == 0)
-            break;
-        if (kind == 1) {
-            i++;
-            continue;
-        }
-        if (i + 1 >= thl || t[i + 1] < 2 || i + t[i + 1] > thl)
-            break;
-        if (kind == 2 && t[i + 1] == 4)
-            s->mss = (uint16_t)((t[i + 2] << 8) | t[i + 3]);
-        else if (kind == 3 && t[i + 1] == 3)
-            s->wscale = t[i + 2];
-        else if (kind == 4)
+    size_t i = 20;
+    for (const uint8_t *o; (o = tcp4_opt_next(t, thl, &i)) != NULL;) {
+        if (o[0] == 2 && o[1] == 4)
+            s->mss = (uint16_t)((o[2] << 8) | o[3]);
+        else if (o[0] == 3 && o[1] == 3)
+            s->wscale = o[2];
+        else if (o[0] == 4)
             s->sack_perm = true;
-        i += t[i + 1];
     }
     s->len = tot - ihl - thl;
     if (s->len > sizeof s->data)
@@ -321,25 +313,13 @@ struct seg lwip_host_seg(uint16_t sport, uint16_t dport, uint8_t flags, uint32_t
     return s;
 }
 
-static void put16(uint8_t *p, uint16_t v)
-{
-    p[0] = (uint8_t)(v >> 8);
-    p[1] = (uint8_t)v;
-}
-
-static void put32(uint8_t *p, uint32_t v)
-{
-    put16(p, (uint16_t)(v >> 16));
-    put16(p + 2, (uint16_t)v);
-}
-
 void lwip_host_input(const struct seg *s)
 {
     uint8_t opt[40];
     size_t ol = 0;
     if (s->mss) {
         opt[ol++] = 2; opt[ol++] = 4;
-        put16(opt + ol, s->mss); ol += 2;
+        tcp4_put16(opt + ol, s->mss); ol += 2;
     }
     if (s->wscale >= 0) {
         opt[ol++] = 1; opt[ol++] = 3; opt[ol++] = 3; opt[ol++] = (uint8_t)s->wscale;
@@ -354,22 +334,10 @@ void lwip_host_input(const struct seg *s)
     memset(b, 0, tot);
     uint32_t src = s->src_ip ? s->src_ip : ip_from_str(HOST_PEER_IP);
     uint32_t dst = s->dst_ip ? s->dst_ip : ip_from_str(HOST_LOCAL_IP);
-    b[0] = 0x45;
-    put16(b + 2, (uint16_t)tot);
-    b[8] = 64;
-    b[9] = IP_PROTO_TCP;
-    put32(b + 12, src);
-    put32(b + 16, dst);
-    put16(b + 10, 0);
+    tcp4_hdr_put(b, tot, thl, &(struct tcp4_hdr){ src, dst, s->sport, s->dport, s->seq, s->ack,
+                                                 s->flags, s->wnd });
     u16_t ics = inet_chksum(b, 20);
     memcpy(b + 10, &ics, 2);
-    put16(t, s->sport);
-    put16(t + 2, s->dport);
-    put32(t + 4, s->seq);
-    put32(t + 8, s->ack);
-    t[12] = (uint8_t)((thl / 4) << 4);
-    t[13] = s->flags;
-    put16(t + 14, s->wnd);
     memcpy(t + 20, opt, ol);
     memcpy(t + thl, s->data, s->len);
     ip_addr_t isrc, idst;
