@@ -11,9 +11,21 @@ void frag_guard_init(struct frag_guard *fg, unsigned max_bufs_per_src,
     fg->max_dgrams_per_src = max_dgrams_per_src;
 }
 
-static bool same_src(const struct frag_key *a, const struct frag_key *b)
+static unsigned share_words(const struct frag_key *k)
 {
-    return !memcmp(a->src, b->src, sizeof a->src);
+    return k->share_words >= 1 && k->share_words <= 4 ? k->share_words : 4;
+}
+
+static bool same_share(const struct frag_key *a, const struct frag_key *b)
+{
+    unsigned n = share_words(a);
+    return n == share_words(b) && !memcmp(a->src, b->src, n * sizeof a->src[0]);
+}
+
+/* One datagram: the whole source address and the id. */
+static bool same_datagram(const struct frag_key *a, const struct frag_key *b)
+{
+    return a->id == b->id && !memcmp(a->src, b->src, sizeof a->src);
 }
 
 int frag_guard_admit(struct frag_guard *fg, const struct frag_key *key, unsigned nbufs)
@@ -28,11 +40,11 @@ int frag_guard_admit(struct frag_guard *fg, const struct frag_key *key, unsigned
                 empty = i;
             continue;
         }
-        if (!same_src(&g->key, key))
+        if (!same_share(&g->key, key))
             continue;
         bufs += g->bufs;
         dgrams++;
-        if (g->key.id == key->id)
+        if (same_datagram(&g->key, key))
             mine = i;
     }
     if (nbufs == 0 || bufs + nbufs > fg->max_bufs_per_src)

@@ -4,7 +4,11 @@
  * lwIP evicts the oldest datagram, whoever sent it: one source sending
  * fragments that never complete evicts everyone else's. The glue admits a
  * fragment only while its source holds less than its share, and learns when
- * lwIP lets go of it from the free of the fragment's receive buffer.
+ * lwIP lets go of it from the free of the fragment's receive buffer. An
+ * off-link IPv6 source is its /64: one site owns at least a /64 and can send
+ * from any address in it, so a per-/128 share would be no share; on-link
+ * sources share the netif's own /64s (and fe80::/64) with every neighbour,
+ * so there a source stays one address.
  *
  * Pure bookkeeping (unit-tested on the host): groups of held fragment
  * buffers by (source, datagram id). */
@@ -16,10 +20,13 @@
 #define FRAG_GROUPS 32      /* > IP_REASS_MAX_PBUFS: every held fragment has a group */
 
 /* A datagram in reassembly: source address as in the header (IPv4: src[0],
- * the rest 0) and its id (IPv4's 16-bit, IPv6's 32-bit fragment id). */
+ * the rest 0) and its id (IPv4's 16-bit, IPv6's 32-bit fragment id).
+ * share_words: the source whose share it counts against is the first this
+ * many words of src (4: the address, 2: its /64); 0 means 4. */
 struct frag_key {
     uint32_t src[4];
     uint32_t id;
+    uint32_t share_words;
 };
 
 struct frag_group {

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "lwip/ip4_frag.h"
+#include "lwip/netif.h"
 #include "lwip/priv/tcp_priv.h"
 #include "lwip/prot/ethernet.h"
 #include "lwip/prot/icmp.h"
@@ -199,8 +200,24 @@ static bool is_echo_request(const struct netdev_rx_frag *f, const struct ip_hdr 
  * the frame's first piece: false if it is none. lwIP's ip6_input wants every
  * header up to the fragment header in the first pbuf (one per piece here),
  * so a fragment header past the first piece never reaches reassembly. */
-static bool fragment_key(const struct netdev_rx_frag *f, const struct ip_hdr *ip,
-                         struct frag_key *k)
+/* Is an IPv6 source (network order words) in fe80::/64 or in the /64 of
+ * one of our addresses, i.e. a neighbour that shares the prefix with all
+ * the others (frag_guard.h says why that matters)? */
+static bool on_link6(const struct netif *nif, const uint32_t src[4])
+{
+    if ((src[0] & PP_HTONL(0xffc00000u)) == PP_HTONL(0xfe800000u))
+        return true;
+    for (int i = 0; nif && i < LWIP_IPV6_NUM_ADDRESSES; i++) {
+        const ip6_addr_t *a = netif_ip6_addr(nif, i);
+        if (ip6_addr_isvalid(netif_ip6_addr_state(nif, i)) && a->addr[0] == src[0] &&
+            a->addr[1] == src[1])
+            return true;
+    }
+    return false;
+}
+
+static bool fragment_key(const struct netif *nif, const struct netdev_rx_frag *f,
+                         const struct ip_hdr *ip, struct frag_key *k)
 {
     if (ip) {
         if (!(IPH_OFFSET(ip) & PP_HTONS(IP_OFFMASK | IP_MF)))
@@ -220,6 +237,7 @@ static bool fragment_key(const struct netdev_rx_frag *f, const struct ip_hdr *ip
         return false;
     memcpy(k->src, pkt + 8, sizeof k->src);
     memcpy(&k->id, pkt + u.frag_off + 4, sizeof k->id);
+    k->share_words = on_link6(nif, k->src) ? 4 : 2;
     return true;
 }
 
@@ -240,7 +258,7 @@ struct pbuf *rx_guard_frame(struct netdev *dev, const struct netdev_rx_frag *fra
     if (ip && is_echo_request(&frags[0], ip) && !icmp_echo_allow())
         goto drop;
     struct frag_key key;
-    if (fragment_key(&frags[0], ip, &key)) {
+    if (fragment_key(dev->upper, &frags[0], ip, &key)) {
         /* Reassembly holds fragments for seconds: they must be lent (their
          * free is how the share is returned) or not taken at all. */
         struct frag_guard *fg = ip ? &frags_held : &frags6_held;

@@ -3,6 +3,7 @@
 #ifndef NET_LWIP_HOOKS_H
 #define NET_LWIP_HOOKS_H
 
+#include "net/guard/ip_id.h"
 #include "net/guard/tcp_isn.h"
 #include "net/guard/tcp_syncookie.h"
 

@@ -166,6 +166,16 @@
 #define LWIP_HOOK_TCP_SYNCOOKIE_CHECK(lpcb, lip, lport, rip, rport, peer_isn, cookie, mss, wscale) \
     tcp_syncookie_check(lpcb, lip, lport, rip, rport, peer_isn, cookie, mss, wscale)
 
+/* Keyed per-destination IPv4 ids and IPv6 fragment ids (net/guard/ip_id.c,
+ * hooks added by net/port/patches/0902-*) */
+#define LWIP_HOOK_IP4_OUTPUT_ID(p, src, dest, proto) ip_id_hook4(p, src, dest, proto)
+#define LWIP_HOOK_IP6_FRAG_ID(ip6hdr, dest) ip_id_hook6(ip6hdr, dest)
+/* ip6_frag.c does not include LWIP_HOOK_FILENAME: declared here too. */
+#include <stdint.h>
+struct ip6_hdr;
+struct ip6_addr;
+uint32_t ip_id_hook6(const struct ip6_hdr *ip6hdr, const struct ip6_addr *dest);
+
 /* ---- apps ---- */
 #define LWIPERF_CHECK_RX_DATA       0
 

@@ -184,20 +184,33 @@ def bad_first_fragment(frag_id, src="2001:db8::56"):
                       ipv6(src, GUEST_IP6, 44, fh + bytes(8) + b"a" * 600))
 
 
+def _one_address(i):
+    return "2001:db8::56"
+
+
+def _off_link_prefix(i):
+    """A new address of one remote /64 per datagram, as a host owning the /64 may send."""
+    return "2001:db8:bad:1::%x:%x" % (1 + i // 0xffff, 1 + i % 0xffff)
+
+
 @pytest.mark.timeout(120)
-def test_ipv6_fragments_one_source_vs_another(qemu, tap6):
-    """2001:db8::56 sends first fragments that never complete, 2000 a second; meanwhile
+@pytest.mark.parametrize("attacker", [_one_address, _off_link_prefix],
+                         ids=["one-address", "off-link-64-many-addresses"])
+def test_ipv6_fragments_one_source_vs_another(qemu, tap6, attacker):
+    """An attacker sends first fragments that never complete, 2000 a second, from one
+    address, or from a fresh address of one off-link /64 each time; meanwhile the neighbour
     2001:db8::57 sends 3000-byte echo requests as three fragments 100 ms apart. lwIP's IPv6
     reassembly (its own pool: IP_REASS_MAX_PBUFS fragments, MEMP_NUM_REASSDATA datagrams) is
     bounded globally and evicts the oldest datagram, whoever sent it; with the per-source
-    share (net/guard/frag_guard.h, as for IPv4) the other source's echoes are answered."""
+    share (net/guard/frag_guard.h, as for IPv4; an off-link source is its /64) the other
+    source's echoes are answered."""
     import threading
     import rawtcp6
     vm = tap6.boot(qemu, append="ip6=%s/64" % GUEST_IP6)
     wait_addr(vm, GUEST_IP6, "static")
     assert tap6.http("/", host=GUEST_IP6).status == 200
     base = tap6.stats(host=GUEST_IP6)
-    flood = [("frag6", bad_first_fragment(0x10000 + i)) for i in range(20000)]
+    flood = [("frag6", bad_first_fragment(0x10000 + i, attacker(i))) for i in range(20000)]
     sock = packet_socket(tap6)
     stop = threading.Event()
 

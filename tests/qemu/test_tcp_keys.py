@@ -75,3 +75,79 @@ def test_isns_keyed_not_a_clock(qemu, tap, cpu, source):
     assert len(small) <= 3, "ISN steps that look like a clock: %s" % small
     # and no common step (iss += constant)
     assert len(set(steps)) == len(steps), steps
+
+
+def _rst_ids(frames, peer_ip, dport):
+    """IPv4 ids of the guest's RSTs to peer_ip from the closed port dport, by the acked seq."""
+    out = {}
+    for f in frames:
+        if len(f) < 14 + 20 + 20 or f[12:14] != b"\x08\x00":
+            continue
+        ip = f[14:]
+        ihl = (ip[0] & 15) * 4
+        if ip[9] != 6 or socket.inet_ntoa(ip[16:20]) != peer_ip:
+            continue
+        sport, _, _, ack = struct.unpack("!HHII", ip[ihl:ihl + 12])
+        if sport == dport and ip[ihl + 13] & 0x04:
+            out[ack - 1] = struct.unpack("!H", ip[4:6])[0]
+    return out
+
+
+@pytest.mark.timeout(120)
+def test_ip_ids_per_destination_not_a_global_counter(qemu, tap):
+    """Two neighbours knock on a closed port in turns (each SYN draws an RST, a datagram the
+    guest numbers itself): A sends a few, B sends n, A a few more. lwIP numbered every IPv4
+    datagram from one counter, so A's ids jumped by exactly B's n (RFC 6864 section 5: a peer
+    counts our traffic to everyone; idle scans). With keyed per-destination counters
+    (net/guard/ip_id.c, patch 0902) what A sees does not count B's datagrams, and B's ids do
+    not continue A's."""
+    tap.boot(qemu)
+    peers = {"A": ("192.0.2.7", "02:00:00:00:07:07"), "B": ("192.0.2.8", "02:00:00:00:08:08")}
+    closed = 9
+    sock = tap.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(ETH_P_ALL))
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 22)
+    sock.bind((tap.tap, 0))
+    sock.settimeout(0.05)
+    frames = []
+
+    def pump(seconds):
+        end = time.monotonic() + seconds
+        while time.monotonic() < end:
+            try:
+                frames.append(sock.recv(2048))
+            except socket.timeout:
+                pass
+
+    for ip, mac in peers.values():           # an ARP request teaches lwIP the sender
+        sock.send(tapnet.eth("ff:ff:ff:ff:ff:ff", mac, tapnet.ETH_ARP,
+                             tapnet.arp(1, mac, ip, "00:00:00:00:00:00", GUEST_IP)))
+    pump(0.2)
+    seq = {"A": 0, "B": 0}
+
+    def knock(peer, count):
+        ip, mac = peers[peer]
+        for _ in range(count):
+            syn = tapnet.tcp(ip, GUEST_IP, 40000, closed, seq=seq[peer], flags=0x02)
+            sock.send(tapnet.eth(tapnet.GUEST_MAC, mac, tapnet.ETH_IP,
+                                 tapnet.ipv4(ip, GUEST_IP, 6, syn)))
+            seq[peer] += 1
+            pump(0.003)
+
+    rounds = (37, 53, 71)
+    for n in rounds:
+        knock("A", 3)
+        knock("B", n)
+    knock("A", 3)
+    pump(0.5)
+    sock.close()
+    ids = {p: _rst_ids(frames, peers[p][0], closed) for p in peers}
+    assert len(ids["A"]) == seq["A"] and len(ids["B"]) == seq["B"], \
+        "RSTs to A %d of %d, to B %d of %d" % (len(ids["A"]), seq["A"], len(ids["B"]), seq["B"])
+    a = [ids["A"][s] for s in range(seq["A"])]
+    assert len(set(a)) == len(a), "A's ids repeat: %s" % a
+    steps_over_b = [(a[3 * k + 3] - a[3 * k + 2]) % 65536 for k in range(len(rounds))]
+    print("A's ids %s; across B's %s datagrams A's id moved by %s" % (a, rounds, steps_over_b))
+    # one global counter: each step is B's n + 1 (nothing else is sent meanwhile)
+    assert [s - 1 for s in steps_over_b] != list(rounds), steps_over_b
+    b_first = [ids["B"][sum(rounds[:k])] for k in range(len(rounds))]
+    assert all((bf - a[3 * k + 2]) % 65536 != 1 for k, bf in enumerate(b_first)), (a, b_first)

@@ -19,9 +19,8 @@
 #include "lwip/prot/ip4.h"
 #include "lwip/prot/tcp.h"
 #include "lwip/timeouts.h"
-#include "net/guard/tcp_isn.h"
-#include "net/guard/tcp_syncookie.h"
 #include "tests/lib/tcp4_hdr.h"
+#include "tests/unit/fixed_keys.h"
 
 int lwip_host_panics;
 char lwip_host_last_panic[256];
@@ -217,11 +216,7 @@ void lwip_host_init(void)
         return;
     done = true;
     lwip_init();
-    /* fixed keys: runs are reproducible */
-    const struct siphash_key isn_key = { 0x0706050403020100ull, 0x0f0e0d0c0b0a0908ull };
-    const struct siphash_key cookie_key = { 0x1716151413121110ull, 0x1f1e1d1c1b1a1918ull };
-    tcp_isn_set_key(&isn_key);
-    tcp_syncookie_set_key(&cookie_key);
+    set_fixed_keys();
     ip4_addr_t ip, mask, gw;
     ip4_addr_set_u32(&ip, lwip_htonl(ip_from_str(HOST_LOCAL_IP)));
     ip4_addr_set_u32(&mask, lwip_htonl(0xffffff00u));

@@ -31,9 +31,15 @@ UNIT_SRCS_lwip_timewait := tests/unit/test_lwip_timewait.c $(LWIP_HOST_SRCS)
 $(BUILD)/unit/test_lwip_timewait: UNIT_CFLAGS += $(LWIP_HOST_CFLAGS)
 $(BUILD)/unit/test_lwip_timewait: $(DEPS_DIR)/stamp-lwip
 
+# Keyed per-destination datagram ids (net/guard/ip_id.c, patch 0902's hooks).
+UNIT_TESTS += ip_id
+UNIT_SRCS_ip_id := tests/unit/test_ip_id.c $(LWIP_HOST_SRCS)
+$(BUILD)/unit/test_ip_id: UNIT_CFLAGS += $(LWIP_HOST_CFLAGS)
+$(BUILD)/unit/test_ip_id: $(DEPS_DIR)/stamp-lwip
+
 # One gcc call builds each test from several sources, and -MMD then keeps only
 # the last source's dependencies: name the headers these tests depend on.
 LWIP_HOST_HDRS := $(wildcard net/*/*.h net/port/arch/*.h) tests/unit/lwip_host.h tests/lib/tcp4_hdr.h
 $(BUILD)/unit/test_lwip_persist $(BUILD)/unit/test_lwip_syncookie $(BUILD)/unit/test_tcp_keyed \
-	$(BUILD)/unit/test_lwip_tso $(BUILD)/unit/test_lwip_timewait: \
+	$(BUILD)/unit/test_lwip_tso $(BUILD)/unit/test_lwip_timewait $(BUILD)/unit/test_ip_id: \
 	$(LWIP_HOST_HDRS)

@@ -63,10 +63,17 @@ static int admit4(struct frag_guard *fg, uint32_t src, uint32_t id, unsigned nbu
     return frag_guard_admit(fg, &k, nbufs);
 }
 
+static int admit6_in(struct frag_guard *fg, uint32_t subnet, uint32_t last_word, uint32_t id,
+                     unsigned nbufs)
+{
+    struct frag_key k = { .src = { 0x20010db8u, subnet, 0, last_word }, .id = id,
+                          .share_words = 2 };
+    return frag_guard_admit(fg, &k, nbufs);
+}
+
 static int admit6(struct frag_guard *fg, uint32_t last_word, uint32_t id, unsigned nbufs)
 {
-    struct frag_key k = { .src = { 0x20010db8u, 0, 0, last_word }, .id = id };
-    return frag_guard_admit(fg, &k, nbufs);
+    return admit6_in(fg, 0, last_word, id, nbufs);
 }
 
 static void frag_share_per_source(void **state)
@@ -117,13 +124,29 @@ static void frag_ipv6_keys(void **state)
     int b = admit6(&fg, 0x66, 0x20001, 2);
     assert_true(b >= 0 && b != a);
     assert_int_equal(admit6(&fg, 0x66, 0x10001, 1), -1);    /* over its 4 buffers */
-    /* a source differing from it only in the last word has its own share */
-    assert_true(admit6(&fg, 0x67, 0x10001, 4) >= 0);
+    /* another address of the same /64 is the same source: no share of its own */
     assert_int_equal(admit6(&fg, 0x67, 0x10001, 1), -1);
+    /* another /64 has its own share */
+    assert_true(admit6_in(&fg, 1, 0x66, 0x10001, 4) >= 0);
+    assert_int_equal(admit6_in(&fg, 1, 0x66, 0x10001, 1), -1);
     /* lwIP frees one of 0x66's buffers: room again for exactly one */
     frag_guard_release(&fg, a);
     assert_true(admit6(&fg, 0x66, 0x10001, 1) >= 0);
     assert_int_equal(admit6(&fg, 0x66, 0x10001, 1), -1);
+}
+
+/* Within one /64, the same id from two addresses is two datagrams (two
+ * groups), counted against one share. */
+static void frag_ipv6_same_id_two_addresses(void **state)
+{
+    struct frag_guard fg;
+    (void)state;
+    frag_guard_init(&fg, 4, 2);
+    int a = admit6(&fg, 0x66, 7, 1);
+    int b = admit6(&fg, 0x67, 7, 1);
+    assert_true(a >= 0 && b >= 0 && a != b);
+    assert_int_equal(admit6(&fg, 0x68, 7, 1), -1);          /* a third datagram of the /64 */
+    assert_int_equal(admit6(&fg, 0x66, 7, 1), a);
 }
 
 static void frag_table_full_and_bad_release(void **state)
@@ -190,6 +213,7 @@ int main(void)
         cmocka_unit_test(frag_share_per_source),
         cmocka_unit_test(frag_datagram_limit),
         cmocka_unit_test(frag_ipv6_keys),
+        cmocka_unit_test(frag_ipv6_same_id_two_addresses),
         cmocka_unit_test(frag_table_full_and_bad_release),
         cmocka_unit_test(stall_no_progress),
         cmocka_unit_test(stall_nothing_outstanding),

@@ -7,10 +7,8 @@
 #include "lwip/init.h"
 #include "lwip/stats.h"
 #include "lwip/timeouts.h"
-#include "net/guard/siphash.h"
-#include "net/guard/tcp_isn.h"
-#include "net/guard/tcp_syncookie.h"
 #include "tests/fuzz/lwip_host/host_port.h"
+#include "tests/unit/fixed_keys.h"
 
 uint8_t u8(struct input *in)
 {
@@ -58,9 +56,5 @@ void fuzz_lwip_init(void)
     host_trace = getenv("FUZZ_TRACE") != NULL;
     host_rand_seed(1);
     lwip_init();
-    /* Fixed keys (the kernel takes them from RDRAND): replays are exact. */
-    const struct siphash_key isn_key = { 0x0706050403020100ull, 0x0f0e0d0c0b0a0908ull };
-    const struct siphash_key cookie_key = { 0x1716151413121110ull, 0x1f1e1d1c1b1a1918ull };
-    tcp_isn_set_key(&isn_key);
-    tcp_syncookie_set_key(&cookie_key);
+    set_fixed_keys();
 }
