@@ -225,7 +225,6 @@ static enum netdev_tx try_xmit(struct pbuf *p)
         pbuf_ref(p);
     }
     if (!tx_offload(send, &off)) {
-        tso_counters.bad++;
         counters.tx_dropped++;
         pbuf_free(send);
         return NETDEV_TX_DROPPED;

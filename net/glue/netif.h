@@ -10,7 +10,8 @@
 struct netglue_counters {
     uint64_t tx_backlogged;      /* frames parked while the TX queue was stopped */
     uint64_t tx_dropped;         /* dropped here, not by the driver: no memory to
-                                    linearize, no TSO checksum, backlog full */
+                                    linearize, a super-segment not fit for
+                                    offload (tx_offload), backlog full */
     uint64_t tx_backlog_dropped; /* backlog full: dropped (counted in tx_dropped) */
     uint64_t tx_linearized;      /* chains too long for the ring: copied */
     uint64_t rx_input_errors;    /* lwIP refused a frame (in /stats.json rx_dropped) */

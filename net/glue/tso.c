@@ -38,6 +38,5 @@ bool tso_offload(const struct pbuf *p, bool ipv6, struct netdev_tx_offload *off)
 void tso_count(const struct pbuf *p, const struct netdev_tx_offload *off)
 {
     unsigned payload = p->tot_len - off->hdr_len;
-    tso_counters.frames++;
     tso_counters.segments += (payload + off->gso_size - 1) / off->gso_size;
 }

@@ -22,10 +22,12 @@
  * under the 16-bit IPv4 total length and pbuf lengths with all headers. */
 #define TSO_MAX_PAYLOAD 65000u
 
+/* segments: the wire segments the device cuts super-segments into
+ * (/stats.json tx_tso_segments). The driver counts the super-segments
+ * themselves (tx_tso_frames); a marked frame not fit for offload is dropped
+ * in the glue and counted in its tx_dropped. */
 struct tso_counters {
-    uint64_t frames;        /* super-segments handed to the device */
-    uint64_t segments;      /* wire segments it cut them into */
-    uint64_t bad;           /* marked frames not fit for offload: dropped */
+    uint64_t segments;
 };
 extern struct tso_counters tso_counters;
 

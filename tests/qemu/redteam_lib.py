@@ -178,6 +178,20 @@ def get(path, keep=True, method="GET"):
             (method, path, "" if keep else "Connection: close\r\n")).encode()
 
 
+def connect_many(peers, port, n, each, **kw):
+    """Connections to the guest's port, the i-th of n from peers[i % len(peers)]
+    (try_connect(port, timeout=2, **kw): those not open within 2 s are left out); each(i, c)
+    sends a new one what it will. Returns those that opened."""
+    conns = []
+    for i in range(n):
+        c = peers[i % len(peers)].try_connect(port, timeout=2, **kw)
+        if c is None:
+            continue
+        each(i, c)
+        conns.append(c)
+    return conns
+
+
 def close_all(conns):
     for c in conns:
         try:

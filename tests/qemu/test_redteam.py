@@ -20,7 +20,8 @@ import tapnet
 from hostile import paced_blast
 from rawtcp import ACK, FIN, PSH, RST, SYN, URG
 from redteam_lib import _env, env  # noqa: F401 (fixtures)
-from redteam_lib import Prober, close_all, get, guard_delta, raw_segment, verdict
+from redteam_lib import (Prober, close_all, connect_many, get, guard_delta, raw_segment,
+                         verdict)
 from tapnet import (ETH_ARP, ETH_IP, GUEST_IP, GUEST_MAC, PROTO_TCP, arp, eth, ipv4,
                     packet_socket, tcp)
 
@@ -269,17 +270,11 @@ def test_slow_readers_one_byte_per_second(env):
     start = env.start_line
     peers = [rawtcp.Peer(env.net, ip="192.0.2.%d" % (70 + k), seed=70 + k).start()
              for k in range(3)]
-    conns = []
     try:
         for p in peers:
             p.announce()
-        for i in range(300):
-            p = peers[i % 3]
-            c = p.try_connect(80, window=1, timeout=2)
-            if c is None:
-                continue
-            c.send(get("/bytes/1073741824"), window=1)
-            conns.append(c)
+        conns = connect_many(peers, 80, 300,
+                             lambda i, c: c.send(get("/bytes/1073741824"), window=1), window=1)
         prober = Prober(env, every=0.5)
         prober.start()
         peak = 0
@@ -350,11 +345,8 @@ def test_iperf3_control_connections_never_finish(env):
     start = env.start_line
     with rawtcp.Peer(env.net, ip="192.0.2.75", seed=75) as peer:
         peer.announce()
-        conns = []
-        for i in range(300):
-            c = peer.try_connect(5201, timeout=2)
-            if c is None:
-                continue
+
+        def control(i, c):
             cookie = ("%036d" % i).encode() + b"\0"
             k = i % 4
             if k >= 1:
@@ -363,7 +355,7 @@ def test_iperf3_control_connections_never_finish(env):
                 c.send(b"\xff\xff\xff\xff")
             if k == 3:
                 c.send(struct.pack("!I", 4000) + b"{" * 10)
-            conns.append(c)
+        conns = connect_many([peer], 5201, 300, control)
         time.sleep(3)
         env.served("with 300 stuck iperf3 control connections")
         time.sleep(7)
@@ -393,17 +385,14 @@ def test_iperf2_connect_back_to_silence(env):
     start = env.start_line
     with rawtcp.Peer(env.net, ip="192.0.2.76", seed=76) as peer:
         peer.announce()
-        conns = []
-        for i in range(40):
-            c = peer.try_connect(5001, timeout=2)
-            if c is None:
-                continue
+
+        def ask_connect_back(i, c):
             fl = 0x80000000 | (1 if i % 2 else 0)
             c.send(iperf2_header(fl, 6000 + i, amount=500 if i % 2 == 0 else 0xffffffce))
             if i % 2 == 0:
                 c.send(b"d" * 500)
                 c.fin()
-            conns.append(c)
+        conns = connect_many([peer], 5001, 40, ask_connect_back)
         time.sleep(3)
         syns = sum(1 for _, f in peer.other if len(f) > 47 and f[23] == PROTO_TCP and
                    f[47] & SYN)

@@ -105,11 +105,44 @@ def try_stats(net):
         return "no answer (%r)" % e
 
 
-def settle(net, base, vm, timeout=75):
-    waited, s = wait_idle(net, base, timeout=timeout, vm=vm)
+def boot_warm(qemu, net):
+    """Boots the guest and serves it a few requests: (vm, its stats then)."""
+    vm = net.boot(qemu)
+    for _ in range(3):
+        net.http("/")
+    return vm, net.stats()
+
+
+def connect_started():
+    """A non-blocking socket (in the namespace the caller is in) connecting to the guest's
+    port 80."""
+    s = socket.socket()
+    s.setblocking(False)
+    try:
+        s.connect((GUEST_IP, 80))
+    except BlockingIOError:
+        pass
+    return s
+
+
+def client_served(net, within, when):
     dt, res = normal_client(net)
-    assert res == 200 and dt <= SERVE_WITHIN, ("after the storm", dt, res)
-    return waited, s
+    assert res == 200 and dt <= within, (when, dt, res)
+
+
+def served_throughout(prober, within, during, probes=0):
+    assert len(prober.results) >= probes, prober.results
+    assert not prober.slow(within), (
+        "normal clients not served within %.0f s during %s (t, seconds, result): %s"
+        % (within, during, prober.slow(within)))
+
+
+def settle(net, base, vm, timeout=75):
+    """After a storm: the guest idle again (pools, counters) and serving."""
+    waited, s = wait_idle(net, base, timeout=timeout, vm=vm)
+    client_served(net, SERVE_WITHIN, "after the storm")
+    print("idle after %.1f s: %s" % (waited, s["lwip"]))
+    assert not check_counters(base, s), check_counters(base, s)
 
 
 # ------------------------------------------------------------------ idle connects ---
@@ -117,23 +150,14 @@ def settle(net, base, vm, timeout=75):
 @pytest.mark.slow
 @pytest.mark.timeout(180)
 def test_1000_idle_connects(qemu, tap):
-    vm = tap.boot(qemu)
-    for _ in range(3):
-        tap.http("/")
-    base = tap.stats()
+    vm, base = boot_warm(qemu, tap)
     prober = Prober(tap)
     socks = []
     sel = selectors.DefaultSelector()
     t0 = time.monotonic()
     with tap.inside():
         for _ in range(1000):
-            s = socket.socket()
-            s.setblocking(False)
-            try:
-                s.connect((GUEST_IP, 80))
-            except BlockingIOError:
-                pass
-            socks.append(s)
+            socks.append(connect_started())
     for s in socks:
         sel.register(s, selectors.EVENT_WRITE)
     prober.start()
@@ -161,9 +185,7 @@ def test_1000_idle_connects(qemu, tap):
     rst_close(socks)
     after = normal_client(tap)
     print("normal client after the storm:", after)
-    waited, s = settle(tap, base, vm)
-    print("idle after %.1f s: %s" % (waited, s["lwip"]))
-    assert not check_counters(base, s), check_counters(base, s)
+    settle(tap, base, vm)
     assert after[1] == 200 and after[0] <= SERVE_WITHIN, after
     assert not prober.slow(), (
         "normal clients not served within %.0f s while 1000 idle connections were made "
@@ -177,22 +199,14 @@ def test_1000_idle_connects(qemu, tap):
 @pytest.mark.slow
 @pytest.mark.timeout(150)
 def test_200_slowloris_clients(qemu, tap):
-    vm = tap.boot(qemu)
-    for _ in range(3):
-        tap.http("/")
-    base = tap.stats()
+    vm, base = boot_warm(qemu, tap)
     n, seconds = 200, 10
     sel = selectors.DefaultSelector()
     stats = {"connects": 0, "dropped": 0, "lines": 0, "refused": 0}
 
     def open_one():
         with tap.inside():
-            s = socket.socket()
-        s.setblocking(False)
-        try:
-            s.connect((GUEST_IP, 80))
-        except BlockingIOError:
-            pass
+            s = connect_started()
         sel.register(s, selectors.EVENT_READ, {"sent": 0, "next": time.monotonic()})
         stats["connects"] += 1
 
@@ -241,12 +255,8 @@ def test_200_slowloris_clients(qemu, tap):
     print("slowloris: %s; guest %s" % (stats, during))
     print("normal clients during (t, seconds, result):", prober.results)
     rst_close(socks)
-    waited, s = settle(tap, base, vm)
-    print("idle after %.1f s: %s" % (waited, s["lwip"]))
-    assert not check_counters(base, s), check_counters(base, s)
-    assert len(prober.results) >= 3, prober.results
-    assert not prober.slow(), ("normal clients not served within %.0f s during 200 slowloris "
-                               "clients (t, seconds, result): %s" % (SERVE_WITHIN, prober.slow()))
+    settle(tap, base, vm)
+    served_throughout(prober, SERVE_WITHIN, "200 slowloris clients", probes=3)
 
 
 # ----------------------------------------------------------------------- SYN floods ---
@@ -312,10 +322,8 @@ def test_syn_flood_answered_by_rst(qemu, tap):
     vm = tap.boot(qemu)
     tap.http("/")
     prober, _, _, _ = syn_flood(tap, vm, 3000, tapnet.HOST_IP, 20000)
-    dt, res = normal_client(tap)
-    assert res == 200 and dt <= SERVE_WITHIN, ("after the flood", dt, res)
-    assert not prober.slow(), ("normal clients not served within %.0f s during the SYN flood "
-                               "(t, seconds, result): %s" % (SERVE_WITHIN, prober.slow()))
+    client_served(tap, SERVE_WITHIN, "after the flood")
+    served_throughout(prober, SERVE_WITHIN, "the SYN flood")
 
 
 @pytest.mark.slow
@@ -335,12 +343,8 @@ def test_syn_flood_half_open(qemu, tap):
     s.close()
     time.sleep(0.2)
     prober, base, s, _ = syn_flood(tap, vm, 30000, ghost_ip, 30000)
-    dt, res = normal_client(tap)
-    assert res == 200 and dt <= COOKIE_SERVE_WITHIN, ("after the flood", dt, res)
-    assert len(prober.results) >= 4, prober.results
-    assert not prober.slow(COOKIE_SERVE_WITHIN), (
-        "normal clients not served within %.0f s during a half-open SYN flood "
-        "(t, seconds, result): %s" % (COOKIE_SERVE_WITHIN, prober.slow(COOKIE_SERVE_WITHIN)))
+    client_served(tap, COOKIE_SERVE_WITHIN, "after the flood")
+    served_throughout(prober, COOKIE_SERVE_WITHIN, "a half-open SYN flood", probes=4)
     g0, g1 = base["tcp_guard"], s["tcp_guard"]
     sent = g1["syncookies_sent"] - g0["syncookies_sent"]
     validated = g1["syncookies_validated"] - g0["syncookies_validated"]
@@ -363,12 +367,8 @@ def test_syn_flood_spoofed_sources(qemu, tap):
     tap.http("/")
     prober, base, s, _ = syn_flood(tap, vm, 30000, None, 0,
                                    frames=spoofed_syn_frames(tap.host_mac, 30000))
-    dt, res = normal_client(tap)
-    assert res == 200 and dt <= COOKIE_SERVE_WITHIN, ("after the flood", dt, res)
-    assert len(prober.results) >= 4, prober.results
-    assert not prober.slow(COOKIE_SERVE_WITHIN), (
-        "normal clients not served within %.0f s during a spoofed-source SYN flood "
-        "(t, seconds, result): %s" % (COOKIE_SERVE_WITHIN, prober.slow(COOKIE_SERVE_WITHIN)))
+    client_served(tap, COOKIE_SERVE_WITHIN, "after the flood")
+    served_throughout(prober, COOKIE_SERVE_WITHIN, "a spoofed-source SYN flood", probes=4)
     g0, g1 = base["tcp_guard"], s["tcp_guard"]
     d = {k: g1[k] - g0[k] for k in g1 if k.startswith("syncookies")}
     print("syncookies: %s" % d)

@@ -19,6 +19,7 @@
 #include "lwip/prot/ip4.h"
 #include "lwip/prot/tcp.h"
 #include "lwip/timeouts.h"
+#include "tests/lib/tcp4_hdr.h"
 #include "tests/unit/fixed_keys.h"
 
 int lwip_host_panics;
@@ -107,23 +108,14 @@ static bool parse_frame(const uint8_t *b, size_t n, struct seg *s)
     s->wnd = (uint16_t)((t[14] << 8) | t[15]);
     if (thl < 20 || ihl + thl > tot)
         return false;
-    for (size_t i = 20; i < thl;) {
-        uint8_t kind = t[i];
-        if (kind == 0)
-            break;
-        if (kind == 1) {
-            i++;
-            continue;
-        }
-        if (i + 1 >= thl || t[i + 1] < 2 || i + t[i + 1] > thl)
-            break;
-        if (kind == 2 && t[i + 1] == 4)
-            s->mss = (uint16_t)((t[i + 2] << 8) | t[i + 3]);
-        else if (kind == 3 && t[i + 1] == 3)
-            s->wscale = t[i + 2];
-        else if (kind == 4)
+    size_t i = 20;
+    for (const uint8_t *o; (o = tcp4_opt_next(t, thl, &i)) != NULL;) {
+        if (o[0] == 2 && o[1] == 4)
+            s->mss = (uint16_t)((o[2] << 8) | o[3]);
+        else if (o[0] == 3 && o[1] == 3)
+            s->wscale = o[2];
+        else if (o[0] == 4)
             s->sack_perm = true;
-        i += t[i + 1];
     }
     s->len = tot - ihl - thl;
     if (s->len > sizeof s->data)
@@ -178,6 +170,13 @@ bool lwip_host_output(struct seg *out)
 size_t lwip_host_output_count(void)
 {
     return out_count;
+}
+
+size_t lwip_host_drain(void)
+{
+    size_t n = out_count;
+    out_head = out_count = 0;
+    return n;
 }
 
 /* ---- netif ---- */
@@ -253,15 +252,45 @@ void lwip_host_advance(uint32_t ms)
     }
 }
 
-struct tcp_pcb *lwip_host_listen(uint16_t port, tcp_accept_fn accept)
+static void srv_err(void *arg, err_t err)
 {
+    struct lwip_host_server *srv = arg;
+    (void)err;
+    srv->pcb = NULL;
+}
+
+static err_t srv_accept(void *arg, struct tcp_pcb *pcb, err_t err)
+{
+    struct lwip_host_server *srv = arg;
+    assert_int_equal(err, ERR_OK);
+    srv->accepted++;
+    srv->pcb = pcb;
+    tcp_arg(pcb, srv);
+    tcp_err(pcb, srv_err);
+    return srv->on_accept ? srv->on_accept(pcb) : ERR_OK;
+}
+
+void lwip_host_serve(struct lwip_host_server *srv, uint16_t port,
+                     err_t (*on_accept)(struct tcp_pcb *pcb))
+{
+    lwip_host_init();
+    lwip_host_reset();
+    *srv = (struct lwip_host_server){ .on_accept = on_accept };
     struct tcp_pcb *l = tcp_new();
     assert_non_null(l);
     assert_int_equal(tcp_bind(l, IP_ADDR_ANY, port), ERR_OK);
     l = tcp_listen(l);
     assert_non_null(l);
-    tcp_accept(l, accept);
-    return l;
+    tcp_arg(l, srv);
+    tcp_accept(l, srv_accept);
+    srv->listener = l;
+}
+
+int lwip_host_teardown(void **state)
+{
+    (void)state;
+    lwip_host_reset();
+    return 0;
 }
 
 struct seg lwip_host_seg(uint16_t sport, uint16_t dport, uint8_t flags, uint32_t seq,
@@ -279,25 +308,13 @@ struct seg lwip_host_seg(uint16_t sport, uint16_t dport, uint8_t flags, uint32_t
     return s;
 }
 
-static void put16(uint8_t *p, uint16_t v)
-{
-    p[0] = (uint8_t)(v >> 8);
-    p[1] = (uint8_t)v;
-}
-
-static void put32(uint8_t *p, uint32_t v)
-{
-    put16(p, (uint16_t)(v >> 16));
-    put16(p + 2, (uint16_t)v);
-}
-
 void lwip_host_input(const struct seg *s)
 {
     uint8_t opt[40];
     size_t ol = 0;
     if (s->mss) {
         opt[ol++] = 2; opt[ol++] = 4;
-        put16(opt + ol, s->mss); ol += 2;
+        tcp4_put16(opt + ol, s->mss); ol += 2;
     }
     if (s->wscale >= 0) {
         opt[ol++] = 1; opt[ol++] = 3; opt[ol++] = 3; opt[ol++] = (uint8_t)s->wscale;
@@ -312,22 +329,10 @@ void lwip_host_input(const struct seg *s)
     memset(b, 0, tot);
     uint32_t src = s->src_ip ? s->src_ip : ip_from_str(HOST_PEER_IP);
     uint32_t dst = s->dst_ip ? s->dst_ip : ip_from_str(HOST_LOCAL_IP);
-    b[0] = 0x45;
-    put16(b + 2, (uint16_t)tot);
-    b[8] = 64;
-    b[9] = IP_PROTO_TCP;
-    put32(b + 12, src);
-    put32(b + 16, dst);
-    put16(b + 10, 0);
+    tcp4_hdr_put(b, tot, thl, &(struct tcp4_hdr){ src, dst, s->sport, s->dport, s->seq, s->ack,
+                                                 s->flags, s->wnd });
     u16_t ics = inet_chksum(b, 20);
     memcpy(b + 10, &ics, 2);
-    put16(t, s->sport);
-    put16(t + 2, s->dport);
-    put32(t + 4, s->seq);
-    put32(t + 8, s->ack);
-    t[12] = (uint8_t)((thl / 4) << 4);
-    t[13] = s->flags;
-    put16(t + 14, s->wnd);
     memcpy(t + 20, opt, ol);
     memcpy(t + thl, s->data, s->len);
     ip_addr_t isrc, idst;
@@ -339,4 +344,27 @@ void lwip_host_input(const struct seg *s)
     memcpy(t + 16, &tcs, 2);
     pbuf_add_header(p, 20);
     nif.input(p, &nif);
+}
+
+struct seg lwip_host_syn(const struct seg *s)
+{
+    struct seg r;
+    lwip_host_input(s);
+    assert_true(lwip_host_output(&r));
+    assert_int_equal(lwip_host_output_count(), 0);
+    assert_int_equal(r.flags, TCP_SYN | TCP_ACK);
+    assert_int_equal(r.ack, s->seq + 1);
+    assert_int_equal(r.dport, s->sport);
+    return r;
+}
+
+struct seg lwip_host_connect(const struct seg *syn)
+{
+    struct seg r = lwip_host_syn(syn);
+    struct seg a = lwip_host_seg(syn->sport, syn->dport, TCP_ACK, syn->seq + 1, r.seq + 1,
+                                 syn->wnd);
+    a.src_ip = syn->src_ip;
+    a.dst_ip = syn->dst_ip;
+    lwip_host_input(&a);
+    return r;
 }

@@ -35,8 +35,25 @@ uint32_t lwip_host_now_ms(void);
 void lwip_host_advance(uint32_t ms);  /* step time by 250 ms ticks, running tcp_tmr */
 void lwip_host_advance_ns(uint64_t ns);  /* clock_now_ns only, no timers */
 
-/* A listening pcb on port taking connections with accept. */
-struct tcp_pcb *lwip_host_listen(uint16_t port, tcp_accept_fn accept);
+/* The server side under test: a listener; pcb is the connection it accepted
+ * last, NULL again once lwIP reports a connection gone (its err callback: a
+ * test with one connection at a time); accepted counts the connections. */
+struct lwip_host_server {
+    struct tcp_pcb *listener;
+    struct tcp_pcb *pcb;
+    int accepted;
+    /* Run on each accepted pcb (may be NULL): adds the test's callbacks or
+     * queues data; an error refuses the connection (lwIP aborts it). */
+    err_t (*on_accept)(struct tcp_pcb *pcb);
+};
+
+/* lwip_host_init, lwip_host_reset, then srv listens on port (pcb NULL,
+ * accepted 0). The usual cmocka setup of these tests. */
+void lwip_host_serve(struct lwip_host_server *srv, uint16_t port,
+                     err_t (*on_accept)(struct tcp_pcb *pcb));
+/* cmocka teardown: lwip_host_reset. */
+int lwip_host_teardown(void **state);
+#define LWIP_HOST_TEST(f, setup) cmocka_unit_test_setup_teardown(f, setup, lwip_host_teardown)
 /* A segment from the peer (no options, no payload yet). */
 struct seg lwip_host_seg(uint16_t sport, uint16_t dport, uint8_t flags, uint32_t seq,
                          uint32_t ack, uint16_t wnd);
@@ -46,6 +63,13 @@ void lwip_host_input(const struct seg *s);
 /* Pops the oldest frame lwIP sent; false when none is left. */
 bool lwip_host_output(struct seg *out);
 size_t lwip_host_output_count(void);
+/* Drops every captured frame; returns how many there were. */
+size_t lwip_host_drain(void);
+/* Sends the SYN s and returns lwIP's answer: exactly one SYN|ACK acking it. */
+struct seg lwip_host_syn(const struct seg *s);
+/* lwip_host_syn, then the peer's ACK of that SYN|ACK (the SYN's addresses,
+ * ports and window); returns the SYN|ACK. */
+struct seg lwip_host_connect(const struct seg *syn);
 
 /* TSO on the simulated netif: it segments super-segments of the families in
  * flags (NETIF_TSO_TCP4/6) of up to max payload bytes (0, 0: off, the

@@ -39,7 +39,7 @@ $(BUILD)/unit/test_ip_id: $(DEPS_DIR)/stamp-lwip
 
 # One gcc call builds each test from several sources, and -MMD then keeps only
 # the last source's dependencies: name the headers these tests depend on.
-LWIP_HOST_HDRS := $(wildcard net/*/*.h net/port/arch/*.h) tests/unit/lwip_host.h
+LWIP_HOST_HDRS := $(wildcard net/*/*.h net/port/arch/*.h) tests/unit/lwip_host.h tests/lib/tcp4_hdr.h
 $(BUILD)/unit/test_lwip_persist $(BUILD)/unit/test_lwip_syncookie $(BUILD)/unit/test_tcp_keyed \
 	$(BUILD)/unit/test_lwip_tso $(BUILD)/unit/test_lwip_timewait $(BUILD)/unit/test_ip_id: \
 	$(LWIP_HOST_HDRS)

@@ -23,81 +23,35 @@
 #define PEER_ISS 1000u
 
 static size_t answer_len;
-static struct tcp_pcb *server_pcb;
+static struct lwip_host_server srv;
 static uint8_t answer[64 * 1024];
 
-static void srv_err(void *arg, err_t err)
+static err_t write_answer(struct tcp_pcb *pcb)
 {
-    (void)arg;
-    (void)err;
-    server_pcb = NULL;
-}
-
-static err_t srv_accept(void *arg, struct tcp_pcb *pcb, err_t err)
-{
-    (void)arg;
-    assert_int_equal(err, ERR_OK);
-    server_pcb = pcb;
-    tcp_err(pcb, srv_err);
     assert_int_equal(tcp_write(pcb, answer, (u16_t)answer_len, 0), ERR_OK);
     return ERR_OK;
 }
 
-static void listen_on(uint16_t port)
-{
-    struct tcp_pcb *l = tcp_new();
-    assert_non_null(l);
-    assert_int_equal(tcp_bind(l, IP_ADDR_ANY, port), ERR_OK);
-    l = tcp_listen(l);
-    assert_non_null(l);
-    tcp_accept(l, srv_accept);
-}
-
 static struct seg peer(uint8_t flags, uint32_t seq, uint32_t ack, uint16_t wnd)
 {
-    struct seg s;
-    memset(&s, 0, sizeof s);
-    s.wscale = -1;
-    s.sport = PEER_PORT;
-    s.dport = PORT;
-    s.flags = flags;
-    s.seq = seq;
-    s.ack = ack;
-    s.wnd = wnd;
-    return s;
+    return lwip_host_seg(PEER_PORT, PORT, flags, seq, ack, wnd);
 }
 
 /* Handshake; returns lwIP's ISS. The accept callback queues the answer, which
  * lwIP sends up to its initial congestion window (3 segments of 1460). */
 static uint32_t connect_peer(void)
 {
-    struct seg s = peer(TCP_SYN, PEER_ISS, 0, 65535), r;
+    struct seg s = peer(TCP_SYN, PEER_ISS, 0, 65535);
     s.mss = 1460;
-    lwip_host_input(&s);
-    assert_true(lwip_host_output(&r));
-    assert_int_equal(r.flags, TCP_SYN | TCP_ACK);
-    assert_int_equal(r.ack, PEER_ISS + 1);
-    uint32_t iss = r.seq;
-    s = peer(TCP_ACK, PEER_ISS + 1, iss + 1, 65535);
-    lwip_host_input(&s);
-    assert_non_null(server_pcb);
+    uint32_t iss = lwip_host_connect(&s).seq;
+    assert_non_null(srv.pcb);
     return iss;
 }
 
 static int setup(void **state)
 {
     (void)state;
-    lwip_host_init();
-    lwip_host_reset();
-    server_pcb = NULL;
-    listen_on(PORT);
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    lwip_host_reset();
+    lwip_host_serve(&srv, PORT, write_answer);
     return 0;
 }
 
@@ -129,23 +83,23 @@ static void window_game(size_t len)
     drain(sent_end, &n);
     /* Retransmission timeout (initial RTO 3 s, maybe backed off): in-flight data
      * goes back to unsent, and with a zero window the persist timer starts. */
-    for (int i = 0; i < 40 && server_pcb && server_pcb->persist_backoff == 0; i++)
+    for (int i = 0; i < 40 && srv.pcb && srv.pcb->persist_backoff == 0; i++)
         lwip_host_advance(250);
-    assert_non_null(server_pcb);
-    assert_true(server_pcb->persist_backoff > 0);
-    assert_null(server_pcb->unacked);
+    assert_non_null(srv.pcb);
+    assert_true(srv.pcb->persist_backoff > 0);
+    assert_null(srv.pcb->unacked);
     drain(sent_end, &n);
     /* ACK everything sent, window open. */
     s = peer(TCP_ACK, PEER_ISS + 1, sent_end, 65535);
     lwip_host_input(&s);
     if (sent_end == iss + 1 + len)
-        assert_null(server_pcb->unsent);
+        assert_null(srv.pcb->unsent);
     /* Timers run on: lwIP's asserts (on, fatal) must hold. */
     lwip_host_advance(5000);
     assert_int_equal(lwip_host_panics, 0);
-    assert_non_null(server_pcb);
-    assert_int_equal(server_pcb->state, ESTABLISHED);
-    assert_int_equal(server_pcb->persist_backoff, 0);
+    assert_non_null(srv.pcb);
+    assert_int_equal(srv.pcb->state, ESTABLISHED);
+    assert_int_equal(srv.pcb->persist_backoff, 0);
     drain(sent_end, &n);
 }
 
@@ -172,9 +126,9 @@ static void test_zero_window_then_ack_all_large_answer(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_zero_window_then_ack_all_small_answer, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_zero_window_then_ack_all_two_segments, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_zero_window_then_ack_all_large_answer, setup, teardown),
+        LWIP_HOST_TEST(test_zero_window_then_ack_all_small_answer, setup),
+        LWIP_HOST_TEST(test_zero_window_then_ack_all_two_segments, setup),
+        LWIP_HOST_TEST(test_zero_window_then_ack_all_large_answer, setup),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -24,9 +24,8 @@
 #define GHOST "192.0.2.66"
 
 static struct tcp_pcb_listen *listener;
-static int accepted;
+static struct lwip_host_server srv;
 static err_t accept_result = ERR_OK;
-static struct tcp_pcb *last_accepted;
 static char rx[256];
 static size_t rx_len;
 
@@ -42,14 +41,10 @@ static err_t srv_recv(void *arg, struct tcp_pcb *pcb, struct pbuf *p, err_t err)
     return ERR_OK;
 }
 
-static err_t srv_accept(void *arg, struct tcp_pcb *pcb, err_t err)
+static err_t on_accept(struct tcp_pcb *pcb)
 {
-    (void)arg;
-    assert_int_equal(err, ERR_OK);
-    accepted++;
     if (accept_result != ERR_OK)
         return accept_result;   /* lwIP aborts the pcb */
-    last_accepted = pcb;
     tcp_recv(pcb, srv_recv);
     return ERR_OK;
 }
@@ -57,58 +52,28 @@ static err_t srv_accept(void *arg, struct tcp_pcb *pcb, err_t err)
 static int setup(void **state)
 {
     (void)state;
-    lwip_host_init();
-    lwip_host_reset();
+    lwip_host_serve(&srv, PORT, on_accept);
     memset(&tcp_guard, 0, sizeof tcp_guard);
-    accepted = 0;
     accept_result = ERR_OK;
-    last_accepted = NULL;
     rx_len = 0;
-    struct tcp_pcb *l = tcp_new();
-    assert_non_null(l);
-    assert_int_equal(tcp_bind(l, IP_ADDR_ANY, PORT), ERR_OK);
-    l = tcp_listen(l);
-    assert_non_null(l);
-    tcp_accept(l, srv_accept);
-    listener = (struct tcp_pcb_listen *)l;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    lwip_host_reset();
+    listener = (struct tcp_pcb_listen *)srv.listener;
     return 0;
 }
 
 static struct seg mkseg(const char *src, uint16_t sport, uint8_t flags, uint32_t seq, uint32_t ack)
 {
-    struct seg s;
-    memset(&s, 0, sizeof s);
-    s.wscale = -1;
+    struct seg s = lwip_host_seg(sport, PORT, flags, seq, ack, 65535);
     s.src_ip = ip_from_str(src);
-    s.sport = sport;
-    s.dport = PORT;
-    s.flags = flags;
-    s.seq = seq;
-    s.ack = ack;
-    s.wnd = 65535;
     return s;
 }
 
 /* Sends a SYN and returns lwIP's answer (must be exactly one segment). */
 static struct seg syn(const char *src, uint16_t sport, uint32_t isn, uint16_t mss, int wscale)
 {
-    struct seg s = mkseg(src, sport, TCP_SYN, isn, 0), r;
+    struct seg s = mkseg(src, sport, TCP_SYN, isn, 0);
     s.mss = mss;
     s.wscale = wscale;
-    lwip_host_input(&s);
-    assert_true(lwip_host_output(&r));
-    assert_int_equal(lwip_host_output_count(), 0);
-    assert_int_equal(r.flags, TCP_SYN | TCP_ACK);
-    assert_int_equal(r.ack, isn + 1);
-    assert_int_equal(r.dport, sport);
-    return r;
+    return lwip_host_syn(&s);
 }
 
 static int count_state(enum tcp_state st)
@@ -138,10 +103,7 @@ static void test_flood_answered_statelessly_past_threshold(void **state)
     assert_int_equal(lwip_stats.memp[MEMP_TCP_PCB]->used, TCP_SYNCOOKIE_LISTEN_THRESHOLD);
     /* Half-open pcbs time out (TCP_SYN_RCVD_TIMEOUT, 20 s): back to stateful SYNs. */
     lwip_host_advance(25000);
-    while (lwip_host_output_count()) {
-        struct seg r;
-        lwip_host_output(&r);   /* their SYN|ACK retransmissions */
-    }
+    lwip_host_drain();          /* their SYN|ACK retransmissions */
     assert_int_equal(count_state(SYN_RCVD), 0);
     assert_int_equal(listener->accepts_pending, 0);
     uint64_t sent = tcp_guard.syncookies_sent;
@@ -168,8 +130,8 @@ static void test_cookie_ack_with_data_is_accepted(void **state)
     a.len = 18;
     lwip_host_input(&a);
     assert_int_equal(tcp_guard.syncookies_validated, 1);
-    assert_int_equal(accepted, 1);
-    struct tcp_pcb *p = last_accepted;
+    assert_int_equal(srv.accepted, 1);
+    struct tcp_pcb *p = srv.pcb;
     assert_non_null(p);
     assert_int_equal(p->state, ESTABLISHED);
     assert_int_equal(p->mss, 1300);              /* 1400 rounded down to the table */
@@ -204,12 +166,12 @@ static void test_cookie_without_window_scale(void **state)
     struct seg a = mkseg("192.0.2.11", 40002, TCP_ACK, 78, r.seq + 1);
     lwip_host_input(&a);
     assert_int_equal(tcp_guard.syncookies_validated, 1);
-    assert_int_equal(accepted, 1);
-    assert_int_equal(last_accepted->mss, 536);
-    assert_false(last_accepted->flags & TF_WND_SCALE);
-    assert_int_equal(last_accepted->snd_scale, 0);
-    assert_int_equal(last_accepted->rcv_scale, 0);
-    assert_int_equal(last_accepted->snd_wnd, 65535);
+    assert_int_equal(srv.accepted, 1);
+    assert_int_equal(srv.pcb->mss, 536);
+    assert_false(srv.pcb->flags & TF_WND_SCALE);
+    assert_int_equal(srv.pcb->snd_scale, 0);
+    assert_int_equal(srv.pcb->rcv_scale, 0);
+    assert_int_equal(srv.pcb->snd_wnd, 65535);
 }
 
 static void expect_rst_and_no_pcb(const struct seg *a)
@@ -220,7 +182,7 @@ static void expect_rst_and_no_pcb(const struct seg *a)
     assert_true(lwip_host_output(&r));
     assert_true(r.flags & TCP_RST);
     assert_int_equal(r.seq, a->ack);
-    assert_int_equal(accepted, 0);
+    assert_int_equal(srv.accepted, 0);
     assert_int_equal(count_state(ESTABLISHED), before);
 }
 
@@ -240,7 +202,7 @@ static void test_forged_cookie_gets_rst(void **state)
     /* the right one still works */
     a = mkseg("192.0.2.12", 40003, TCP_ACK, 901, r.seq + 1);
     lwip_host_input(&a);
-    assert_int_equal(accepted, 1);
+    assert_int_equal(srv.accepted, 1);
 }
 
 static void test_stale_cookie_gets_rst(void **state)
@@ -259,7 +221,7 @@ static void test_stale_cookie_gets_rst(void **state)
     lwip_host_advance_ns(1ull << 36);
     a = mkseg("192.0.2.15", 40005, TCP_ACK, 1235, r.seq + 1);
     lwip_host_input(&a);
-    assert_int_equal(accepted, 1);
+    assert_int_equal(srv.accepted, 1);
 }
 
 /* The third segment carries a FIN: accepted, then CLOSE_WAIT, FIN acked. */
@@ -271,12 +233,12 @@ static void test_cookie_ack_with_fin(void **state)
     struct seg a = mkseg("192.0.2.17", 40007, TCP_ACK | TCP_FIN, 301, r.seq + 1);
     lwip_host_input(&a);
     assert_int_equal(tcp_guard.syncookies_validated, 1);
-    assert_int_equal(accepted, 1);
-    assert_int_equal(last_accepted->state, CLOSE_WAIT);
+    assert_int_equal(srv.accepted, 1);
+    assert_int_equal(srv.pcb->state, CLOSE_WAIT);
     struct seg ack;
     assert_true(lwip_host_output(&ack));
     assert_int_equal(ack.ack, 302);
-    tcp_close(last_accepted);
+    tcp_close(srv.pcb);
 }
 
 /* The application refuses the connection: the cookie pcb is aborted (RST) and
@@ -290,7 +252,7 @@ static void test_cookie_accept_refused(void **state)
     struct seg r = syn("192.0.2.18", 40008, 300, 1460, -1);
     struct seg a = mkseg("192.0.2.18", 40008, TCP_ACK, 301, r.seq + 1);
     lwip_host_input(&a);
-    assert_int_equal(accepted, 1);
+    assert_int_equal(srv.accepted, 1);
     struct seg rst;
     assert_true(lwip_host_output(&rst));
     assert_true(rst.flags & TCP_RST);
@@ -308,28 +270,24 @@ static void test_cookie_ack_pool_exhausted(void **state)
     int n = 0;
     while (lwip_stats.memp[MEMP_TCP_PCB]->used < MEMP_NUM_TCP_PCB) {
         uint16_t port = (uint16_t)(20000 + n++);
-        struct seg s = mkseg("192.0.2.30", port, TCP_SYN, 7, 0), sa;
+        struct seg s = mkseg("192.0.2.30", port, TCP_SYN, 7, 0);
         s.mss = 1460;
-        lwip_host_input(&s);
-        assert_true(lwip_host_output(&sa));
-        struct seg a = mkseg("192.0.2.30", port, TCP_ACK, 8, sa.seq + 1);
-        lwip_host_input(&a);
-        while (lwip_host_output(&sa))
-            ;
+        lwip_host_connect(&s);
+        lwip_host_drain();
     }
-    int before = accepted;
+    int before = srv.accepted;
     uint64_t v0 = tcp_guard.syncookies_validated;
     struct seg a = mkseg("192.0.2.19", 40009, TCP_ACK | TCP_PSH, 301, r.seq + 1);
     a.len = 4;
     memcpy(a.data, "GET ", 4);
     lwip_host_input(&a);
-    assert_int_equal(accepted, before);
+    assert_int_equal(srv.accepted, before);
     assert_int_equal(lwip_host_output_count(), 0);   /* no RST */
     assert_int_equal(tcp_guard.syncookies_validated, v0 + 1);
-    tcp_abort(last_accepted);                        /* one pcb free again */
+    tcp_abort(srv.pcb);                        /* one pcb free again */
     lwip_host_input(&a);                             /* the peer's retransmission */
-    assert_int_equal(accepted, before + 1);
-    assert_int_equal(last_accepted->state, ESTABLISHED);
+    assert_int_equal(srv.accepted, before + 1);
+    assert_int_equal(srv.pcb->state, ESTABLISHED);
     assert_int_equal(rx_len, 4);
 }
 
@@ -378,16 +336,16 @@ static void test_keyed_isn(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_flood_answered_statelessly_past_threshold, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_cookie_ack_with_data_is_accepted, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_cookie_without_window_scale, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_forged_cookie_gets_rst, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_stale_cookie_gets_rst, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_cookie_ack_with_fin, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_cookie_accept_refused, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_cookie_ack_pool_exhausted, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_no_cookie_check_when_idle, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_keyed_isn, setup, teardown),
+        LWIP_HOST_TEST(test_flood_answered_statelessly_past_threshold, setup),
+        LWIP_HOST_TEST(test_cookie_ack_with_data_is_accepted, setup),
+        LWIP_HOST_TEST(test_cookie_without_window_scale, setup),
+        LWIP_HOST_TEST(test_forged_cookie_gets_rst, setup),
+        LWIP_HOST_TEST(test_stale_cookie_gets_rst, setup),
+        LWIP_HOST_TEST(test_cookie_ack_with_fin, setup),
+        LWIP_HOST_TEST(test_cookie_accept_refused, setup),
+        LWIP_HOST_TEST(test_cookie_ack_pool_exhausted, setup),
+        LWIP_HOST_TEST(test_no_cookie_check_when_idle, setup),
+        LWIP_HOST_TEST(test_keyed_isn, setup),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

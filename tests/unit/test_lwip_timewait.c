@@ -20,7 +20,7 @@
 #define PEER_ISS 5000u
 #define REQUEST_LEN 10u
 
-static int accepted;
+static struct lwip_host_server srv;
 
 static err_t srv_recv(void *arg, struct tcp_pcb *pcb, struct pbuf *p, err_t err)
 {
@@ -37,11 +37,8 @@ static err_t srv_recv(void *arg, struct tcp_pcb *pcb, struct pbuf *p, err_t err)
     return ERR_OK;
 }
 
-static err_t srv_accept(void *arg, struct tcp_pcb *pcb, err_t err)
+static err_t on_accept(struct tcp_pcb *pcb)
 {
-    (void)arg;
-    assert_int_equal(err, ERR_OK);
-    accepted++;
     tcp_recv(pcb, srv_recv);
     return ERR_OK;
 }
@@ -49,17 +46,7 @@ static err_t srv_accept(void *arg, struct tcp_pcb *pcb, err_t err)
 static int setup(void **state)
 {
     (void)state;
-    lwip_host_init();
-    lwip_host_reset();
-    accepted = 0;
-    lwip_host_listen(PORT, srv_accept);
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    lwip_host_reset();
+    lwip_host_serve(&srv, PORT, on_accept);
     return 0;
 }
 
@@ -77,27 +64,6 @@ static struct seg answer(void)
     return r;
 }
 
-static void drain(void)
-{
-    struct seg r;
-    while (lwip_host_output(&r))
-        ;
-}
-
-/* Handshake from peer_iss; returns lwIP's ISS. */
-static uint32_t handshake(uint32_t peer_iss)
-{
-    struct seg s = peer(TCP_SYN, peer_iss, 0);
-    s.mss = 1460;
-    lwip_host_input(&s);
-    struct seg r = answer();
-    assert_int_equal(r.flags, TCP_SYN | TCP_ACK);
-    assert_int_equal(r.ack, peer_iss + 1);
-    s = peer(TCP_ACK, peer_iss + 1, r.seq + 1);
-    lwip_host_input(&s);
-    return r.seq;
-}
-
 static struct tcp_pcb *time_wait_pcb(void)
 {
     for (struct tcp_pcb *p = tcp_tw_pcbs; p != NULL; p = p->next)
@@ -110,16 +76,18 @@ static struct tcp_pcb *time_wait_pcb(void)
  * lwIP ends in TIME_WAIT. Returns the old connection's final snd_nxt. */
 static uint32_t connection_into_time_wait(void)
 {
-    uint32_t iss = handshake(PEER_ISS);
-    struct seg s = peer(TCP_ACK | TCP_PSH, PEER_ISS + 1, iss + 1);
+    struct seg s = peer(TCP_SYN, PEER_ISS, 0);
+    s.mss = 1460;
+    uint32_t iss = lwip_host_connect(&s).seq;
+    s = peer(TCP_ACK | TCP_PSH, PEER_ISS + 1, iss + 1);
     s.len = REQUEST_LEN;
     memset(s.data, 'x', s.len);
     lwip_host_input(&s);
-    drain();                                       /* "ok" + FIN */
+    lwip_host_drain();                             /* "ok" + FIN */
     uint32_t their_fin_seq = PEER_ISS + 1 + REQUEST_LEN;
     s = peer(TCP_ACK | TCP_FIN, their_fin_seq, iss + 1 + 2 + 1);
     lwip_host_input(&s);
-    drain();                                       /* the ACK of their FIN */
+    lwip_host_drain();                             /* the ACK of their FIN */
     struct tcp_pcb *tw = time_wait_pcb();
     assert_non_null(tw);
     assert_int_equal(tw->state, TIME_WAIT);
@@ -135,15 +103,12 @@ static void test_syn_beyond_old_connection_reopens_at_once(void **state)
     uint32_t new_iss = PEER_ISS + 64000;           /* e.g. a BSD-style ISN clock */
     struct seg s = peer(TCP_SYN, new_iss, 0);
     s.mss = 1460;
-    lwip_host_input(&s);
-    struct seg r = answer();
-    assert_int_equal(r.flags, TCP_SYN | TCP_ACK);
-    assert_int_equal(r.ack, new_iss + 1);
+    struct seg r = lwip_host_syn(&s);
     assert_int_equal(r.seq, old_snd_nxt + 65535 + 2);
     assert_null(time_wait_pcb());
     s = peer(TCP_ACK, new_iss + 1, r.seq + 1);
     lwip_host_input(&s);
-    assert_int_equal(accepted, 2);
+    assert_int_equal(srv.accepted, 2);
     assert_int_equal(lwip_host_panics, 0);
 }
 
@@ -157,9 +122,7 @@ static void test_reopen_floor_is_used_once(void **state)
     struct seg r = answer();
     assert_int_equal(r.seq, old_snd_nxt + 65537);
     s = lwip_host_seg(PEER_PORT + 1, PORT, TCP_SYN, 77, 0, 65535);
-    lwip_host_input(&s);
-    r = answer();
-    assert_int_equal(r.flags, TCP_SYN | TCP_ACK);
+    r = lwip_host_syn(&s);
     assert_int_not_equal(r.seq, old_snd_nxt + 65537);
 }
 
@@ -182,7 +145,7 @@ static void test_old_syn_keeps_time_wait(void **state)
     r = answer();
     assert_true(r.flags & TCP_RST);
     assert_non_null(time_wait_pcb());
-    assert_int_equal(accepted, 1);
+    assert_int_equal(srv.accepted, 1);
 }
 
 /* Only a bare SYN reopens: with ACK, RST or FIN beside it the segment is no
@@ -196,19 +159,19 @@ static void test_syn_with_other_flags_keeps_time_wait(void **state)
     for (size_t i = 0; i < sizeof extra; i++) {
         struct seg s = peer((uint8_t)(TCP_SYN | extra[i]), beyond, 1);
         lwip_host_input(&s);
-        drain();
+        lwip_host_drain();
         assert_non_null(time_wait_pcb());
     }
-    assert_int_equal(accepted, 1);
+    assert_int_equal(srv.accepted, 1);
 }
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_syn_beyond_old_connection_reopens_at_once, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_reopen_floor_is_used_once, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_old_syn_keeps_time_wait, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_syn_with_other_flags_keeps_time_wait, setup, teardown),
+        LWIP_HOST_TEST(test_syn_beyond_old_connection_reopens_at_once, setup),
+        LWIP_HOST_TEST(test_reopen_floor_is_used_once, setup),
+        LWIP_HOST_TEST(test_old_syn_keeps_time_wait, setup),
+        LWIP_HOST_TEST(test_syn_with_other_flags_keeps_time_wait, setup),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

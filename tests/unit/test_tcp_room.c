@@ -19,73 +19,23 @@
 #define PEER_PORT 40001
 #define PEER_ISS 5000u
 
-static struct tcp_pcb *server_pcb;
+static struct lwip_host_server srv;
 static uint8_t data[64 * 1024];
-
-static void srv_err(void *arg, err_t err)
-{
-    (void)arg;
-    (void)err;
-    server_pcb = NULL;
-}
-
-static err_t srv_accept(void *arg, struct tcp_pcb *pcb, err_t err)
-{
-    (void)arg;
-    assert_int_equal(err, ERR_OK);
-    server_pcb = pcb;
-    tcp_err(pcb, srv_err);
-    return ERR_OK;
-}
 
 static int setup(void **state)
 {
     (void)state;
-    lwip_host_init();
-    lwip_host_reset();
-    server_pcb = NULL;
-    struct tcp_pcb *l = tcp_new();
-    assert_non_null(l);
-    assert_int_equal(tcp_bind(l, IP_ADDR_ANY, PORT), ERR_OK);
-    l = tcp_listen(l);
-    assert_non_null(l);
-    tcp_accept(l, srv_accept);
+    lwip_host_serve(&srv, PORT, NULL);
     return 0;
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    lwip_host_reset();
-    return 0;
-}
-
-static struct seg peer(uint8_t flags, uint32_t seq, uint32_t ack, uint16_t wnd)
-{
-    struct seg s;
-    memset(&s, 0, sizeof s);
-    s.wscale = -1;
-    s.sport = PEER_PORT;
-    s.dport = PORT;
-    s.flags = flags;
-    s.seq = seq;
-    s.ack = ack;
-    s.wnd = wnd;
-    return s;
 }
 
 static void connect_peer(uint16_t mss, uint16_t wnd)
 {
-    struct seg s = peer(TCP_SYN, PEER_ISS, 0, wnd), r;
+    struct seg s = lwip_host_seg(PEER_PORT, PORT, TCP_SYN, PEER_ISS, 0, wnd);
     s.mss = mss;
-    lwip_host_input(&s);
-    assert_true(lwip_host_output(&r));
-    assert_int_equal(r.flags, TCP_SYN | TCP_ACK);
-    s = peer(TCP_ACK, PEER_ISS + 1, r.seq + 1, wnd);
-    lwip_host_input(&s);
-    assert_non_null(server_pcb);
-    while (lwip_host_output(&r))
-        ;
+    lwip_host_connect(&s);
+    assert_non_null(srv.pcb);
+    lwip_host_drain();
 }
 
 /* ---- the arithmetic ---- */
@@ -120,31 +70,31 @@ static void fill(bool copy, uint32_t chunk)
     int writes = 0;
 
     for (;;) {
-        uint32_t n = tcp_room(server_pcb, TCP_SND_QUEUELEN, copy);
+        uint32_t n = tcp_room(srv.pcb, TCP_SND_QUEUELEN, copy);
         if (n > chunk)
             n = chunk;
         if (n == 0)
             break;
-        assert_int_equal(tcp_write(server_pcb, data, (u16_t)n,
+        assert_int_equal(tcp_write(srv.pcb, data, (u16_t)n,
                                    TCP_WRITE_FLAG_MORE | (copy ? TCP_WRITE_FLAG_COPY : 0)),
                          ERR_OK);
         total += n;
         assert_true(++writes < (1 << 20));   /* bounded: one byte each at worst */
     }
     assert_true(total > 0);
-    assert_true(tcp_sndqueuelen(server_pcb) + 2u * (copy ? 1u : 2u) >= TCP_SND_QUEUELEN ||
-                tcp_sndbuf(server_pcb) < tcp_room_seg_payload(server_pcb));
+    assert_true(tcp_sndqueuelen(srv.pcb) + 2u * (copy ? 1u : 2u) >= TCP_SND_QUEUELEN ||
+                tcp_sndbuf(srv.pcb) < tcp_room_seg_payload(srv.pcb));
 }
 
 static void test_small_mss_writes_fit(void **state)
 {
     (void)state;
     connect_peer(100, 65535);
-    assert_int_equal(server_pcb->mss, 100);
-    assert_int_equal(tcp_room_seg_payload(server_pcb), 100);
+    assert_int_equal(srv.pcb->mss, 100);
+    assert_int_equal(tcp_room_seg_payload(srv.pcb), 100);
     /* the stall: one write of 32128 bytes needs 322 segments, lwIP refuses it whole */
-    assert_int_equal(tcp_write(server_pcb, data, 32128, 0), ERR_MEM);
-    assert_int_equal(tcp_sndqueuelen(server_pcb), 0);
+    assert_int_equal(tcp_write(srv.pcb, data, 32128, 0), ERR_MEM);
+    assert_int_equal(tcp_sndqueuelen(srv.pcb), 0);
     fill(false, 32128);
 }
 
@@ -163,7 +113,6 @@ static void test_odd_chunks(void **state)
     (void)state;
     for (size_t i = 0; i < sizeof chunk / sizeof chunk[0]; i++) {
         for (int copy = 0; copy < 2; copy++) {
-            lwip_host_reset();
             setup(NULL);
             connect_peer(48, 65535);
             fill(copy, chunk[i]);
@@ -176,7 +125,7 @@ static void test_tiny_window_segments(void **state)
     (void)state;
     /* lwIP cuts segments at half the largest window offered */
     connect_peer(1460, 60);
-    assert_int_equal(tcp_room_seg_payload(server_pcb), 30);
+    assert_int_equal(tcp_room_seg_payload(srv.pcb), 30);
     fill(false, 65535);
 }
 
@@ -184,7 +133,7 @@ static void test_full_mss_buffer_bound(void **state)
 {
     (void)state;
     connect_peer(1460, 65535);
-    assert_int_equal(tcp_room(server_pcb, TCP_SND_QUEUELEN, false), tcp_sndbuf(server_pcb));
+    assert_int_equal(tcp_room(srv.pcb, TCP_SND_QUEUELEN, false), tcp_sndbuf(srv.pcb));
     fill(false, 32128);
 }
 
@@ -195,11 +144,9 @@ static void test_tiny_mss_option_floored(void **state)
     static const uint16_t want[] = {48, 48, 48, 48, 88, 536, 1460};
     (void)state;
     for (size_t i = 0; i < sizeof in / sizeof in[0]; i++) {
-        lwip_host_reset();
-        server_pcb = NULL;
         setup(NULL);
         connect_peer(in[i], 65535);
-        assert_int_equal(server_pcb->mss, want[i]);
+        assert_int_equal(srv.pcb->mss, want[i]);
     }
 }
 
@@ -207,12 +154,12 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_bytes_limits),
-        cmocka_unit_test_setup_teardown(test_small_mss_writes_fit, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_small_mss_copied_writes_fit, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_odd_chunks, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_tiny_window_segments, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_full_mss_buffer_bound, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_tiny_mss_option_floored, setup, teardown),
+        LWIP_HOST_TEST(test_small_mss_writes_fit, setup),
+        LWIP_HOST_TEST(test_small_mss_copied_writes_fit, setup),
+        LWIP_HOST_TEST(test_odd_chunks, setup),
+        LWIP_HOST_TEST(test_tiny_window_segments, setup),
+        LWIP_HOST_TEST(test_full_mss_buffer_bound, setup),
+        LWIP_HOST_TEST(test_tiny_mss_option_floored, setup),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -360,9 +360,16 @@ static uint16_t fold(uint32_t s)
 /* A TCP/IPv4 frame with an odd-length payload, as a host sends it with
  * checksum offload: the TCP checksum field holds the folded pseudo-header
  * sum (Linux ~tcp_v4_check(len, saddr, daddr, 0)). *ref is the complete
- * checksum, computed the textbook way (RFC 793: field zero, complement). */
+ * checksum, computed the textbook way (RFC 793: field zero, complement),
+ * *pseudo_sum the pseudo-header's; either may be NULL. */
 static uint32_t build_tcp_ipv4(uint8_t *f, uint16_t *ref, uint32_t *pseudo_sum)
 {
+    uint16_t ref_;
+    uint32_t pseudo_sum_;
+    if (!ref)
+        ref = &ref_;
+    if (!pseudo_sum)
+        pseudo_sum = &pseudo_sum_;
     static const char payload[] = "GET /stats.json HTTP/1.1\r\nHost: u\r\n\r\n";
     uint32_t plen = sizeof(payload) - 1;
     static const uint8_t src[4] = { 10, 0, 2, 2 }, dst[4] = { 10, 0, 2, 15 };
@@ -413,18 +420,24 @@ static uint32_t put_csum_frame(uint8_t *out, const uint8_t *frame, uint32_t len,
     return HDR + len;
 }
 
+/* The default fixture started and f built by build_tcp_ipv4: its length. */
+static uint32_t start_with_tcp_frame(uint8_t *f, uint16_t *ref, uint32_t *ps)
+{
+    fx_open(&DEFAULT_CFG);
+    fx_start();
+    return build_tcp_ipv4(f, ref, ps);
+}
+
 /* A partial checksum from a local sender is trusted and passed up as such
  * (Linux CHECKSUM_PARTIAL): the frame is not touched, the stack is told not
  * to verify it. */
 static void test_needs_csum_passed_up_unverified(void **s)
 {
     (void)s;
-    fx_open(&DEFAULT_CFG);
-    fx_start();
     static uint8_t frame[256], img[300];
     uint16_t ref;
     uint32_t ps;
-    uint32_t len = build_tcp_ipv4(frame, &ref, &ps);
+    uint32_t len = start_with_tcp_frame(frame, &ref, &ps);
     struct sim_data item = { img, put_csum_frame(img, frame, len, TCP_AT, 16) };
     dev_rx(&item, 1);
     run_softirqs();
@@ -446,12 +459,8 @@ static void test_needs_csum_passed_up_unverified(void **s)
 static void test_data_valid_and_plain_frames_flags(void **s)
 {
     (void)s;
-    fx_open(&DEFAULT_CFG);
-    fx_start();
     static uint8_t frame[256], img[2][300];
-    uint16_t ref;
-    uint32_t ps;
-    uint32_t len = build_tcp_ipv4(frame, &ref, &ps);
+    uint32_t len = start_with_tcp_frame(frame, NULL, NULL);
     struct virtio_net_hdr_v1 h = { .flags = VIRTIO_NET_HDR_F_DATA_VALID, .num_buffers = 1 };
     memcpy(img[0], &h, HDR);
     memcpy(img[0] + HDR, frame, len);
@@ -471,12 +480,8 @@ static void test_data_valid_and_plain_frames_flags(void **s)
 static void test_needs_csum_bad_offsets_dropped(void **s)
 {
     (void)s;
-    fx_open(&DEFAULT_CFG);
-    fx_start();
     static uint8_t frame[256], img[5][300];
-    uint16_t ref;
-    uint32_t ps;
-    uint32_t len = build_tcp_ipv4(frame, &ref, &ps);
+    uint32_t len = start_with_tcp_frame(frame, NULL, NULL);
     struct sim_data items[5] = {
         { img[0], put_csum_frame(img[0], frame, len, (uint16_t)len, 0) },
         { img[1], put_csum_frame(img[1], frame, len, TCP_AT, (uint16_t)(len - TCP_AT - 1)) },
@@ -499,12 +504,8 @@ static void test_needs_csum_bad_offsets_dropped(void **s)
 static void test_gso_fields_checked(void **s)
 {
     (void)s;
-    fx_open(&DEFAULT_CFG);
-    fx_start();
     static uint8_t frame[256], img[6][300];
-    uint16_t ref;
-    uint32_t ps;
-    uint32_t len = build_tcp_ipv4(frame, &ref, &ps);
+    uint32_t len = start_with_tcp_frame(frame, NULL, NULL);
     struct { uint8_t type; uint16_t size; bool csum; bool tso4; } c[6] = {
         { VIRTIO_NET_HDR_GSO_TCPV4, 1448, true, false },  /* not negotiated */
         { VIRTIO_NET_HDR_GSO_TCPV4 | VIRTIO_NET_HDR_GSO_ECN, 1448, true, true },

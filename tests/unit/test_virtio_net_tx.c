@@ -93,16 +93,15 @@ static void tx_layout(bool indirect)
     assert_int_equal(F->wakes, 0);
 }
 
-static void test_tx_header_plus_pieces_one_kick_per_batch(void **s)
-{
-    (void)s;
-    tx_layout(false);
-}
+DIRECT_AND_INDIRECT(test_tx_header_plus_pieces_one_kick_per_batch, tx_layout)
 
-static void test_tx_header_plus_pieces_one_kick_per_batch_indirect(void **s)
+/* The default fixture, with or without VIRTIO_F_EVENT_IDX, started. */
+static void open_started(bool event_idx)
 {
-    (void)s;
-    tx_layout(true);
+    struct fx_cfg c = DEFAULT_CFG;
+    c.event_idx = event_idx;
+    fx_open(&c);
+    fx_start();
 }
 
 /* nanos#41: a full ring is back-pressure (-1, queue stopped once), never a
@@ -111,10 +110,7 @@ static void test_tx_header_plus_pieces_one_kick_per_batch_indirect(void **s)
  * of the outstanding buffers (event idx) or the next one wakes it once. */
 static void tx_ring_full(bool event_idx)
 {
-    struct fx_cfg c = DEFAULT_CFG;
-    c.event_idx = event_idx;
-    fx_open(&c);
-    fx_start();
+    open_started(event_idx);
     unsigned long n0 = F->txd.notifications;
     uint64_t bytes = 0;
     unsigned i = 0;
@@ -170,10 +166,7 @@ BOTH_RING_SCHEMES(test_tx_ring_full_nanos41_backpressure, tx_ring_full)
  * lost last segment the driver still held was never retransmitted by lwIP. */
 static void tx_quiet_link(bool event_idx)
 {
-    struct fx_cfg c = DEFAULT_CFG;
-    c.event_idx = event_idx;
-    fx_open(&c);
-    fx_start();
+    open_started(event_idx);
     static const unsigned burst[4] = { 1, 5, 1, 7 }; /* a lone last segment, a window */
     for (unsigned round = 0; round < 4; round++) {
         unsigned base = F->ndone;
@@ -394,16 +387,24 @@ static void tx_small_ring_wakes(bool indirect)
     assert_int_equal(F->ndone, 4);
 }
 
-static void test_tx_small_ring_stopped_queue_wakes(void **s)
-{
-    (void)s;
-    tx_small_ring_wakes(false);
-}
+DIRECT_AND_INDIRECT(test_tx_small_ring_stopped_queue_wakes, tx_small_ring_wakes)
 
-static void test_tx_small_ring_stopped_queue_wakes_indirect(void **s)
+/* A 256-entry ring with indirect descriptors, started (HOST_TSO4 not yet
+ * negotiated); sg a super-segment of NETDEV_TX_MAX_SG_GSO pieces (54 header
+ * bytes, then 1000 each), off its request (TCP/IPv4, gso_size 1000). */
+static void open_for_tso(struct netdev_tx_sg *sg, struct netdev_tx_offload *off)
 {
-    (void)s;
-    tx_small_ring_wakes(true);
+    struct fx_cfg c = DEFAULT_CFG;
+    c.tx_num = 256;
+    c.indirect = true;
+    fx_open(&c);
+    fx_start();
+    static uint8_t data[NETDEV_TX_MAX_SG_GSO][1000];
+    for (unsigned k = 0; k < NETDEV_TX_MAX_SG_GSO; k++)
+        sg[k] = (struct netdev_tx_sg){ data[k], k ? 1000 : 54 };
+    *off = (struct netdev_tx_offload){ .csum_partial = true, .csum_start = 34, .csum_offset = 16,
+                                       .gso_type = NETDEV_GSO_TCPV4, .gso_size = 1000,
+                                       .hdr_len = 54 };
 }
 
 /* TCP segmentation offload (5.1.6.2): with HOST_TSO4 a super-segment
@@ -414,18 +415,9 @@ static void test_tx_small_ring_stopped_queue_wakes_indirect(void **s)
 static void test_tso_header_and_long_scatter_list(void **s)
 {
     (void)s;
-    struct fx_cfg c = DEFAULT_CFG;
-    c.tx_num = 256;
-    c.indirect = true;
-    fx_open(&c);
-    fx_start();
-    static uint8_t data[NETDEV_TX_MAX_SG_GSO][1460];
     struct netdev_tx_sg sg[NETDEV_TX_MAX_SG_GSO];
-    for (unsigned k = 0; k < NETDEV_TX_MAX_SG_GSO; k++)
-        sg[k] = (struct netdev_tx_sg){ data[k], k ? 1000 : 54 };
-    struct netdev_tx_offload off = { .csum_partial = true, .csum_start = 34, .csum_offset = 16,
-                                     .gso_type = NETDEV_GSO_TCPV4, .gso_size = 1000,
-                                     .hdr_len = 54 };
+    struct netdev_tx_offload off;
+    open_for_tso(sg, &off);
     const uint32_t len = 54 + 1000 * (NETDEV_TX_MAX_SG_GSO - 1);
 
     /* Not negotiated: refused, nothing posted. */
@@ -480,20 +472,11 @@ static void test_tso_header_and_long_scatter_list(void **s)
 static void test_tso_frame_takes_one_ring_slot(void **s)
 {
     (void)s;
-    struct fx_cfg c = DEFAULT_CFG;
-    c.tx_num = 256;
-    c.indirect = true;
-    fx_open(&c);
-    fx_start();
+    struct netdev_tx_sg sg[NETDEV_TX_MAX_SG_GSO];
+    struct netdev_tx_offload off;
+    open_for_tso(sg, &off);
     F->vn.features |= 1ull << VIRTIO_NET_F_HOST_TSO4;
     F->vn.dev.tx_tso = true;
-    static uint8_t data[NETDEV_TX_MAX_SG_GSO][1000];
-    struct netdev_tx_sg sg[NETDEV_TX_MAX_SG_GSO];
-    for (unsigned k = 0; k < NETDEV_TX_MAX_SG_GSO; k++)
-        sg[k] = (struct netdev_tx_sg){ data[k], k ? 1000 : 54 };
-    const struct netdev_tx_offload off = { .csum_partial = true, .csum_start = 34,
-                                           .csum_offset = 16, .gso_type = NETDEV_GSO_TCPV4,
-                                           .gso_size = 1000, .hdr_len = 54 };
     const unsigned tables = VNET_TX_INDIRECT_TABLES;
     for (unsigned k = 0; k < tables; k++) {
         assert_int_equal(xmit(sg, NETDEV_TX_MAX_SG_GSO, &off, (void *)(uintptr_t)(k + 1)), NETDEV_TX_OK);

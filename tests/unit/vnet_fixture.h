@@ -115,17 +115,23 @@ unsigned rx_free_list_len(void);
 void release_held(void);
 bool tx_cb_enabled(void);
 
-/* test_<name>_flags and test_<name>_event_idx, running fn(event_idx). */
-#define BOTH_RING_SCHEMES(name, fn)                                                \
-    static void name##_flags(void **s)                                             \
+/* Two cmocka tests: off running fn(false), on running fn(true). */
+#define TEST_PAIR(off, on, fn)                                                     \
+    static void off(void **s)                                                      \
     {                                                                              \
         (void)s;                                                                   \
         fn(false);                                                                 \
     }                                                                              \
-    static void name##_event_idx(void **s)                                         \
+    static void on(void **s)                                                       \
     {                                                                              \
         (void)s;                                                                   \
         fn(true);                                                                  \
     }
+
+/* test_<name>_flags and test_<name>_event_idx, running fn(event_idx). */
+#define BOTH_RING_SCHEMES(name, fn) TEST_PAIR(name##_flags, name##_event_idx, fn)
+
+/* test_<name> and test_<name>_indirect, running fn(indirect). */
+#define DIRECT_AND_INDIRECT(name, fn) TEST_PAIR(name, name##_indirect, fn)
 
 #endif

@@ -8,13 +8,12 @@
 #include "lwip/prot/tcp.h"
 #include "tests/fuzz/lwip_host/host_port.h"
 #include "tests/fuzz/lwip_host/sim_netif.h"
+#include "tests/lib/tcp4_hdr.h"
 
 struct slot slots[PEER_SLOTS];
 
 static int seq_lt(uint32_t a, uint32_t b) { return (int32_t)(a - b) < 0; }
 
-static void put16(uint8_t *p, uint16_t v) { p[0] = (uint8_t)(v >> 8); p[1] = (uint8_t)v; }
-static void put32(uint8_t *p, uint32_t v) { put16(p, (uint16_t)(v >> 16)); put16(p + 2, (uint16_t)v); }
 static uint16_t get16(const uint8_t *p) { return (uint16_t)(p[0] << 8 | p[1]); }
 static uint32_t get32(const uint8_t *p) { return (uint32_t)get16(p) << 16 | get16(p + 2); }
 
@@ -37,20 +36,9 @@ void peer_send(struct slot *s, const struct seg *g)
     if (len > 0xffff)
         return;
     memset(pkt, 0, 20 + thl);
-    pkt[0] = 0x45;
-    put16(pkt + 2, (uint16_t)len);
-    pkt[8] = 64;
-    pkt[9] = 6;
-    put32(pkt + 12, SIM_PEER_IP(s->ip));
-    put32(pkt + 16, SIM_LOCAL_IP);
+    tcp4_hdr_put(pkt, len, thl, &(struct tcp4_hdr){ SIM_PEER_IP(s->ip), SIM_LOCAL_IP, s->pport,
+                                                    s->lport, g->seq, g->ack, g->flags, g->win });
     uint8_t *t = pkt + 20;
-    put16(t, s->pport);
-    put16(t + 2, s->lport);
-    put32(t + 4, g->seq);
-    put32(t + 8, g->ack);
-    t[12] = (uint8_t)((thl / 4) << 4);
-    t[13] = g->flags;
-    put16(t + 14, g->win);
     if (g->optlen)
         memcpy(t + 20, g->opts, g->optlen);
     if (g->len)
@@ -106,20 +94,10 @@ static struct slot *find_slot(uint8_t ip, uint16_t pport, uint16_t lport, bool s
 
 static uint8_t wscale_opt(const uint8_t *t, unsigned thl)
 {
-    for (unsigned i = 20; i < thl;) {
-        uint8_t kind = t[i];
-        if (kind == 0)
-            break;
-        if (kind == 1) {
-            i++;
-            continue;
-        }
-        if (i + 1 >= thl || t[i + 1] < 2)
-            break;
-        if (kind == 3 && t[i + 1] == 3 && i + 2 < thl)
-            return t[i + 2] > 14 ? 14 : t[i + 2];
-        i += t[i + 1];
-    }
+    size_t i = 20;
+    for (const uint8_t *o; (o = tcp4_opt_next(t, thl, &i)) != NULL;)
+        if (o[0] == 3 && o[1] == 3)
+            return o[2] > 14 ? 14 : o[2];
     return 0;
 }
 
