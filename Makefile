@@ -34,7 +34,7 @@ include net/port/lwip.mk
 # apps/ (HTTP, /stats.json, iperf; lists in net/port/lwip.mk).
 NET_GLUE_SRCS := net/glue/main.c net/glue/config.c net/glue/netif.c net/glue/tso.c net/glue/stats.c
 NET_GUARD_SRCS := net/guard/tcp_guard.c net/guard/rx_guard.c net/guard/frag_guard.c \
-	net/guard/icmp_limit.c net/guard/icmp_echo.c net/guard/icmp_errors.c net/guard/arp_guard.c net/guard/stall_track.c \
+	net/guard/icmp_limit.c net/guard/icmp_rate.c net/guard/icmp_errors.c net/guard/arp_guard.c net/guard/stall_track.c \
 	net/guard/stall_guard.c
 NET_SRCS := $(NET_GLUE_SRCS) $(NET_GUARD_SRCS) $(NET_LWIP_PORT_SRCS) $(NET_HTTP_SRCS) $(NET_HTTP_ASM)
 

@@ -2,9 +2,6 @@
 
 #include <stdint.h>
 
-#include "kernel/clock.h"
-#include "net/guard/icmp_limit.h"
-#include "net/guard/tcp_guard.h"
 
 #define ETH_HLEN 14
 #define ETHTYPE_IPV4 0x0800
@@ -37,22 +34,5 @@ bool icmp_error_frame(const void *frame, size_t len)
             return false;
         return ip[40] >= 1 && ip[40] <= 4;
     }
-    return false;
-}
-
-static struct token_bucket error_bucket;
-static bool error_ready;
-
-bool icmp_error_allow(void)
-{
-    uint64_t now = clock_now_ns() / 1000000;
-
-    if (!error_ready) {
-        token_bucket_init(&error_bucket, ICMP_ERROR_RATE, ICMP_ERROR_BURST, now);
-        error_ready = true;
-    }
-    if (token_bucket_take(&error_bucket, now))
-        return true;
-    tcp_guard.icmp_errors_limited++;
     return false;
 }

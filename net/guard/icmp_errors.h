@@ -3,9 +3,10 @@
  * whose source anyone can forge, so unlimited they make the guest a
  * reflector that sends one error per spoofed packet at whoever is named.
  * One bucket for the whole stack, as Linux's icmp_msgs_per_sec and
- * icmp_msgs_burst (net/ipv4/icmp.c icmp_global_allow). The classifier is
- * pure (unit-tested); icmp_error_allow is what the glue's link output asks
- * for every frame that is such an error. Main loop only. */
+ * icmp_msgs_burst (net/ipv4/icmp.c icmp_global_allow). The classifier
+ * (icmp_errors.c) is pure; icmp_error_allow (icmp_rate.c, beside the echo
+ * bucket) is what the glue's link output asks for every frame that is such
+ * an error. Main loop only. */
 #ifndef NET_ICMP_ERRORS_H
 #define NET_ICMP_ERRORS_H
 

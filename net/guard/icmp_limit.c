@@ -25,3 +25,11 @@ bool token_bucket_take(struct token_bucket *b, uint64_t now_ms)
     b->milli_tokens -= 1000;
     return true;
 }
+
+bool token_bucket_take_lazy(struct token_bucket *b, uint32_t rate, uint32_t burst,
+                            uint64_t now_ms)
+{
+    if (b->rate == 0)
+        token_bucket_init(b, rate, burst, now_ms);
+    return token_bucket_take(b, now_ms);
+}

@@ -20,6 +20,10 @@ struct token_bucket {
 void token_bucket_init(struct token_bucket *b, uint32_t rate, uint32_t burst, uint64_t now_ms);
 /* true (and one token taken) if a request may pass at now_ms. */
 bool token_bucket_take(struct token_bucket *b, uint64_t now_ms);
+/* token_bucket_take on a zeroed (static) bucket that sets itself up, full,
+ * at its first use. */
+bool token_bucket_take_lazy(struct token_bucket *b, uint32_t rate, uint32_t burst,
+                            uint64_t now_ms);
 
 /* Echo requests per second answered, and how many may come at once. The
  * host's `ping -f` (one request in flight: 1/RTT a second) reaches ~10k/s

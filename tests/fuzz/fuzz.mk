@@ -20,7 +20,7 @@ FUZZ_CPPFLAGS := -Itests/fuzz/lwip_host -I. -Inet/port -I$(LWIP_DIR)/src/include
 
 # The real lwIP list and the servers exactly as the kernel links them.
 FUZZ_LWIP_TCP_SRCS := $(LWIP_SRCS) $(NET_HTTP_SRCS) $(NET_HTTP_ASM) net/guard/tcp_guard.c \
-	$(NET_LWIP_HOOK_SRCS) net/glue/netif_ipv6.c net/glue/ip6_hdr.c net/guard/icmp_limit.c net/guard/icmp_echo.c net/guard/icmp_errors.c \
+	$(NET_LWIP_HOOK_SRCS) net/glue/netif_ipv6.c net/glue/ip6_hdr.c net/guard/icmp_limit.c net/guard/icmp_rate.c net/guard/icmp_errors.c \
 	tests/fuzz/lwip_host/host_port.c tests/fuzz/lwip_host/memp_guard.c tests/fuzz/lwip_host/sim_netif.c \
 	tests/fuzz/lwip_host/peer.c tests/fuzz/lwip_host/fuzz_common.c tests/fuzz/lwip_host/fuzz_tcp.c
 FUZZ_LWIP_TCP_OBJS := $(patsubst %,$(BUILD)/fuzz/obj/%.o,$(FUZZ_LWIP_TCP_SRCS))
