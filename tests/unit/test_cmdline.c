@@ -83,7 +83,7 @@ static void test_defaults_match_spec(void **state)
     assert_int_equal(c.napi.budget, 300);
     assert_int_equal(c.napi.budget_us, 2000);
     assert_int_equal(c.napi.defer_hard_irqs, 2);
-    assert_int_equal(c.napi.defer_timeout_us, 20);
+    assert_int_equal(c.napi.defer_timeout_us, 5);
     assert_int_equal(c.netdev.queues, 1);
     assert_int_equal(c.net.http_port, 80);
     assert_int_equal(c.log, LOG_INFO);

@@ -519,13 +519,17 @@ static int deferring_poll(struct napi *n, int budget)
     return work;
 }
 
-static void dfake_add(struct dfake *f, int backlog)
+/* defer_hard_irqs 2, timeout 50 us; scheduled and run once. */
+static void dfake_run(struct dfake *f, int backlog, bool irq_inside)
 {
     memset(f, 0, sizeof(*f));
     f->backlog = backlog;
+    f->irq_inside = irq_inside;
     napi_add(&f->napi, deferring_poll, 8);
     napi_config.defer_hard_irqs = 2;
     napi_config.defer_timeout_us = 50;
+    napi_schedule(&f->napi);
+    assert_false(softirq_run());
 }
 
 /* The timer, once due, schedules the entry: nothing else would, its
@@ -534,9 +538,7 @@ static void test_defer_timer_reschedules_when_due(void **s)
 {
     (void)s;
     struct dfake f;
-    dfake_add(&f, 3);
-    napi_schedule(&f.napi);
-    assert_false(softirq_run());
+    dfake_run(&f, 3, false);
     assert_false(f.armed_irq);
     assert_int_equal(f.napi.state, 0);
     assert_int_equal(napi_stats.deferred, 1);
@@ -565,10 +567,7 @@ static void test_defer_missed_requeues_without_timer(void **s)
 {
     (void)s;
     struct dfake f;
-    dfake_add(&f, 1);
-    f.irq_inside = true;
-    napi_schedule(&f.napi);
-    assert_false(softirq_run());
+    dfake_run(&f, 1, true);
     assert_int_equal(napi_stats.missed, 1);
     assert_int_equal(f.napi.polls, 2);
     /* The repoll (empty) defers with the countdown the first one left. */
@@ -587,9 +586,7 @@ static void test_complete_done_cancels_defer_timer(void **s)
 {
     (void)s;
     struct dfake f;
-    dfake_add(&f, 1);
-    napi_schedule(&f.napi);
-    assert_false(softirq_run());
+    dfake_run(&f, 1, false);
     assert_true(f.napi.defer_timer.armed);
     f.napi.defer_count = 0;
     napi_schedule(&f.napi); /* e.g. a shared vector */
