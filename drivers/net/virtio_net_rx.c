@@ -281,13 +281,17 @@ int vnet_rx_poll(struct napi *n, int budget)
     /* net.mode=irq: one frame per interrupt. The queue is re-armed after it,
      * and a re-armed queue with work left interrupts again, as a level-
      * triggered line would; an MSI is an edge, so raise it ourselves. */
-    bool per_packet = vn->mode == NET_MODE_IRQ && rq->irq_vector >= 0;
+    bool irq_mode = vn->mode == NET_MODE_IRQ;
+    bool per_packet = irq_mode && rq->irq_vector >= 0;
     int work = vnet_rx_receive(rq, per_packet ? 1 : budget);
     /* TX reclaim in the poll path (Linux virtnet_poll_cleantx): on a busy
      * link it gets there before the delayed TX interrupt. */
     vnet_tx_clean(&vn->txq[rq->index]);
     vnet_xmit_flush(&vn->dev);
-    if (work < budget) {
+    /* Deferral (never in irq mode, whose queue is never masked) is asked
+     * first: a deferred completion leaves the queue masked, with no ring
+     * write to undo. */
+    if (work < budget && (irq_mode || !napi_complete_defer(n, work))) {
         unsigned opaque = vq_enable_cb_prepare(rq->vq);
         if (napi_complete_done(n, work)) {
             if (vq_poll(rq->vq, opaque)) {

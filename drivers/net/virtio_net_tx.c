@@ -282,7 +282,8 @@ void vnet_xmit_flush(struct netdev *dev)
 }
 
 /* TX NAPI (Linux virtnet_poll_tx), run after a TX interrupt: no packet
- * budget, so it reports no work and always completes. */
+ * budget, so it reports no work, always completes and never defers (its
+ * interrupt is already rare: a stopped queue or a slow device). */
 int vnet_tx_poll(struct napi *n, int budget)
 {
     (void)budget;

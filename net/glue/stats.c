@@ -66,6 +66,7 @@ void stats_snapshot(struct stats_snapshot *s)
     s->napi.rescheduled = napi_stats.rescheduled;
     s->napi.budget_exhausted = napi_stats.budget_exhausted;
     s->napi.time_squeeze = napi_stats.time_squeeze;
+    s->napi.deferred = napi_stats.deferred;
 #if MEM_STATS
     s->lwip.mem_used = lwip_stats.mem.used;
     s->lwip.mem_max = lwip_stats.mem.max;

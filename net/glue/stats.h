@@ -24,7 +24,7 @@
     X(device_errors)
 #define STATS_IRQ_FIELDS(X) X(rx) X(tx) X(config) X(spurious)
 /* After "mode", "weight" and "budget". */
-#define STATS_NAPI_FIELDS(X) X(polls) X(completes) X(rescheduled) X(budget_exhausted) X(time_squeeze)
+#define STATS_NAPI_FIELDS(X) X(polls) X(completes) X(rescheduled) X(budget_exhausted) X(time_squeeze) X(deferred)
 #define STATS_LWIP_FIELDS(X) X(mem_used) X(mem_max) X(pbuf_pool_used) X(tcp_pcbs)
 #define STATS_HEAP_FIELDS(X) X(used) X(size)
 /* Per queue pair (an addition to SPEC.md's fields: "queues":[...]). */

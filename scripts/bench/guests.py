@@ -35,6 +35,9 @@ GUESTS = {
     "napi": {"kind": "ours", "mode": "napi", "label": "ours napi"},
     "irq": {"kind": "ours", "mode": "irq", "label": "ours irq"},
     "poll": {"kind": "ours", "mode": "poll", "label": "ours poll"},
+    # not in ORDER: `--guests napi,napi-nodefer` A/Bs interrupt deferral (kernel/napi.h)
+    "napi-nodefer": {"kind": "ours", "mode": "napi", "append": "napi.defer_hard_irqs=0",
+                     "label": "ours napi, no deferral"},
 }
 ORDER = ["linux", "napi", "irq", "poll"]
 
@@ -116,6 +119,8 @@ class Guest(Qemu):
         else:
             kernel, initrd = images["elf"], None
             append += " net.mode=" + spec["mode"]
+            if spec.get("append"):
+                append += " " + spec["append"]
         if extra_append:
             append += " " + extra_append
         super().__init__(name=tag or name, kernel=kernel, initrd=initrd, mem=mem, append=append,

@@ -8,7 +8,7 @@
  * len, used idx jumps, raw writes anywhere in the used rings and the TX
  * headers, interrupts at any time, config changes, TX from the stack, TX
  * completions (honest or not), the upper layer holding and releasing
- * buffers, refill timers.
+ * buffers, refill and NAPI deferral timers.
  *
  * Besides ASan/UBSan, the upper layer checks what the driver hands it: every
  * RX fragment lies inside a buffer the driver owns and no buffer is handed up
@@ -273,10 +273,13 @@ static void xmit(struct in *in)
 static void fire_timers(void)
 {
     for (unsigned i = 0; i < vn->pairs; i++) {
-        struct ktimer *t = &vn->rxq[i].refill_timer;
-        if (t->armed) {
-            t->armed = false;
-            t->fn(t->ctx);
+        struct ktimer *ts[] = { &vn->rxq[i].refill_timer, &vn->rxq[i].napi.defer_timer };
+        for (unsigned k = 0; k < 2; k++) {
+            struct ktimer *t = ts[k];
+            if (t->armed) {
+                t->armed = false;
+                t->fn(t->ctx);
+            }
         }
     }
 }

@@ -9,7 +9,7 @@ STATS_FIELDS = {
             "tx_queue_stopped"],
     "irq": ["rx", "tx", "config", "spurious"],
     "napi": ["mode", "weight", "budget", "polls", "completes", "rescheduled",
-             "budget_exhausted", "time_squeeze"],
+             "budget_exhausted", "time_squeeze", "deferred"],
     "lwip": ["mem_used", "mem_max", "pbuf_pool_used", "tcp_pcbs"],
     "heap": ["used", "size"],
 }
@@ -18,7 +18,7 @@ STATS_FIELDS = {
 MONOTONIC = ["uptime_ms"] + ["net." + f for f in STATS_FIELDS["net"]] + \
     ["irq." + f for f in STATS_FIELDS["irq"]] + \
     ["napi." + f for f in ("polls", "completes", "rescheduled", "budget_exhausted",
-                           "time_squeeze")] + ["lwip.mem_max"]
+                           "time_squeeze", "deferred")] + ["lwip.mem_max"]
 
 
 def stat(s, dotted):
@@ -103,7 +103,11 @@ def check_counters(s0, s1, mode=None):
         bad.append("napi.completes %d > napi.polls %d" % (n["completes"], n["polls"]))
     if n["budget_exhausted"] > n["polls"]:
         bad.append("napi.budget_exhausted %d > napi.polls %d" % (n["budget_exhausted"], n["polls"]))
+    if n["deferred"] > n["completes"]:
+        bad.append("napi.deferred %d > napi.completes %d" % (n["deferred"], n["completes"]))
     mode = mode or n["mode"]
+    if mode != "napi" and n["deferred"] != 0:
+        bad.append("%s mode: napi.deferred %d" % (mode, n["deferred"]))
     if mode == "napi" and s1["irq"]["rx"] > s1["net"]["rx_packets"] + s1["net"]["rx_dropped"]:
         bad.append("napi mode: irq.rx %d > rx_packets %d + rx_dropped %d" % (
             s1["irq"]["rx"], s1["net"]["rx_packets"], s1["net"]["rx_dropped"]))

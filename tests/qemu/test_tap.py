@@ -114,9 +114,11 @@ def test_ping_flood_then_nothing_stranded(qemu, tap):
     p, d = tap.ping(count=20000, flood=True, wait=1, deadline=100, timeout=120)
     took = time.monotonic() - t
     print(p.stdout, "flood took %.1f s" % took)
-    assert d.get("sent") == 20000, p.stdout + p.stderr
+    # with -w, ping sends past -c until 20000 are answered: an echo the guest's rate limit
+    # (net/guard/icmp_limit.h, 20000/s) drops is resent 10 ms later
+    assert d.get("sent", 0) >= 20000, p.stdout + p.stderr
     lost = d["sent"] - d["received"]
-    assert lost < 200, "%d of 20000 lost (>= 1 %%)\n%s" % (lost, p.stdout)
+    assert lost < 200, "%d of %d lost (>= 1 %%)\n%s" % (lost, d["sent"], p.stdout)
     p2, d2 = tap.ping(count=1, wait=1)
     assert d2.get("received") == 1 and d2["max"] < 100, p2.stdout + p2.stderr
     s1 = tap.stats()
@@ -217,3 +219,54 @@ def test_interrupt_mitigation_napi_vs_irq(qemu):
                        "per packet. (ratio, rx packets, rx interrupts, polls) per mode: %s"
                        % (irq, napi, ratios))
     assert napi * 3 < irq, ratios
+
+
+def _bulk_run(net, label, size=32 << 20):
+    """/bytes/size through curl (the guest sends; RX is the host's ACKs), checked; then one
+    ping, answered within a second: nothing left masked or stranded once the load stops."""
+    curl, _ = need("curl"), need("ping")
+    net.ping(count=1, wait=2)           # ARP resolved both ways
+    s0 = net.stats()
+    p = subprocess.run(net.prefix + [curl, "-sS", "--max-time", "60",
+                                     "http://%s/bytes/%d" % (GUEST_IP, size)],
+                       capture_output=True, timeout=70, stdin=subprocess.DEVNULL)
+    assert p.returncode == 0, p.stderr
+    assert len(p.stdout) == size and hashlib.sha256(p.stdout).hexdigest() == pattern_sha256(size)
+    p2, d2 = net.ping(count=1, wait=1)
+    assert d2.get("received") == 1, "%s: ping right after the load: %s" % (label, p2.stdout)
+    s1 = net.stats()
+    bad = check_counters(s0, s1)
+    assert not bad, bad
+    d = {k: s1["napi"][k] - s0["napi"][k] for k in ("polls", "completes", "rescheduled",
+                                                      "budget_exhausted", "deferred")}
+    d["irq_rx"] = s1["irq"]["rx"] - s0["irq"]["rx"]
+    d["irq"] = d["irq_rx"] + s1["irq"]["tx"] - s0["irq"]["tx"]
+    d["rx"] = s1["net"]["rx_packets"] - s0["net"]["rx_packets"]
+    print("%s: %s" % (label, d))
+    return d
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(150)
+def test_interrupt_deferral_default_vs_off(qemu):
+    """napi.defer_hard_irqs / napi.defer_timeout_us (kernel/napi.h): under a bulk download with
+    the defaults, completions defer (the queue stays masked, a timer polls), so NAPI polls
+    outnumber interrupts; with napi.defer_hard_irqs=0 nothing defers and, as before the keys,
+    every poll is one an interrupt, the re-check or a full weight began. Counts, not timing:
+    how many ACKs the host sends, and how far apart, varies from run to run."""
+    runs = {}
+    for label, append in (("default", ""), ("off", "napi.defer_hard_irqs=0")):
+        net = tapnet.TapNet("defer-" + label).create()
+        try:
+            net.boot(qemu, append=append)
+            runs[label] = _bulk_run(net, label)
+        finally:
+            net.destroy()
+    on, off = runs["default"], runs["off"]
+    assert on["deferred"] > 0, runs
+    assert on["polls"] > on["irq"], "defaults: NAPI polls per interrupt not above 1: %s" % runs
+    assert off["deferred"] == 0, runs
+    # slack: the TX NAPI entry is also scheduled, without an interrupt, when a stopped queue's
+    # re-arm finds the device already done
+    begun = off["irq"] + off["rescheduled"] + off["budget_exhausted"]
+    assert off["polls"] <= begun * 1.05 + 2, "napi.defer_hard_irqs=0: %s" % runs

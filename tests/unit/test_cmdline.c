@@ -82,6 +82,8 @@ static void test_defaults_match_spec(void **state)
     assert_int_equal(c.napi.weight, 64);
     assert_int_equal(c.napi.budget, 300);
     assert_int_equal(c.napi.budget_us, 2000);
+    assert_int_equal(c.napi.defer_hard_irqs, 2);
+    assert_int_equal(c.napi.defer_timeout_us, 5);
     assert_int_equal(c.netdev.queues, 1);
     assert_int_equal(c.net.http_port, 80);
     assert_int_equal(c.log, LOG_INFO);
@@ -101,14 +103,15 @@ static void test_keys_unique(void **state)
             if (strcmp(p->key, q->key) == 0)
                 fail_msg("key '%s' registered twice", p->key);
     }
-    assert_int_equal(n, 14);   /* SPEC.md's command line */
+    assert_int_equal(n, 16);   /* SPEC.md's command line */
 }
 
 static void test_all_keys(void **state)
 {
     (void)state;
     struct homes c = parse("ip=192.0.2.2/24 gw=192.0.2.1 net.mode=poll napi.weight=16 "
-                             "net.budget=100 net.budget_us=500 http.port=8081 log=debug net.queues=4", 0);
+                             "net.budget=100 net.budget_us=500 http.port=8081 log=debug net.queues=4 "
+                             "napi.defer_hard_irqs=0 napi.defer_timeout_us=10000", 0);
     assert_int_equal(c.netdev.queues, 4);
     assert_true(c.net.has_ip);
     assert_int_equal(c.net.ip, 0xc0000202u);
@@ -119,6 +122,8 @@ static void test_all_keys(void **state)
     assert_int_equal(c.napi.weight, 16);
     assert_int_equal(c.napi.budget, 100);
     assert_int_equal(c.napi.budget_us, 500);
+    assert_int_equal(c.napi.defer_hard_irqs, 0);
+    assert_int_equal(c.napi.defer_timeout_us, 10000);
     assert_int_equal(c.net.http_port, 8081);
     assert_int_equal(c.log, LOG_DEBUG);
     assert_string_equal(net_mode_name(c.netdev.mode), "poll");
@@ -145,6 +150,7 @@ static void test_bad_values_keep_defaults(void **state)
     (void)state;
     static const char *const bad[] = {
         "napi.weight=abc", "napi.weight=0", "napi.weight=-1", "napi.weight=99999999999",
+        "napi.defer_hard_irqs=101", "napi.defer_hard_irqs=-1", "napi.defer_timeout_us=10001",
         "net.budget=", "http.port=65536", "http.port=0", "net.mode=fast", "log=verbose",
         "ip=1.2.3.4", "ip=1.2.3/24", "ip=1.2.3.4/33", "ip=256.1.1.1/8", "ip=1.2.3.4.5/8", "test.heap=2", "net.queues=0", "net.queues=5",
         "ip=/24", "ip=1..2.3/8", "gw=1.2.3", "gw=a.b.c.d", "test.fault=boom",

@@ -11,7 +11,9 @@
 #include "drivers/virtio/virtqueue.h"
 #include "kernel/irqflags.h"
 #include "kernel/napi.h"
+#include "kernel/clock.h"
 #include "kernel/softirq.h"
+#include "kernel/timer.h"
 #include "tests/unit/sim_device.h"
 #include "tests/unit/test_support.h"
 
@@ -493,6 +495,107 @@ static void test_virtio_full_weight_stays_scheduled_irq_off(void **s)
     rxq_fini(&q);
 }
 
+/* ---- deferral, on the real kernel/timer.c and the test clock ---- */
+
+struct dfake {
+    struct napi napi;
+    int backlog;
+    bool irq_inside;   /* schedule ourselves mid-poll, as an interrupt would */
+    bool armed_irq;    /* the driver re-armed its interrupt (did not defer) */
+};
+
+/* The driver sequence of kernel/napi.h minus the ring. */
+static int deferring_poll(struct napi *n, int budget)
+{
+    struct dfake *f = container_of(n, struct dfake, napi);
+    int work = f->backlog < budget ? f->backlog : budget;
+    f->backlog -= work;
+    if (f->irq_inside) {
+        f->irq_inside = false;
+        napi_schedule(n);
+    }
+    if (work < budget && !napi_complete_defer(n, work))
+        f->armed_irq = napi_complete_done(n, work);
+    return work;
+}
+
+/* defer_hard_irqs 2, timeout 50 us; scheduled and run once. */
+static void dfake_run(struct dfake *f, int backlog, bool irq_inside)
+{
+    memset(f, 0, sizeof(*f));
+    f->backlog = backlog;
+    f->irq_inside = irq_inside;
+    napi_add(&f->napi, deferring_poll, 8);
+    napi_config.defer_hard_irqs = 2;
+    napi_config.defer_timeout_us = 50;
+    napi_schedule(&f->napi);
+    assert_false(softirq_run());
+}
+
+/* The timer, once due, schedules the entry: nothing else would, its
+ * interrupt being off. */
+static void test_defer_timer_reschedules_when_due(void **s)
+{
+    (void)s;
+    struct dfake f;
+    dfake_run(&f, 3, false);
+    assert_false(f.armed_irq);
+    assert_int_equal(f.napi.state, 0);
+    assert_int_equal(napi_stats.deferred, 1);
+    assert_int_equal(f.napi.deferred, 1);
+    assert_int_equal(ktimers_next_deadline(), clock_now_ns() + 50000);
+    test_clock_advance_us(49);
+    ktimers_run();
+    assert_int_equal(softirq_pending(), 0);
+    test_clock_advance_us(1);
+    ktimers_run();
+    assert_int_equal(f.napi.state, NAPI_STATE_SCHED);
+    assert_false(softirq_run()); /* empty: the last deferral */
+    assert_false(f.armed_irq);
+    assert_int_equal(napi_stats.deferred, 2);
+    test_clock_advance_us(50);
+    ktimers_run();
+    assert_false(softirq_run()); /* empty, countdown 0: interrupt back on */
+    assert_true(f.armed_irq);
+    assert_int_equal(napi_stats.deferred, 2);
+    assert_int_equal(napi_stats.completes, 3);
+    assert_int_equal(ktimers_next_deadline(), UINT64_MAX);
+}
+
+/* MISSED beats deferral: polled again at once, no timer (as Linux). */
+static void test_defer_missed_requeues_without_timer(void **s)
+{
+    (void)s;
+    struct dfake f;
+    dfake_run(&f, 1, true);
+    assert_int_equal(napi_stats.missed, 1);
+    assert_int_equal(f.napi.polls, 2);
+    /* The repoll (empty) defers with the countdown the first one left. */
+    assert_int_equal(napi_stats.deferred, 1);
+    assert_int_equal(f.napi.defer_count, 0);
+    assert_int_equal(f.napi.state, 0);
+    test_clock_advance_us(50);
+    ktimers_run();
+    assert_false(softirq_run());
+    assert_true(f.armed_irq);
+}
+
+/* Scheduled by something else while a deferral timer is pending, the entry
+ * completes normally: the timer goes, it would only add a poll. */
+static void test_complete_done_cancels_defer_timer(void **s)
+{
+    (void)s;
+    struct dfake f;
+    dfake_run(&f, 1, false);
+    assert_true(f.napi.defer_timer.armed);
+    f.napi.defer_count = 0;
+    napi_schedule(&f.napi); /* e.g. a shared vector */
+    assert_false(softirq_run());
+    assert_true(f.armed_irq);
+    assert_false(f.napi.defer_timer.armed);
+    assert_int_equal(ktimers_next_deadline(), UINT64_MAX);
+}
+
 int main(void)
 {
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
@@ -511,6 +614,9 @@ int main(void)
         T(test_recheck_race_irq_between_complete_and_poll),
         T(test_recheck_race_ixy21_control_without_recheck_strands_buffer),
         T(test_virtio_full_weight_stays_scheduled_irq_off),
+        T(test_defer_timer_reschedules_when_due),
+        T(test_defer_missed_requeues_without_timer),
+        T(test_complete_done_cancels_defer_timer),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

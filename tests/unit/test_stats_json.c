@@ -27,7 +27,7 @@ static struct stats_snapshot known(void)
     s.irq.rx = 8; s.irq.tx = 9; s.irq.config = 10; s.irq.spurious = 11;
     s.napi.mode = "napi"; s.napi.weight = 64; s.napi.budget = 300;
     s.napi.polls = 12; s.napi.completes = 13; s.napi.rescheduled = 14;
-    s.napi.budget_exhausted = 15; s.napi.time_squeeze = 16;
+    s.napi.budget_exhausted = 15; s.napi.time_squeeze = 16; s.napi.deferred = 35;
     s.lwip.mem_used = 17; s.lwip.mem_max = 18; s.lwip.pbuf_pool_used = 19; s.lwip.tcp_pcbs = 20;
     s.heap.used = 21; s.heap.size = 18446744073709551615ull;
     s.tcp_guard.syncookies_sent = 22;
@@ -41,7 +41,8 @@ static const char known_json[] =
     "\"tx_tso_frames\":31,\"tx_tso_bytes\":32,\"tx_tso_segments\":33,\"device_errors\":34},"
     "\"irq\":{\"rx\":8,\"tx\":9,\"config\":10,\"spurious\":11},"
     "\"napi\":{\"mode\":\"napi\",\"weight\":64,\"budget\":300,"
-    "\"polls\":12,\"completes\":13,\"rescheduled\":14,\"budget_exhausted\":15,\"time_squeeze\":16},"
+    "\"polls\":12,\"completes\":13,\"rescheduled\":14,\"budget_exhausted\":15,\"time_squeeze\":16,"
+    "\"deferred\":35},"
     "\"lwip\":{\"mem_used\":17,\"mem_max\":18,\"pbuf_pool_used\":19,\"tcp_pcbs\":20},"
     "\"heap\":{\"used\":21,\"size\":18446744073709551615},"
     "\"tcp_guard\":{\"syncookies_sent\":22,";
@@ -226,7 +227,7 @@ static void test_field_order_and_names(void **state)
         "\"tx_tso_frames\"", "\"tx_tso_bytes\"", "\"tx_tso_segments\"", "\"device_errors\"",
         "\"irq\"", "\"rx\"", "\"tx\"", "\"config\"", "\"spurious\"",
         "\"napi\"", "\"mode\"", "\"weight\"", "\"budget\"", "\"polls\"", "\"completes\"",
-        "\"rescheduled\"", "\"budget_exhausted\"", "\"time_squeeze\"",
+        "\"rescheduled\"", "\"budget_exhausted\"", "\"time_squeeze\"", "\"deferred\"",
         "\"lwip\"", "\"mem_used\"", "\"mem_max\"", "\"pbuf_pool_used\"", "\"tcp_pcbs\"",
         "\"heap\"", "\"used\"", "\"size\"",
     };

@@ -10,6 +10,7 @@
 
 #include "drivers/net/virtio_net_priv.h"
 #include "kernel/napi.h"
+#include "drivers/virtio/virtio_ring_reg.h"
 #include "kernel/softirq.h"
 #include "tests/unit/test_support.h"
 #include "tests/unit/vnet_fixture.h"
@@ -172,6 +173,165 @@ static void missed_completion(bool event_idx)
 
 BOTH_RING_SCHEMES(test_napi_missed_completion_keeps_queue_masked, missed_completion)
 
+/* ---- deferral (napi.defer_hard_irqs / napi.defer_timeout_us) ---- */
+
+static void open_deferring(bool event_idx, int defer, uint32_t timeout_us)
+{
+    open_started(event_idx, DEFAULT_CFG.weight);
+    napi_config.defer_hard_irqs = defer;
+    napi_config.defer_timeout_us = timeout_us;
+}
+
+/* The ring words the driver writes to mask or re-arm. */
+static uint32_t rx_notify_words(void)
+{
+    return (uint32_t)F->rxd.avail->flags << 16 | *virtq_used_event(F->rxd.avail, F->rxd.num);
+}
+
+/* What the deferral timer does when it expires (ktimers_run), then the
+ * NET_RX softirq it raised. */
+static void fire_defer_timer(void)
+{
+    timer_fire(&F->rq->napi.defer_timer);
+    assert_int_equal(softirq_pending(), 1u << SOFTIRQ_NET_RX);
+    run_softirqs();
+}
+
+/* A poll with work defers: masked, timer armed; a frame arriving meanwhile
+ * raises no interrupt and the timer's poll delivers it (resetting the
+ * countdown); after defer_hard_irqs empty polls in a row the queue is
+ * re-armed and the next frame interrupts. */
+static void defer_cycle(bool event_idx)
+{
+    open_deferring(event_idx, 2, 20);
+    assert_true(dev_rx_frames(3, 60, 0));
+    run_softirqs();
+    assert_int_equal(F->nrx, 3);
+    assert_int_equal(napi_stats.deferred, 1);
+    assert_int_equal(F->rq->napi.state, 0);
+    assert_false(rx_cb_enabled());
+    assert_true(F->rq->napi.defer_timer.armed);
+    assert_int_equal(timer_last_delay, 20000);
+    assert_int_equal(F->rq->napi.defer_count, 1);
+
+    assert_false(dev_rx_frames(1, 60, 3)); /* masked: no interrupt */
+    uint32_t words = rx_notify_words();
+    fire_defer_timer();
+    assert_int_equal(F->nrx, 4);
+    check_frame(&F->rx[3], 60, 3);
+    assert_int_equal(F->rq->napi.defer_count, 1); /* work reset it to 2, then 1 */
+    assert_int_equal(napi_stats.deferred, 2);
+    assert_false(rx_cb_enabled());
+    /* Asked before vq_enable_cb_prepare: nothing written to re-arm/re-mask. */
+    assert_int_equal(rx_notify_words(), words);
+
+    fire_defer_timer(); /* empty: 1 -> 0, still deferred */
+    assert_int_equal(napi_stats.deferred, 3);
+    assert_false(rx_cb_enabled());
+    assert_true(F->rq->napi.defer_timer.armed);
+    fire_defer_timer(); /* empty with the countdown at 0: completes as usual */
+    assert_int_equal(napi_stats.deferred, 3);
+    assert_true(rx_cb_enabled());
+    assert_false(F->rq->napi.defer_timer.armed);
+    assert_int_equal(F->rq->napi.polls, 4);
+    assert_int_equal(napi_stats.completes, 4);
+    assert_int_equal(F->vn.dev.q[0].irq_rx, 1);
+
+    assert_true(dev_rx_frames(1, 60, 4)); /* re-armed: interrupts */
+    run_softirqs();
+    assert_int_equal(F->nrx, 5);
+    assert_int_equal(F->vn.dev.q[0].irq_rx, 2);
+    assert_int_equal(napi_stats.deferred, 4); /* and defers again */
+    F->rq->napi.defer_count = 0;
+    fire_defer_timer();
+    assert_true(rx_cb_enabled());
+}
+
+BOTH_RING_SCHEMES(test_napi_defer_masks_and_timer_polls, defer_cycle)
+
+static bool land_in_flush;
+
+/* dev->tx_flush, run by the poll after its last get_buf and before it
+ * completes: the device completes a frame while the queue is masked. */
+static void land_frame_before_rearm(struct netdev *dev)
+{
+    (void)dev;
+    if (!land_in_flush)
+        return;
+    land_in_flush = false;
+    assert_false(rx_cb_enabled());
+    assert_false(dev_rx_frames(1, 60, 70)); /* masked: no interrupt */
+}
+
+/* The poll that ends the deferral re-arms and re-checks exactly as a plain
+ * completion: a frame landing between its last get_buf and the re-arm is
+ * delivered, not stranded until the next interrupt (ixy#21). */
+static void defer_end_recheck(bool event_idx)
+{
+    open_deferring(event_idx, 1, 20);
+    F->vn.dev.tx_flush = land_frame_before_rearm;
+    assert_true(dev_rx_frames(2, 60, 0));
+    run_softirqs();
+    assert_int_equal(napi_stats.deferred, 1);
+    assert_int_equal(F->rq->napi.defer_count, 0);
+    land_in_flush = true;
+    fire_defer_timer();
+    assert_false(land_in_flush);
+    assert_int_equal(F->nrx, 3);
+    check_frame(&F->rx[2], 60, 70);
+    assert_int_equal(napi_stats.rescheduled, 1);
+    assert_int_equal(F->vn.dev.q[0].irq_rx, 1);
+    /* The reschedule's poll had work: deferred again, the timer finishes. */
+    assert_int_equal(napi_stats.deferred, 2);
+    fire_defer_timer();
+    assert_true(rx_cb_enabled());
+    assert_int_equal(F->rq->napi.state, 0);
+    F->vn.dev.tx_flush = NULL;
+}
+
+BOTH_RING_SCHEMES(test_napi_defer_end_recheck_not_stranded, defer_end_recheck)
+
+/* defer_hard_irqs=0 or defer_timeout_us=0: today's completion, re-armed
+ * after every poll, no timer. */
+static void defer_off(bool event_idx, int defer, uint32_t timeout_us)
+{
+    open_deferring(event_idx, defer, timeout_us);
+    for (unsigned i = 0; i < 3; i++) {
+        assert_true(dev_rx_frames(2, 60, 2 * i));
+        run_softirqs();
+        assert_true(rx_cb_enabled());
+    }
+    assert_int_equal(F->nrx, 6);
+    assert_int_equal(F->vn.dev.q[0].irq_rx, 3);
+    assert_int_equal(napi_stats.deferred, 0);
+    assert_int_equal(napi_stats.completes, 3);
+    assert_false(F->rq->napi.defer_timer.armed);
+    assert_int_equal(timer_arms, 0);
+}
+
+static void defer_zero_count(bool event_idx) { defer_off(event_idx, 0, 20); }
+static void defer_zero_timeout(bool event_idx) { defer_off(event_idx, 2, 0); }
+
+BOTH_RING_SCHEMES(test_napi_defer_hard_irqs_0_as_before, defer_zero_count)
+BOTH_RING_SCHEMES(test_napi_defer_timeout_0_as_before, defer_zero_timeout)
+
+/* net.mode=irq: one interrupt per packet by definition, never deferred. */
+static void irq_mode_never_defers(bool event_idx)
+{
+    open_deferring(event_idx, 2, 20);
+    F->vn.mode = NET_MODE_IRQ;
+    F->rq->irq_vector = -1; /* no vector to re-raise: the poll takes what is there */
+    assert_true(dev_rx_frames(2, 60, 0));
+    run_softirqs();
+    assert_int_equal(F->nrx, 2);
+    assert_int_equal(napi_stats.deferred, 0);
+    assert_false(F->rq->napi.defer_timer.armed);
+    assert_true(rx_cb_enabled());
+    assert_int_equal(F->rq->napi.state, 0);
+}
+
+BOTH_RING_SCHEMES(test_napi_irq_mode_never_defers, irq_mode_never_defers)
+
 int main(void)
 {
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
@@ -184,6 +344,16 @@ int main(void)
         T(test_napi_recheck_race_ixy21_not_stranded_event_idx),
         T(test_napi_missed_completion_keeps_queue_masked_flags),
         T(test_napi_missed_completion_keeps_queue_masked_event_idx),
+        T(test_napi_defer_masks_and_timer_polls_flags),
+        T(test_napi_defer_masks_and_timer_polls_event_idx),
+        T(test_napi_defer_end_recheck_not_stranded_flags),
+        T(test_napi_defer_end_recheck_not_stranded_event_idx),
+        T(test_napi_defer_hard_irqs_0_as_before_flags),
+        T(test_napi_defer_hard_irqs_0_as_before_event_idx),
+        T(test_napi_defer_timeout_0_as_before_flags),
+        T(test_napi_defer_timeout_0_as_before_event_idx),
+        T(test_napi_irq_mode_never_defers_flags),
+        T(test_napi_irq_mode_never_defers_event_idx),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

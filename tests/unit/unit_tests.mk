@@ -18,5 +18,5 @@ UNIT_SRCS_softirq := tests/unit/test_softirq.c tests/unit/test_support.c \
 
 UNIT_TESTS += napi
 UNIT_SRCS_napi := tests/unit/test_napi.c tests/unit/sim_device.c \
-	tests/unit/test_support.c kernel/napi.c kernel/softirq.c \
+	tests/unit/test_support.c kernel/napi.c kernel/softirq.c kernel/timer.c \
 	drivers/virtio/virtqueue.c
