@@ -43,10 +43,6 @@
 #define VNET_RX_FIRST_FILL   64u
 #define VNET_RX_FILL_CHUNK   32u
 _Static_assert(VNET_RX_FIRST_FILL >= VNET_MAX_MERGE, "first fill holds one maximal frame");
-/* A poll that took one frame starts a NAPI deferral only if the frame has
- * at least this many bytes (a full-size segment or a receive-offload one):
- * vnet_rx_poll says why. */
-#define VNET_RX_DEFER_MIN_BYTES 1024u
 
 struct vnet_rx_buf {
     struct vnet_rx_buf *next_free;

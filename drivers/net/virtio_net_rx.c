@@ -283,12 +283,7 @@ int vnet_rx_poll(struct napi *n, int budget)
      * triggered line would; an MSI is an edge, so raise it ourselves. */
     bool irq_mode = vn->mode == NET_MODE_IRQ;
     bool per_packet = irq_mode && rq->irq_vector >= 0;
-    uint64_t bytes_before = vn->dev.q[rq->index].rx_bytes;
     int work = vnet_rx_receive(rq, per_packet ? 1 : budget);
-    /* One small frame (a request, an ACK) does not start a deferral: request-
-     * response traffic would wait for the timer's poll every time. Several
-     * frames or a large one (bulk) do; a deferral under way runs its course. */
-    bool bulk = work >= 2 || vn->dev.q[rq->index].rx_bytes - bytes_before >= VNET_RX_DEFER_MIN_BYTES;
     /* TX reclaim in the poll path (Linux virtnet_poll_cleantx): on a busy
      * link it gets there before the delayed TX interrupt. */
     vnet_tx_clean(&vn->txq[rq->index]);
@@ -296,7 +291,7 @@ int vnet_rx_poll(struct napi *n, int budget)
     /* Deferral (never in irq mode, whose queue is never masked) is asked
      * first: a deferred completion leaves the queue masked, with no ring
      * write to undo. */
-    if (work < budget && (irq_mode || !napi_complete_defer(n, bulk ? work : 0))) {
+    if (work < budget && (irq_mode || !napi_complete_defer(n, work))) {
         unsigned opaque = vq_enable_cb_prepare(rq->vq);
         if (napi_complete_done(n, work)) {
             if (vq_poll(rq->vq, opaque)) {
