@@ -8,7 +8,7 @@ guests, so a change in the machine's load spreads over all of them):
   guest-only boot time (ours: banner's TSC time since reset + console delta to READY;
   Linux: printk time of its READY marker, i.e. from kernel start, firmware and bzImage
   decompression not included), wrk at 1/8/64 keep-alive connections (req/s, p50, p99),
-  a 64 MiB /bytes download (curl), iperf2 both ways (`iperf -c`, then `iperf -c -R`),
+  8 downloads of /bytes/64MiB in a row on one curl connection, iperf2 both ways (`iperf -c`, then `iperf -c -R`),
   interrupts per packet and NAPI polls per interrupt (ours: /stats.json; Linux:
   /proc/interrupts + /proc/net/dev through a CGI), idle CPU of the QEMU process (/proc/PID/stat
   utime+stime over an idle window). Then the image size and the smallest -m that still boots
@@ -110,7 +110,7 @@ def one_round(rec, name, spec, net, mem, images, opts, rnd):
             rec.measure(name, "wrk_c%d" % c, wrk)
 
         def b():
-            res, d = w.with_counters(g, lambda: w.curl_bytes(g))
+            res, d = w.with_counters(g, lambda: w.curl_bytes(g, w.BYTES_REPEAT))
             res["counters"] = d
             return res
         rec.measure(name, "bytes", b)

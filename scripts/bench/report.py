@@ -73,7 +73,7 @@ ROWS = [
     ("wrk_c64.rps", "req/s  /  64 conns", "%.0f", "hi"),
     ("wrk_c64.p50_ms", "  p50 latency (ms)", "%.2f", "lo"),
     ("wrk_c64.p99_ms", "  p99 latency (ms)", "%.2f", "lo"),
-    ("bytes.mbit_s", "/bytes 64 MiB download (Mbit/s)", "%.0f", "hi"),
+    ("bytes.mbit_s", "/bytes 8 x 64 MiB download (Mbit/s)", "%.0f", "hi"),
     ("iperf.to_guest_mbit_s", "iperf2 host->guest (Mbit/s)", "%.0f", "hi"),
     ("iperf.from_guest_mbit_s", "iperf2 guest->host (Mbit/s)", "%.0f", "hi"),
     ("wrk_c64.counters.irq_per_pkt", "interrupts/packet, wrk 64 conns", "%.3f", "lo"),
