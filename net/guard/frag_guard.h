@@ -7,7 +7,7 @@
  * lwIP lets go of it from the free of the fragment's receive buffer. An
  * off-link IPv6 source is its /64: one site owns at least a /64 and can send
  * from any address in it, so a per-/128 share would be no share; on-link
- * sources share the netif's own /64s (and fe80::/64) with every neighbour,
+ * sources share the netif's own /64s (and fe80::/10) with every neighbour,
  * so there a source stays one address.
  *
  * Pure bookkeeping (unit-tested on the host): groups of held fragment

@@ -2,7 +2,6 @@
 
 #include <stdint.h>
 
-
 #define ETH_HLEN 14
 #define ETHTYPE_IPV4 0x0800
 #define ETHTYPE_IPV6 0x86dd

@@ -196,11 +196,7 @@ static bool is_echo_request(const struct netdev_rx_frag *f, const struct ip_hdr 
     return ((const uint8_t *)f->data)[at] == ICMP_ECHO;
 }
 
-/* The reassembly key of an IPv4 fragment (ip non-NULL) or IPv6 fragment in
- * the frame's first piece: false if it is none. lwIP's ip6_input wants every
- * header up to the fragment header in the first pbuf (one per piece here),
- * so a fragment header past the first piece never reaches reassembly. */
-/* Is an IPv6 source (network order words) in fe80::/64 or in the /64 of
+/* Is an IPv6 source (network order words) link-local (fe80::/10) or in the /64 of
  * one of our addresses, i.e. a neighbour that shares the prefix with all
  * the others (frag_guard.h says why that matters)? */
 static bool on_link6(const struct netif *nif, const uint32_t src[4])
@@ -216,6 +212,10 @@ static bool on_link6(const struct netif *nif, const uint32_t src[4])
     return false;
 }
 
+/* The reassembly key of an IPv4 fragment (ip non-NULL) or IPv6 fragment in
+ * the frame's first piece: false if it is none. lwIP's ip6_input wants every
+ * header up to the fragment header in the first pbuf (one per piece here),
+ * so a fragment header past the first piece never reaches reassembly. */
 static bool fragment_key(const struct netif *nif, const struct netdev_rx_frag *f,
                          const struct ip_hdr *ip, struct frag_key *k)
 {
