@@ -26,9 +26,10 @@ LWIP_SRCS := \
 
 # Our side of the port and the HTTP demo (kernel flags, -Werror clean).
 NET_LWIP_PORT_SRCS := net/port/sys_arch.c
-# Keyed ISNs, SYN cookies and datagram ids behind lwIP's hooks (net/port/lwip_hooks.h).
+# Keyed ISNs, SYN cookies, datagram ids and ephemeral ports behind lwIP's hooks
+# (net/port/lwip_hooks.h).
 NET_TCP_KEYED_SRCS := net/guard/siphash.c net/guard/tcp_isn.c net/guard/syncookie.c net/guard/tcp_syncookie.c \
-	net/guard/ip_id.c
+	net/guard/ip_id.c net/guard/tcp_port.c
 NET_LWIP_PORT_SRCS += $(NET_TCP_KEYED_SRCS) net/guard/entropy.c net/guard/tcp_keys.c
 # What a host build of lwIP with our lwipopts.h must link besides lwIP itself.
 NET_LWIP_HOOK_SRCS := $(NET_TCP_KEYED_SRCS)

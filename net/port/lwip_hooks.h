@@ -5,6 +5,7 @@
 
 #include "net/guard/ip_id.h"
 #include "net/guard/tcp_isn.h"
+#include "net/guard/tcp_port.h"
 #include "net/guard/tcp_syncookie.h"
 
 #endif

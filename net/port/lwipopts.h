@@ -170,6 +170,10 @@
  * hooks added by net/port/patches/0902-*) */
 #define LWIP_HOOK_IP4_OUTPUT_ID(p, src, dest, proto) ip_id_hook4(p, src, dest, proto)
 #define LWIP_HOOK_IP6_FRAG_ID(ip6hdr, dest) ip_id_hook6(ip6hdr, dest)
+/* Per-destination ephemeral ports, RFC 6056 (net/guard/tcp_port.c, hook
+ * added by net/port/patches/0903-*) */
+#define LWIP_HOOK_TCP_EPHEMERAL_PORT(local_ip, remote_ip, remote_port) \
+    tcp_port_hook(local_ip, remote_ip, remote_port)
 /* ip6_frag.c does not include LWIP_HOOK_FILENAME: declared here too. */
 #include <stdint.h>
 struct ip6_hdr;

@@ -1,11 +1,28 @@
 """Host tools the tap tests run inside the namespace: need() (the tool's path, or skip the
-test with the reason), and the iperf2/iperf3 clients (run_iperf, run_iperf2, run_iperf3)."""
+test with the reason), the iperf2/iperf3 clients (run_iperf, run_iperf2, run_iperf3) and iperf2
+client headers for peers that speak the protocol themselves."""
 
 import json
+import struct
 
 import pytest
 
 from harness.netns import GUEST_IP, tool
+
+
+# An iperf 2.1 client's header (version 1 + extension, 60 bytes) for a 1 s -R test.
+REVERSE_1S = bytes.fromhex("44010078" "00000001" "00001389" "00000000" "00000000" "ffffff9c"
+                           "00000000" "00000000" "0400" "0000" "00020001" "00080003" "0000"
+                           "0000" "00000000" "00000000" "00000000")
+
+
+def iperf2_dual_header(port):
+    """The header of a 1 s -d test (RUN_NOW): the guest connects back to the client's port at
+    once."""
+    hdr = bytearray(REVERSE_1S)
+    hdr[0:4] = bytes.fromhex("c0010079")
+    hdr[8:12] = struct.pack("!I", port)
+    return bytes(hdr)
 
 
 def need(name):

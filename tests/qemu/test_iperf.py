@@ -16,7 +16,7 @@ import time
 import pytest
 
 import tapnet
-from hosttools import need, run_iperf2, run_iperf3
+from hosttools import REVERSE_1S, iperf2_dual_header, need, run_iperf2, run_iperf3
 from tapnet import GUEST_IP, HOST_IP, check_counters
 
 pytestmark = pytest.mark.skipif(bool(tapnet.unavailable()), reason=tapnet.unavailable() or "")
@@ -340,11 +340,6 @@ class RawPeer:
         self.send(0x04, self.snd + self.end)    # in window: lwIP ignores any other RST
 
 
-REVERSE_1S = bytes.fromhex("44010078" "00000001" "00001389" "00000000" "00000000" "ffffff9c"
-                           "00000000" "00000000" "0400" "0000" "00020001" "00080003" "0000"
-                           "0000" "00000000" "00000000" "00000000")
-
-
 @pytest.mark.parametrize("hole", [24, 0, 3, 58])
 @pytest.mark.timeout(60)
 def test_iperf2_header_out_of_order(guest, tap, hole):
@@ -438,11 +433,8 @@ def test_hostile_input(guest, tap):
     guest.wait_for(r"iperf2: .* refused: permit key", 5, start)
     guest.wait_for(r"iperf2: .* refused: bounce-back", 5, start)
     # -d asking the guest to connect back to a port where nothing listens: refused, freed
-    dual = bytearray(REVERSE_1S)
-    dual[0:4] = bytes.fromhex("c0010079")
-    dual[8:12] = struct.pack("!I", 9)
     s = tap.connect(5001)
-    s.sendall(bytes(dual))
+    s.sendall(iperf2_dual_header(9))
     s.shutdown(socket.SHUT_WR)
     s.settimeout(10)
     assert s.recv(100)[:4] == bytes.fromhex("00000002")      # client_hdr_ack, then our FIN

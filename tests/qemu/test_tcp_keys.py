@@ -11,7 +11,8 @@ import time
 import pytest
 
 import tapnet
-from tapnet import GUEST_IP
+from hosttools import iperf2_dual_header
+from tapnet import GUEST_IP, HOST_IP
 
 pytestmark = pytest.mark.skipif(bool(tapnet.unavailable()), reason=tapnet.unavailable() or "")
 
@@ -151,3 +152,74 @@ def test_ip_ids_per_destination_not_a_global_counter(qemu, tap):
     assert [s - 1 for s in steps_over_b] != list(rounds), steps_over_b
     b_first = [ids["B"][sum(rounds[:k])] for k in range(len(rounds))]
     assert all((bf - a[3 * k + 2]) % 65536 != 1 for k, bf in enumerate(b_first)), (a, b_first)
+
+
+def _connect_back_ports(frames, dports):
+    """{dport: [source ports, in order]} of the guest's SYNs to HOST_IP:dport."""
+    out = {d: [] for d in dports}
+    for f in frames:
+        if len(f) < 14 + 20 + 20 or f[12:14] != b"\x08\x00":
+            continue
+        ip = f[14:]
+        ihl = (ip[0] & 15) * 4
+        if ip[9] != 6 or socket.inet_ntoa(ip[12:16]) != GUEST_IP or \
+                socket.inet_ntoa(ip[16:20]) != HOST_IP:
+            continue
+        sport, dport = struct.unpack("!HH", ip[ihl:ihl + 4])
+        if dport in out and ip[ihl + 13] & 0x12 == 0x02 and sport not in out[dport]:
+            out[dport].append(sport)
+    return out
+
+
+@pytest.mark.timeout(120)
+def test_connect_back_ports_per_destination_not_a_global_counter(qemu, tap):
+    """iperf 2 -d asks the guest to connect back to the client: the one active open a peer can
+    make us do. A asks for connect-backs to port 9, B (here another port of the same host:
+    RFC 6056 keys on the whole destination) to port 10, in turns: A 2, B n, A 2 ... lwIP took
+    every ephemeral port from one counter, so A's port moved by exactly B's n + 1 (A counts
+    our connections to everyone, and knows our next port). With per-destination ports
+    (net/guard/tcp_port.c, patch 0903) A's ports step by 1-4 whatever B does (unless the boot's
+    key puts A and B on one of the 4096 counters: 1 boot in 4096)."""
+    vm = tap.boot(qemu)
+    sniff = tap.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(ETH_P_ALL))
+    sniff.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 22)
+    sniff.bind((tap.tap, 0))
+    sniff.settimeout(0.2)
+    asked = {9: 0, 10: 0}
+
+    def ask(port, count):
+        for _ in range(count):
+            mark = len(vm.snapshot())
+            s = tap.connect(5001)
+            try:
+                s.sendall(iperf2_dual_header(port))
+                s.shutdown(socket.SHUT_WR)
+                s.settimeout(10)
+                s.recv(100)
+            finally:
+                s.close()
+            asked[port] += 1
+            vm.wait_for(r"iperf2: %s:%d connection refused" % (HOST_IP, port), 5, mark)
+
+    rounds = (7, 11, 13)
+    for n in rounds:
+        ask(9, 2)
+        ask(10, n)
+    ask(9, 2)
+    frames = []
+    while True:
+        try:
+            frames.append(sniff.recv(2048))
+        except socket.timeout:
+            break
+    sniff.close()
+    ports = _connect_back_ports(frames, asked)
+    a, b = ports[9], ports[10]
+    assert len(a) == asked[9] and len(b) == asked[10], (asked, ports)
+    print("A's connect-back ports %s; B's %s" % (a, b))
+    assert all(p >= 49152 for p in a + b), (a, b)
+    steps_over_b = [(a[2 * k + 2] - a[2 * k + 1]) % 16384 for k in range(len(rounds))]
+    # one global counter: each step is B's n + 1 (no other active open meanwhile)
+    assert [s - 1 for s in steps_over_b] != list(rounds), steps_over_b
+    assert all(1 <= s <= 4 for s in steps_over_b), "A's ports moved by %s over B's %s" % (
+        steps_over_b, rounds)

@@ -6,6 +6,7 @@
 
 #include "net/guard/ip_id.h"
 #include "net/guard/tcp_isn.h"
+#include "net/guard/tcp_port.h"
 #include "net/guard/tcp_syncookie.h"
 
 static inline void set_fixed_keys(void)
@@ -15,7 +16,9 @@ static inline void set_fixed_keys(void)
     const struct siphash_key ip_id_key = { 0x2726252423222120ull, 0x2f2e2d2c2b2a2928ull };
     tcp_isn_set_key(&isn_key);
     tcp_syncookie_set_key(&cookie_key);
+    const struct siphash_key port_key = { 0x3736353433323130ull, 0x3f3e3d3c3b3a3938ull };
     ip_id_set_key(&ip_id_key);
+    tcp_port_set_key(&port_key);
 }
 
 #endif

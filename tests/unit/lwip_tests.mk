@@ -37,9 +37,16 @@ UNIT_SRCS_ip_id := tests/unit/test_ip_id.c $(LWIP_HOST_SRCS)
 $(BUILD)/unit/test_ip_id: UNIT_CFLAGS += $(LWIP_HOST_CFLAGS)
 $(BUILD)/unit/test_ip_id: $(DEPS_DIR)/stamp-lwip
 
+# Per-destination ephemeral ports (net/guard/tcp_port.c, patch 0903's hook).
+UNIT_TESTS += tcp_port
+UNIT_SRCS_tcp_port := tests/unit/test_tcp_port.c $(LWIP_HOST_SRCS)
+$(BUILD)/unit/test_tcp_port: UNIT_CFLAGS += $(LWIP_HOST_CFLAGS)
+$(BUILD)/unit/test_tcp_port: $(DEPS_DIR)/stamp-lwip
+
 # One gcc call builds each test from several sources, and -MMD then keeps only
 # the last source's dependencies: name the headers these tests depend on.
 LWIP_HOST_HDRS := $(wildcard net/*/*.h net/port/arch/*.h) tests/unit/lwip_host.h tests/lib/tcp4_hdr.h
 $(BUILD)/unit/test_lwip_persist $(BUILD)/unit/test_lwip_syncookie $(BUILD)/unit/test_tcp_keyed \
-	$(BUILD)/unit/test_lwip_tso $(BUILD)/unit/test_lwip_timewait $(BUILD)/unit/test_ip_id: \
+	$(BUILD)/unit/test_lwip_tso $(BUILD)/unit/test_lwip_timewait $(BUILD)/unit/test_ip_id \
+	$(BUILD)/unit/test_tcp_port: \
 	$(LWIP_HOST_HDRS)
