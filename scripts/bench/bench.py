@@ -171,8 +171,8 @@ def parse_args():
                                  formatter_class=argparse.RawDescriptionHelpFormatter,
                                  epilog="\n".join(__doc__.split("\n")[1:]))
     ap.add_argument("--runs", type=int, default=int(env("BENCH_RUNS", "3")))
-    ap.add_argument("--wrk-seconds", type=int, default=int(env("BENCH_WRK_SECONDS", "6")))
-    ap.add_argument("--iperf-seconds", type=int, default=int(env("BENCH_IPERF_SECONDS", "5")))
+    ap.add_argument("--wrk-seconds", type=int, default=int(env("BENCH_WRK_SECONDS", "10")))
+    ap.add_argument("--iperf-seconds", type=int, default=int(env("BENCH_IPERF_SECONDS", "10")))
     ap.add_argument("--idle-seconds", type=float, default=float(env("BENCH_IDLE_SECONDS", "5")))
     ap.add_argument("--mem", default=env("BENCH_MEM", "256M"),
                     help="-m for every guest (Linux keeps the 64 MiB /bytes file in RAM)")
@@ -189,8 +189,8 @@ def parse_args():
     ap.add_argument("--synflood-guests", default=env("BENCH_SYNFLOOD_GUESTS", "linux,napi"))
     ap.add_argument("--insn-seconds", type=int, default=int(env("BENCH_INSN_SECONDS", "5")))
     ap.add_argument("--insn-guests", default=env("BENCH_INSN_GUESTS", "linux,napi"))
-    ap.add_argument("--budget", type=float, default=float(env("BENCH_BUDGET_SECONDS", "900")),
-                    help="start no new round past this many seconds (make bench < ~20 min)")
+    ap.add_argument("--budget", type=float, default=float(env("BENCH_BUDGET_SECONDS", "1500")),
+                    help="start no new round past this many seconds (make bench < ~30 min)")
     o = ap.parse_args()
     if o.quick:
         o.runs, o.wrk_seconds, o.iperf_seconds, o.idle_seconds = 1, 1, 1, 2
