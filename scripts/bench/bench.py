@@ -32,7 +32,7 @@ shared harness in tests/harness (also used by tests/qemu).
 Options: --help. Environment: BENCH_RUNS, BENCH_WRK_SECONDS, BENCH_IPERF_SECONDS,
 BENCH_IDLE_SECONDS, BENCH_MEM, BENCH_NET (tap|user), BENCH_GUESTS (comma list), QEMU,
 BENCH_INSN_SECONDS, BENCH_INSN_GUESTS, BENCH_SYN_RATE, BENCH_SYN_SECONDS,
-BENCH_SYNFLOOD_GUESTS, BENCH_HOTBLOCKS.
+BENCH_SYNFLOOD_GUESTS, BENCH_HOTBLOCKS, BENCH_PIN (1: --pin), BENCH_BUDGET_SECONDS.
 """
 
 import argparse
@@ -70,7 +70,13 @@ def now():
 # ------------------------------------------------------------------ a round --
 
 def one_round(rec, name, spec, net, mem, images, opts, rnd):
-    g = Guest(name, spec, net, mem, images, tag="%s-r%d" % (name, rnd))
+    """--pin: the guest's vCPU thread on CPU 1 alone; this process, so QEMU's other threads
+    and every client it starts (wrk, curl, iperf), on CPU 0, for the round only."""
+    all_cpus = os.sched_getaffinity(0)
+    if opts.pin:
+        os.sched_setaffinity(0, {0})
+    g = Guest(name, spec, net, mem, images, tag="%s-r%d" % (name, rnd),
+              pin_cpu=1 if opts.pin else None)
     linux = spec["kind"] == "linux"
     boot_timeout = 90 if linux else 30
     try:
@@ -127,6 +133,7 @@ def one_round(rec, name, spec, net, mem, images, opts, rnd):
             rec.err(name, "qemu", RuntimeError("QEMU died during the round: " + g.tail()))
     finally:
         g.stop()
+        os.sched_setaffinity(0, all_cpus)
 
 
 def fits(name, spec, net, mem_mib, images, timeout):
@@ -189,6 +196,8 @@ def parse_args():
     ap.add_argument("--synflood-guests", default=env("BENCH_SYNFLOOD_GUESTS", "linux,napi"))
     ap.add_argument("--insn-seconds", type=int, default=int(env("BENCH_INSN_SECONDS", "5")))
     ap.add_argument("--insn-guests", default=env("BENCH_INSN_GUESTS", "linux,napi"))
+    ap.add_argument("--pin", action="store_true", default=env("BENCH_PIN", "") == "1",
+                    help="each round: the vCPU thread alone on CPU 1, QEMU's I/O and the clients on CPU 0")
     ap.add_argument("--budget", type=float, default=float(env("BENCH_BUDGET_SECONDS", "1500")),
                     help="start no new round past this many seconds (make bench < ~30 min)")
     o = ap.parse_args()
@@ -215,7 +224,7 @@ def main():
     meta = {"when": datetime.datetime.now().strftime("%Y-%m-%d %H:%M"),
             "qemu_version": report.qemu_version(), "host_cpu": report.host_cpu(),
             "host_cpus": os.cpu_count(), "git": report.git_rev(), "runs": opts.runs,
-            "wrk_seconds": opts.wrk_seconds, "iperf_seconds": opts.iperf_seconds,
+            "wrk_seconds": opts.wrk_seconds, "iperf_seconds": opts.iperf_seconds, "pin": opts.pin,
             "idle_seconds": opts.idle_seconds, "mem": opts.mem, "conns": opts.conns,
             "loadavg_start": "%.2f %.2f %.2f" % os.getloadavg(),
             "qemu_common": "-machine q35 -cpu max -m %s -smp 1 -nographic -no-reboot "

@@ -111,7 +111,7 @@ class UserPeer:
 class Guest(Qemu):
     """One bench guest: spec (GUESTS), the peer's netdev, http/iperf as (host, port)."""
 
-    def __init__(self, name, spec, net, mem, images, extra_append="", tag=""):
+    def __init__(self, name, spec, net, mem, images, extra_append="", tag="", pin_cpu=None):
         append = net.guest_args()
         if spec["kind"] == "linux":
             kernel, initrd = images["vmlinuz"], images["initrd"]
@@ -123,10 +123,36 @@ class Guest(Qemu):
                 append += " " + spec["append"]
         if extra_append:
             append += " " + extra_append
+        # debug-threads names the vCPU thread "CPU 0/TCG", for pin_vcpu
         super().__init__(name=tag or name, kernel=kernel, initrd=initrd, mem=mem, append=append,
-                         nic_opts="mac=" + MAC, log_dir=LOGS, **net.qemu_kw())
+                         nic_opts="mac=" + MAC, log_dir=LOGS,
+                         extra=["-name", "%s,debug-threads=on" % (tag or name)], **net.qemu_kw())
         self.spec = spec
         self.net = net
+        self.pin_cpu = pin_cpu
+
+    def start(self):
+        super().start()
+        if self.pin_cpu is not None:
+            self.pin_vcpu(self.pin_cpu)
+
+    def pin_vcpu(self, cpu):
+        """Moves QEMU's vCPU thread to cpu alone; its I/O thread and the clients keep the
+        bench's affinity (--pin: the other CPU). The scheduler then cannot place the vCPU
+        with wrk or the tap I/O on one core in one round and apart in the next."""
+        task = "/proc/%d/task" % self.proc.pid
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline:
+            for tid in os.listdir(task):
+                try:
+                    with open(os.path.join(task, tid, "comm")) as f:
+                        if f.read().startswith("CPU "):
+                            os.sched_setaffinity(int(tid), {cpu})
+                            return
+                except OSError:
+                    pass
+            time.sleep(0.01)
+        raise RuntimeError("no vCPU thread found in %s" % task)
 
     @property
     def http(self):

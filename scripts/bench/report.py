@@ -285,9 +285,9 @@ def print_table(summary, static, guests, checks, meta, notes=()):
     w = [max(len(r[i]) for r in rows + [head]) for i in range(len(head))]
     line = lambda r: "  ".join(c.ljust(w[i]) if i == 0 else c.rjust(w[i]) for i, c in enumerate(r))
     print()
-    print("Benchmark: %s, -m %s, %d run(s) each, wrk %d s, iperf %d s; %s" % (
+    print("Benchmark: %s, -m %s, %d run(s) each, wrk %d s, iperf %d s%s; %s" % (
         meta["net_label"], meta["mem"], meta["runs"], meta["wrk_seconds"], meta["iperf_seconds"],
-        meta["when"]))
+        ", vCPU pinned to CPU 1, the rest to CPU 0" if meta.get("pin") else "", meta["when"]))
     print("QEMU %s (TCG), host %s, %d CPUs, load average %s -> %s" % (
         meta["qemu_version"], meta["host_cpu"], meta["host_cpus"], meta["loadavg_start"],
         meta["loadavg_end"]))
