@@ -1,5 +1,7 @@
-"""Ethernet/IPv4/TCP/UDP/ICMP/ARP frame builders (every length and checksum may lie)."""
+"""Ethernet/IPv4/TCP/UDP/ICMP/ARP frame builders (every length and checksum may lie), and
+tcp4_header, the reader of a captured IPv4/TCP frame's header fields."""
 
+import collections
 import socket
 import struct
 
@@ -80,3 +82,20 @@ def arp(op, sha, spa, tha, tpa, htype=1, ptype=ETH_IP, hlen=6, plen=4, raw_addrs
     if raw_addrs is not None:
         return hdr + raw_addrs
     return hdr + mac_bytes(sha) + ip_bytes(spa) + mac_bytes(tha) + ip_bytes(tpa)
+
+
+Tcp4 = collections.namedtuple("Tcp4", "src dst ident sport dport seq ack flags")
+
+
+def tcp4_header(frame):
+    """The IPv4 and TCP header fields of a captured Ethernet frame (addresses as strings), or
+    None if it is not IPv4 carrying TCP or is too short for both headers."""
+    if len(frame) < 14 + 20 + 20 or frame[12:14] != b"\x08\x00":
+        return None
+    ip = frame[14:]
+    ihl = (ip[0] & 15) * 4
+    if ip[9] != PROTO_TCP or len(ip) < ihl + 20:
+        return None
+    sport, dport, seq, ack = struct.unpack("!HHII", ip[ihl:ihl + 12])
+    return Tcp4(socket.inet_ntoa(ip[12:16]), socket.inet_ntoa(ip[16:20]),
+                struct.unpack("!H", ip[4:6])[0], sport, dport, seq, ack, ip[ihl + 13])

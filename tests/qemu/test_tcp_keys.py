@@ -23,16 +23,10 @@ def synacks(frames, ports):
     """{client port: (ISN, capture time)} of the guest's SYN|ACKs to the given ports."""
     out = {}
     for t, f in frames:
-        if len(f) < 14 + 20 + 20 or f[12:14] != b"\x08\x00":
-            continue
-        ip = f[14:]
-        ihl = (ip[0] & 15) * 4
-        if ip[9] != 6 or socket.inet_ntoa(ip[12:16]) != GUEST_IP:
-            continue
-        sport, dport, seq = struct.unpack("!HHI", ip[ihl:ihl + 8])
-        flags = ip[ihl + 13]
-        if sport == 80 and dport in ports and flags & 0x12 == 0x12:
-            out.setdefault(dport, (seq, t))
+        h = tapnet.tcp4_header(f)
+        if h and h.src == GUEST_IP and h.sport == 80 and h.dport in ports and \
+                h.flags & 0x12 == 0x12:
+            out.setdefault(h.dport, (h.seq, t))
     return out
 
 
@@ -82,15 +76,9 @@ def _rst_ids(frames, peer_ip, dport):
     """IPv4 ids of the guest's RSTs to peer_ip from the closed port dport, by the acked seq."""
     out = {}
     for f in frames:
-        if len(f) < 14 + 20 + 20 or f[12:14] != b"\x08\x00":
-            continue
-        ip = f[14:]
-        ihl = (ip[0] & 15) * 4
-        if ip[9] != 6 or socket.inet_ntoa(ip[16:20]) != peer_ip:
-            continue
-        sport, _, _, ack = struct.unpack("!HHII", ip[ihl:ihl + 12])
-        if sport == dport and ip[ihl + 13] & 0x04:
-            out[ack - 1] = struct.unpack("!H", ip[4:6])[0]
+        h = tapnet.tcp4_header(f)
+        if h and h.dst == peer_ip and h.sport == dport and h.flags & 0x04:
+            out[h.ack - 1] = h.ident
     return out
 
 
@@ -158,16 +146,10 @@ def _connect_back_ports(frames, dports):
     """{dport: [source ports, in order]} of the guest's SYNs to HOST_IP:dport."""
     out = {d: [] for d in dports}
     for f in frames:
-        if len(f) < 14 + 20 + 20 or f[12:14] != b"\x08\x00":
-            continue
-        ip = f[14:]
-        ihl = (ip[0] & 15) * 4
-        if ip[9] != 6 or socket.inet_ntoa(ip[12:16]) != GUEST_IP or \
-                socket.inet_ntoa(ip[16:20]) != HOST_IP:
-            continue
-        sport, dport = struct.unpack("!HH", ip[ihl:ihl + 4])
-        if dport in out and ip[ihl + 13] & 0x12 == 0x02 and sport not in out[dport]:
-            out[dport].append(sport)
+        h = tapnet.tcp4_header(f)
+        if h and h.src == GUEST_IP and h.dst == HOST_IP and h.dport in out and \
+                h.flags & 0x12 == 0x02 and h.sport not in out[h.dport]:
+            out[h.dport].append(h.sport)
     return out
 
 
