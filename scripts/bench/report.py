@@ -112,11 +112,12 @@ ABS_SPREAD = {
 
 
 def fmt_cell(s, f, key=None):
+    """A summary cell (build_summary's) of the row key."""
     if not s:
         return "-"
     med = f % s["median"]
-    if s["n"] > 1 and key in ABS_SPREAD:
-        return "%s ±%s" % (med, f % ((s["max"] - s["min"]) / 2))
+    if "spread_abs" in s:
+        return "%s ±%s" % (med, f % s["spread_abs"])
     if s["n"] > 1 and s["median"]:
         spread = (s["max"] - s["min"]) / 2 / abs(s["median"]) * 100
         return "%s ±%.0f%%" % (med, spread)
