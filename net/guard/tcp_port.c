@@ -3,6 +3,7 @@
  * locking. */
 #include "net/guard/tcp_port.h"
 
+#include <stdbool.h>
 #include <string.h>
 
 #include "lwip/debug.h"
@@ -22,7 +23,7 @@ void tcp_port_set_key(const struct siphash_key *key)
 }
 
 uint16_t tcp_port_pick(const uint8_t *tuple, size_t len, uint32_t random,
-                       bool (*in_use)(uint16_t port))
+                       u8_t (*in_use)(u16_t port))
 {
     LWIP_ASSERT("tcp_port_pick: no key (tcp_keys_init not called)", port_key_set);
     uint32_t offset = random;
@@ -48,17 +49,12 @@ uint16_t tcp_port_pick(const uint8_t *tuple, size_t len, uint32_t random,
     return 0;
 }
 
-static bool lwip_port_in_use(uint16_t port)
-{
-    return tcp_local_port_in_use(port) != 0;
-}
-
 u16_t tcp_port_hook(const ip_addr_t *local_ip, const ip_addr_t *remote_ip, u16_t remote_port)
 {
     uint32_t random = LWIP_RAND();
     if (!remote_ip)
-        return tcp_port_pick(NULL, 0, random, lwip_port_in_use);
+        return tcp_port_pick(NULL, 0, random, tcp_local_port_in_use);
     uint8_t t[TCP_TUPLE_MAX];
     size_t n = tcp_tuple_pack(t, local_ip, 0, remote_ip, remote_port);
-    return tcp_port_pick(t, n, random, lwip_port_in_use);
+    return tcp_port_pick(t, n, random, tcp_local_port_in_use);
 }

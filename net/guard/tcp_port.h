@@ -17,7 +17,6 @@
 #ifndef NET_TCP_PORT_H
 #define NET_TCP_PORT_H
 
-#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -31,12 +30,12 @@
 
 void tcp_port_set_key(const struct siphash_key *key);
 
-/* The first free port (in_use false) for a connection whose packed tuple
+/* The first free port (in_use 0; lwIP's tcp_local_port_in_use) for a connection whose packed tuple
  * (tcp_tuple_pack with local port 0) is tuple, or a random start if tuple
  * is NULL; random is a fresh random word. 0 if every port is taken. PANICs
  * if no key was set (a boot-order bug). Pure but for the counters: tests. */
 uint16_t tcp_port_pick(const uint8_t *tuple, size_t len, uint32_t random,
-                       bool (*in_use)(uint16_t port));
+                       u8_t (*in_use)(u16_t port));
 
 /* LWIP_HOOK_TCP_EPHEMERAL_PORT (remote_ip NULL: tcp_bind to port 0). */
 u16_t tcp_port_hook(const ip_addr_t *local_ip, const ip_addr_t *remote_ip, u16_t remote_port);

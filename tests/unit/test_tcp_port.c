@@ -21,7 +21,7 @@
 
 static uint8_t taken[TCP_PORT_COUNT];     /* by port - TCP_PORT_FIRST */
 
-static bool fake_in_use(uint16_t port)
+static u8_t fake_in_use(u16_t port)
 {
     assert_true(port >= TCP_PORT_FIRST && port - TCP_PORT_FIRST < TCP_PORT_COUNT);
     return taken[port - TCP_PORT_FIRST];
