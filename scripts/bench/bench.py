@@ -8,10 +8,12 @@ guests, so a change in the machine's load spreads over all of them):
   guest-only boot time (ours: banner's TSC time since reset + console delta to READY;
   Linux: printk time of its READY marker, i.e. from kernel start, firmware and bzImage
   decompression not included), wrk at 1/8/64 keep-alive connections (req/s, p50, p99),
-  8 downloads of /bytes/64MiB in a row on one curl connection, iperf2 both ways (`iperf -c`, then `iperf -c -R`),
+  downloads of /bytes/64MiB for BENCH_BYTES_SECONDS (8 in a row per curl connection), iperf2 both ways (`iperf -c`, then `iperf -c -R`),
   interrupts per packet and NAPI polls per interrupt (ours: /stats.json; Linux:
   /proc/interrupts + /proc/net/dev through a CGI), idle CPU of the QEMU process (/proc/PID/stat
-  utime+stime over an idle window). Then the image size and the smallest -m that still boots
+  utime+stime over an idle window). Before each guest's round, with no guest running, the
+  control: host_noise.c's fixed memory walk and register loop, whose spread over the rounds
+  is the host's own. Then the image size and the smallest -m that still boots
   and answers GET / (bisection over a few sizes).
 After the rounds, per guest (linux and napi by default): guest instructions per request,
 per received packet/byte and per sent byte, counted by a TCG plugin (insn.py; one QEMU run,
@@ -27,12 +29,14 @@ CPU, load average), build/bench.svg, QEMU console logs in build/bench/logs/.
 Numbers never fail the run: a failed measurement is recorded as null with its error.
 Files: bench.py (options, rounds), guests.py (the guests, their QEMU, the network),
 workloads.py (wrk, curl, iperf2, counters, idle CPU), insn.py, synflood.py, report.py
-(statistics, table, bench.json), svg.py; QEMU launcher, netns/tap and HTTP helpers are the
+(statistics, table, bench.json), svg.py, host_noise.py/.c (the control), host_idle.py
+(--host-idle poll); QEMU launcher, netns/tap and HTTP helpers are the
 shared harness in tests/harness (also used by tests/qemu).
-Options: --help. Environment: BENCH_RUNS, BENCH_WRK_SECONDS, BENCH_IPERF_SECONDS,
+Options: --help. Environment: BENCH_RUNS, BENCH_WRK_SECONDS, BENCH_IPERF_SECONDS, BENCH_BYTES_SECONDS,
 BENCH_IDLE_SECONDS, BENCH_MEM, BENCH_NET (tap|user), BENCH_GUESTS (comma list), QEMU,
 BENCH_INSN_SECONDS, BENCH_INSN_GUESTS, BENCH_SYN_RATE, BENCH_SYN_SECONDS,
-BENCH_SYNFLOOD_GUESTS, BENCH_HOTBLOCKS, BENCH_PIN (1: --pin), BENCH_BUDGET_SECONDS.
+BENCH_SYNFLOOD_GUESTS, BENCH_HOTBLOCKS, BENCH_PIN (1: --pin), BENCH_HOST_IDLE (poll|default),
+BENCH_BUDGET_SECONDS.
 """
 
 import argparse
@@ -52,6 +56,8 @@ sys.path.insert(0, os.path.join(REPO, "tests"))     # the shared harness package
 from guests import (GUESTS, LOGS, MAC, ORDER, WORK, BYTES_READY_RE, Guest,  # noqa: E402
                     TapPeer, UserPeer, boot_to_200, build_linux_guest, elf_loadable, log)
 from harness.guest import BANNER_RE, NET_READY_MS_RE, READY_RE, stop_all  # noqa: E402
+import host_idle  # noqa: E402
+from host_noise import HostNoise  # noqa: E402
 import report  # noqa: E402
 from report import Recorder  # noqa: E402
 import svg  # noqa: E402
@@ -69,9 +75,12 @@ def now():
 
 # ------------------------------------------------------------------ a round --
 
-def one_round(rec, name, spec, net, mem, images, opts, rnd):
+def one_round(rec, name, spec, net, mem, images, opts, rnd, control):
     """--pin: the guest's vCPU thread on CPU 1 alone; this process, so QEMU's other threads
-    and every client it starts (wrk, curl, iperf), on CPU 0, for the round only."""
+    and every client it starts (wrk, curl, iperf), on CPU 0, for the round only.
+    control (HostNoise or None) is timed first, with no guest running."""
+    if control is not None:
+        rec.measure(name, "host_noise", control.run)
     all_cpus = os.sched_getaffinity(0)
     if opts.pin:
         os.sched_setaffinity(0, {0})
@@ -116,7 +125,7 @@ def one_round(rec, name, spec, net, mem, images, opts, rnd):
             rec.measure(name, "wrk_c%d" % c, wrk)
 
         def b():
-            res, d = w.with_counters(g, lambda: w.curl_bytes(g, w.BYTES_REPEAT))
+            res, d = w.with_counters(g, lambda: w.curl_bytes_for(g, opts.bytes_seconds))
             res["counters"] = d
             return res
         rec.measure(name, "bytes", b)
@@ -180,6 +189,7 @@ def parse_args():
     ap.add_argument("--runs", type=int, default=int(env("BENCH_RUNS", "3")))
     ap.add_argument("--wrk-seconds", type=int, default=int(env("BENCH_WRK_SECONDS", "10")))
     ap.add_argument("--iperf-seconds", type=int, default=int(env("BENCH_IPERF_SECONDS", "10")))
+    ap.add_argument("--bytes-seconds", type=float, default=float(env("BENCH_BYTES_SECONDS", "5")))
     ap.add_argument("--idle-seconds", type=float, default=float(env("BENCH_IDLE_SECONDS", "5")))
     ap.add_argument("--mem", default=env("BENCH_MEM", "256M"),
                     help="-m for every guest (Linux keeps the 64 MiB /bytes file in RAM)")
@@ -187,7 +197,7 @@ def parse_args():
     ap.add_argument("--guests", default=env("BENCH_GUESTS", ",".join(ORDER)),
                     help="comma list of linux,napi,irq,poll")
     ap.add_argument("--no-min-mem", action="store_true", help="skip the smallest -m bisection")
-    ap.add_argument("--quick", action="store_true", help="1 run, 1 s wrk/iperf, 2 s idle")
+    ap.add_argument("--quick", action="store_true", help="1 run, 1 s wrk/iperf//bytes, 2 s idle")
     ap.add_argument("--conns", default="1,8,64")
     ap.add_argument("--no-insn", action="store_true", help="skip the instruction counts")
     ap.add_argument("--no-synflood", action="store_true", help="skip the SYN flood figure")
@@ -198,11 +208,13 @@ def parse_args():
     ap.add_argument("--insn-guests", default=env("BENCH_INSN_GUESTS", "linux,napi"))
     ap.add_argument("--pin", action="store_true", default=env("BENCH_PIN", "") == "1",
                     help="each round: the vCPU thread alone on CPU 1, QEMU's I/O and the clients on CPU 0")
+    ap.add_argument("--host-idle", choices=["poll", "default"], default=env("BENCH_HOST_IDLE", "default"),
+                    help="poll: the host's idle CPUs poll, not halt, while the bench runs (host_idle.py)")
     ap.add_argument("--budget", type=float, default=float(env("BENCH_BUDGET_SECONDS", "1500")),
                     help="start no new round past this many seconds (make bench < ~30 min)")
     o = ap.parse_args()
     if o.quick:
-        o.runs, o.wrk_seconds, o.iperf_seconds, o.idle_seconds = 1, 1, 1, 2
+        o.runs, o.wrk_seconds, o.iperf_seconds, o.idle_seconds, o.bytes_seconds = 1, 1, 1, 2, 1
     o.conns = [int(x) for x in o.conns.split(",")]
     o.guests = [g for g in o.guests.split(",") if g in GUESTS]
     return o
@@ -224,7 +236,8 @@ def main():
     meta = {"when": datetime.datetime.now().strftime("%Y-%m-%d %H:%M"),
             "qemu_version": report.qemu_version(), "host_cpu": report.host_cpu(),
             "host_cpus": os.cpu_count(), "git": report.git_rev(), "runs": opts.runs,
-            "wrk_seconds": opts.wrk_seconds, "iperf_seconds": opts.iperf_seconds, "pin": opts.pin,
+            "wrk_seconds": opts.wrk_seconds, "iperf_seconds": opts.iperf_seconds,
+            "bytes_seconds": opts.bytes_seconds, "pin": opts.pin,
             "idle_seconds": opts.idle_seconds, "mem": opts.mem, "conns": opts.conns,
             "loadavg_start": "%.2f %.2f %.2f" % os.getloadavg(),
             "qemu_common": "-machine q35 -cpu max -m %s -smp 1 -nographic -no-reboot "
@@ -279,7 +292,18 @@ def main():
     meta["net"] = net.kind
     meta["net_label"] = net.label
 
+    control = HostNoise(WORK)
+    try:
+        control.build()
+    except Exception as e:
+        setup_errors["host_noise"] = str(e)
+        log("host noise control unavailable: %s" % e)
+        control = None
+
     rec = Recorder()
+    idle = host_idle.PollIdle()
+    meta["host_idle"] = idle.hold() if opts.host_idle == "poll" else "default (--host-idle default)"
+    log("host idle: " + meta["host_idle"])
     try:
         log("network: %s; guests: %s; -m %s; %d round(s)" % (net.label, ", ".join(opts.guests),
                                                              opts.mem, opts.runs))
@@ -299,7 +323,7 @@ def main():
                 t = now()
                 rec.put(name, "loadavg_1min", os.getloadavg()[0])
                 try:
-                    one_round(rec, name, GUESTS[name], net, opts.mem, images, opts, rnd)
+                    one_round(rec, name, GUESTS[name], net, opts.mem, images, opts, rnd, control)
                 except Exception as e:
                     rec.err(name, "round", e)
                 r = rec.runs.get(name, {})
@@ -361,7 +385,10 @@ def main():
         stop_all()
         net.cleanup()
 
-    meta["boot_floor"] = __import__("boot_floor").measure(images.get("elf", ELF_SRC), LOGS)
+    try:
+        meta["boot_floor"] = __import__("boot_floor").measure(images.get("elf", ELF_SRC), LOGS)
+    finally:
+        idle.release()
     meta["loadavg_end"] = "%.2f %.2f %.2f" % os.getloadavg()
     meta["elapsed_s"] = round(now() - t_start, 1)
     summary = report.build_summary(rec, opts.guests)

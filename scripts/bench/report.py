@@ -73,7 +73,7 @@ ROWS = [
     ("wrk_c64.rps", "req/s  /  64 conns", "%.0f", "hi"),
     ("wrk_c64.p50_ms", "  p50 latency (ms)", "%.2f", "lo"),
     ("wrk_c64.p99_ms", "  p99 latency (ms)", "%.2f", "lo"),
-    ("bytes.mbit_s", "/bytes 8 x 64 MiB download (Mbit/s)", "%.0f", "hi"),
+    ("bytes.mbit_s", "/bytes 64 MiB downloads (Mbit/s)", "%.0f", "hi"),
     ("iperf.to_guest_mbit_s", "iperf2 host->guest (Mbit/s)", "%.0f", "hi"),
     ("iperf.from_guest_mbit_s", "iperf2 guest->host (Mbit/s)", "%.0f", "hi"),
     ("wrk_c64.counters.irq_per_pkt", "interrupts/packet, wrk 64 conns", "%.3f", "lo"),
@@ -93,6 +93,8 @@ ROWS = [
     ("synflood.after_ms", "  fresh GET / after the flood (ms)", "%.0f", "lo"),
     ("insn_boot", "guest insns, boot to ready [4]", "%.3g", "lo"),
     ("insn_idle_per_s", "guest insns / idle second [4]", "%.3g", "lo"),
+    ("host_noise.mem_s", "control: host memory walk, no guest (s) [6]", "%.3f", "lo"),
+    ("host_noise.cpu_s", "control: host register loop, no guest (s) [6]", "%.3f", "lo"),
 ]
 
 
@@ -160,6 +162,17 @@ def wide_spreads(summary, guests, limit=10.0):
                     out.append("%s %s ±%s (limit ±%s)" % (g, key, f % s["spread_abs"], f % lim))
             elif s.get("spread_pct", 0) > limit:
                 out.append("%s %s ±%.0f%%" % (g, key, s["spread_pct"]))
+    return out
+
+
+def host_spreads(summary, guests):
+    """The control rows' spreads per guest column, e.g. ["napi memory walk ±4%", ...]."""
+    out = []
+    for g in guests:
+        for key, what in (("host_noise.mem_s", "memory walk"), ("host_noise.cpu_s", "register loop")):
+            s = summary.get(g, {}).get(key)
+            if s and s["n"] > 1 and "spread_pct" in s:
+                out.append("%s %s ±%.0f%%" % (g, what, s["spread_pct"]))
     return out
 
 
@@ -286,9 +299,11 @@ def print_table(summary, static, guests, checks, meta, notes=()):
     w = [max(len(r[i]) for r in rows + [head]) for i in range(len(head))]
     line = lambda r: "  ".join(c.ljust(w[i]) if i == 0 else c.rjust(w[i]) for i, c in enumerate(r))
     print()
-    print("Benchmark: %s, -m %s, %d run(s) each, wrk %d s, iperf %d s%s; %s" % (
-        meta["net_label"], meta["mem"], meta["runs"], meta["wrk_seconds"], meta["iperf_seconds"],
+    print("Benchmark: %s, -m %s, %d run(s) each, wrk %d s, /bytes %g s, iperf %d s%s; %s" % (
+        meta["net_label"], meta["mem"], meta["runs"], meta["wrk_seconds"],
+        meta.get("bytes_seconds", 0), meta["iperf_seconds"],
         ", vCPU pinned to CPU 1, the rest to CPU 0" if meta.get("pin") else "", meta["when"]))
+    print("host idle: %s" % meta.get("host_idle", "default"))
     print("QEMU %s (TCG), host %s, %d CPUs, load average %s -> %s" % (
         meta["qemu_version"], meta["host_cpu"], meta["host_cpus"], meta["loadavg_start"],
         meta["loadavg_end"]))
@@ -312,6 +327,9 @@ def print_table(summary, static, guests, checks, meta, notes=()):
     print("[5] scripts/bench/synflood.py: %s SYN/s asked from random on-link 192.0.2.3-254 sources for %s s\n"
           "    (tap peer only); the client's req/s with the flood over its req/s just before"
           % (meta.get("syn_rate", "?"), meta.get("syn_seconds", "?")))
+    print("[6] scripts/bench/host_noise.c, timed before each guest's round with no guest running: a\n"
+          "    fixed walk through 64 MiB (the host's cache and memory latency) and a fixed register\n"
+          "    loop. Their spread is the host's own, under every other figure in the same column")
     if checks:
         print()
         print("The bar (same machine, same run):")
@@ -326,10 +344,13 @@ def print_table(summary, static, guests, checks, meta, notes=()):
         print("  note: " + n)
     wide = wide_spreads(summary, cols)
     if wide:
-        print("  spread over the limit (10%% of the median, or ABS_SPREAD; lengthen with BENCH_WRK_SECONDS/BENCH_IPERF_SECONDS or BENCH_RUNS): %s"
+        print("  spread over the limit (10%% of the median, or ABS_SPREAD; lengthen with BENCH_WRK_SECONDS/BENCH_BYTES_SECONDS/BENCH_IPERF_SECONDS or BENCH_RUNS): %s"
               % ", ".join(wide))
     elif meta["runs"] > 1:
         print("  every timed metric's run-to-run spread is within its limit (10% of the median, or ABS_SPREAD)")
+    host = host_spreads(summary, cols)
+    if host:
+        print("  the host's own spread over the same rounds (control [6]): " + ", ".join(host))
 
 
 def write_json(path, out):
