@@ -42,6 +42,12 @@ GUESTS = {
 ORDER = ["linux", "napi", "irq", "poll"]
 
 
+def columns(guests):
+    """The table's and the SVG's guest columns: ORDER's first, then any other asked for
+    (napi-nodefer) in the order given."""
+    return [g for g in ORDER if g in guests] + [g for g in guests if g not in ORDER]
+
+
 def log(msg):
     print("bench: " + msg, flush=True)
 

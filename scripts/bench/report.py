@@ -7,7 +7,7 @@ import json
 import statistics
 import subprocess
 
-from guests import GUESTS, ORDER, REPO, log
+from guests import GUESTS, REPO, columns, log
 from harness.guest import QEMU_BIN
 from workloads import OFFLOADS
 
@@ -272,13 +272,15 @@ def make_notes(summary, checks, rec, guests, net_kind):
 
 
 def print_table(summary, static, guests, checks, meta, notes=()):
-    cols = [g for g in ORDER if g in guests]
+    cols = columns(guests)
     head = ["metric"] + [GUESTS[g]["label"] for g in cols]
     extra = []
     if "napi" in cols and "linux" in cols:
         extra.append(("napi/Linux", "napi", "linux"))
     if "napi" in cols and "irq" in cols:
         extra.append(("napi/irq", "napi", "irq"))
+    if "napi" in cols and "napi-nodefer" in cols:
+        extra.append(("napi/nodefer", "napi", "napi-nodefer"))
     head += [e[0] for e in extra]
     rows = []
     for key, label, f, _ in ROWS:

@@ -1,6 +1,6 @@
 """build/bench.svg: one bar chart per headline figure, a bar per guest (medians)."""
 
-from guests import GUESTS, ORDER
+from guests import GUESTS, columns
 from report import med
 
 
@@ -15,8 +15,10 @@ def write_svg(summary, guests, path, meta):
               ("insn_per_tx_byte", "guest insns/sent byte"),
               ("insn_per_rx_byte", "guest insns/received byte"),
               ("synflood.fraction", "req/s kept in a SYN flood")]
-    cols = [g for g in ORDER if g in guests]
-    colors = {"linux": "#888888", "napi": "#2a7ab9", "irq": "#e08a2c", "poll": "#b0413e"}
+    cols = columns(guests)
+    palette = {"linux": "#888888", "napi": "#2a7ab9", "irq": "#e08a2c", "poll": "#b0413e",
+               "napi-nodefer": "#7fb8e0"}
+    colors = {g: palette.get(g, "#444444") for g in cols}
     cw, ch, pad = 230, 170, 30
     per_row = 4
     nrows = (len(charts) + per_row - 1) // per_row
