@@ -1,7 +1,9 @@
 """The bench's spread judgment (scripts/bench/report.py), without QEMU: a metric is over its
 limit when half its range over the rounds is over 10% of its median; the interrupt ratios and
 idle CPU (ABS_SPREAD) only when it is over both that and their absolute floor, so a ratio of a
-few interrupts near 0 is not flagged for reading ±900%, while a large one still is."""
+few interrupts near 0 is not flagged for reading ±900%, while a large one still is. Also: the
+host control's spread is reported and judged like any other, and every guest asked for (the
+napi-nodefer A/B too) gets a column."""
 
 import os
 import sys
@@ -59,3 +61,26 @@ def test_large_ratio_still_judged_relative():
     assert report.wide_spreads(s, ["linux"]) == []
     s = summary_of({"linux": {IRQ: [0.50, 0.65, 0.65, 0.66, 0.70]}})
     assert report.wide_spreads(s, ["linux"]) == ["linux %s ±0.100 (limit ±0.065)" % IRQ]
+
+
+def test_every_guest_asked_for_is_a_column(capsys):
+    # napi-nodefer is not in guests.ORDER: the A/B of interrupt deferral must still show it
+    s = summary_of({"napi": {"wrk_c8.rps": [100, 110]},
+                    "napi-nodefer": {"wrk_c8.rps": [50, 55]}})
+    meta = {"net_label": "tap", "mem": "256M", "runs": 2, "wrk_seconds": 10, "iperf_seconds": 10,
+            "when": "now", "qemu_version": "7.2", "host_cpu": "x", "host_cpus": 2,
+            "loadavg_start": "0", "loadavg_end": "0"}
+    report.print_table(s, {}, ["napi", "napi-nodefer"], [], meta)
+    out = capsys.readouterr().out.splitlines()
+    head = [l for l in out if l.startswith("metric")][0]
+    assert head.split()[1:] == ["ours", "napi", "ours", "napi,", "no", "deferral", "napi/nodefer"]
+    row = [l for l in out if l.startswith("req/s  /  8 conns")][0]
+    assert row.split()[4:] == ["105", "±5%", "52", "±5%", "2.00x"]
+
+
+def test_host_control_spread_reported():
+    s = summary_of({"napi": {"host_noise.mem_s": [1.0, 1.1, 1.2]}})
+    assert report.host_spreads(s, ["napi"]) == ["napi memory walk ±9%"]
+    assert report.wide_spreads(s, ["napi"]) == []
+    s = summary_of({"napi": {"host_noise.mem_s": [1.0, 1.1, 1.3]}})
+    assert report.wide_spreads(s, ["napi"]) == ["napi host_noise.mem_s ±14%"]
