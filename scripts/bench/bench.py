@@ -12,8 +12,8 @@ guests, so a change in the machine's load spreads over all of them):
   interrupts per packet and NAPI polls per interrupt (ours: /stats.json; Linux:
   /proc/interrupts + /proc/net/dev through a CGI), idle CPU of the QEMU process (/proc/PID/stat
   utime+stime over an idle window). Before each guest's round, with no guest running, the
-  control: host_noise.c's fixed memory walk and register loop, whose spread over the rounds
-  is the host's own. Then the image size and the smallest -m that still boots
+  control: host_noise.c's fixed memory walk, register loop and loopback TCP round trips,
+  whose spread over the rounds is the host's own. Then the image size and the smallest -m that still boots
   and answers GET / (bisection over a few sizes).
 After the rounds, per guest (linux and napi by default): guest instructions per request,
 per received packet/byte and per sent byte, counted by a TCG plugin (insn.py; one QEMU run,

@@ -95,6 +95,7 @@ ROWS = [
     ("insn_idle_per_s", "guest insns / idle second [4]", "%.3g", "lo"),
     ("host_noise.mem_s", "control: host memory walk, no guest (s) [6]", "%.3f", "lo"),
     ("host_noise.cpu_s", "control: host register loop, no guest (s) [6]", "%.3f", "lo"),
+    ("host_noise.rtt_p99_us", "control: host loopback TCP round trip p99 (us) [6]", "%.0f", "lo"),
 ]
 
 
@@ -169,7 +170,8 @@ def host_spreads(summary, guests):
     """The control rows' spreads per guest column, e.g. ["napi memory walk ±4%", ...]."""
     out = []
     for g in guests:
-        for key, what in (("host_noise.mem_s", "memory walk"), ("host_noise.cpu_s", "register loop")):
+        for key, what in (("host_noise.mem_s", "memory walk"), ("host_noise.cpu_s", "register loop"),
+                          ("host_noise.rtt_p99_us", "loopback p99")):
             s = summary.get(g, {}).get(key)
             if s and s["n"] > 1 and "spread_pct" in s:
                 out.append("%s %s ±%.0f%%" % (g, what, s["spread_pct"]))
@@ -330,8 +332,9 @@ def print_table(summary, static, guests, checks, meta, notes=()):
           "    (tap peer only); the client's req/s with the flood over its req/s just before"
           % (meta.get("syn_rate", "?"), meta.get("syn_seconds", "?")))
     print("[6] scripts/bench/host_noise.c, timed before each guest's round with no guest running: a\n"
-          "    fixed walk through 64 MiB (the host's cache and memory latency) and a fixed register\n"
-          "    loop. Their spread is the host's own, under every other figure in the same column")
+          "    fixed walk through 64 MiB (the host's cache and memory latency), a fixed register loop,\n"
+          "    and 20000 one-byte round trips over loopback TCP between two processes (the wake-ups a\n"
+          "    request crosses). Their spread is the host's own, under every figure in the same column")
     if checks:
         print()
         print("The bar (same machine, same run):")
