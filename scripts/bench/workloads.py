@@ -197,7 +197,7 @@ def curl_bytes(g, repeat=1):
 def curl_bytes_for(g, seconds):
     """Batches of BYTES_BATCH downloads (one curl connection each) until `seconds` have gone:
     Mbit/s over them all. A fixed count was too short a run for one guest or too long for
-    the other: one download takes ~30 ms from ours, ~150 ms from Linux (issue 10: a
+    the other: one download takes ~55 ms from ours, ~160 ms from Linux (issue 10: a
     figure steady to 10% from round to round needs seconds of transfer, as wrk gets)."""
     t_end = time.monotonic() + seconds
     n, s = 0, 0.0
